@@ -1,0 +1,20 @@
+//! Schema migrations. Every migration runs on SQLite (the embedded default) and PostgreSQL,
+//! so only portable column types are used: integer money, UUID ids, timestamptz (text on SQLite).
+#![allow(elided_lifetimes_in_paths)]
+#![allow(clippy::wildcard_imports)]
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_accounts;
+mod m20261122_000002_platform;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_accounts::Migration),
+            Box::new(m20261122_000002_platform::Migration),
+        ]
+    }
+}

@@ -1,0 +1,154 @@
+//! Wiring only: routes, layers, boot-time services, tasks, seed and truncate.
+use std::{path::Path, sync::Arc};
+
+use async_trait::async_trait;
+use axum::{middleware, Router as AxumRouter};
+use loco_rs::{
+    app::{AppContext, Hooks, Initializer},
+    bgworker::Queue,
+    boot::{create_app, BootResult, StartMode},
+    config::Config,
+    controller::{views::engines::TeraView, AppRoutes},
+    environment::Environment,
+    prelude::Routes,
+    task::Tasks,
+    Result,
+};
+use migration::Migrator;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+use crate::{
+    controllers,
+    counters::Counters,
+    jobs::{JobEnv, Jobs},
+    models::{_entities::prelude::*, sessions::DbSessionStore},
+    settings::Settings,
+    tasks, web,
+};
+
+pub struct App;
+
+fn with_api_stack(routes: Routes, ctx: &AppContext) -> Routes {
+    routes.layer(middleware::from_fn_with_state(
+        ctx.clone(),
+        web::api_middleware::api_stack,
+    ))
+}
+
+#[async_trait]
+impl Hooks for App {
+    fn app_name() -> &'static str {
+        env!("CARGO_CRATE_NAME")
+    }
+
+    fn app_version() -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+
+    async fn boot(
+        mode: StartMode,
+        environment: &Environment,
+        config: Config,
+    ) -> Result<BootResult> {
+        create_app::<Self, Migrator>(mode, environment, config).await
+    }
+
+    async fn after_context(ctx: AppContext) -> Result<AppContext> {
+        let settings = Arc::new(Settings::from_config(&ctx.config)?);
+        let env = JobEnv::new(ctx.db.clone(), settings.clone())
+            .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+        let jobs = Jobs::start(env)
+            .await
+            .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+        let counters = Counters::connect(&settings.rate_limits)
+            .await
+            .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+        let views = TeraView::build_with_post_process(|_| Ok(()))?;
+        ctx.shared_store.insert(settings);
+        ctx.shared_store.insert(Arc::new(jobs));
+        ctx.shared_store.insert(Arc::new(counters));
+        ctx.shared_store.insert(Arc::new(views));
+        Ok(ctx)
+    }
+
+    async fn before_run(ctx: &AppContext) -> Result<()> {
+        if Settings::get(ctx).seed_demo {
+            crate::models::demo::ensure_demo_admin(ctx)
+                .await
+                .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn before_routes(_ctx: &AppContext) -> Result<AxumRouter<AppContext>> {
+        Ok(AxumRouter::new().fallback(web::html::not_found))
+    }
+
+    fn routes(ctx: &AppContext) -> AppRoutes {
+        let mut app = AppRoutes::empty().add_route(controllers::health::routes());
+        for r in controllers::api::v1::routes() {
+            app = app.add_route(with_api_stack(r, ctx));
+        }
+        app.add_routes(controllers::shop::routes())
+            .add_routes(controllers::admin::routes())
+    }
+
+    async fn after_routes(router: AxumRouter, ctx: &AppContext) -> Result<AxumRouter> {
+        let settings = Settings::get(ctx);
+        let sessions = SessionManagerLayer::new(DbSessionStore::new(ctx.db.clone()))
+            .with_name("emporium_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(settings.sessions.secure_cookies)
+            .with_expiry(Expiry::OnInactivity(
+                tower_sessions::cookie::time::Duration::days(settings.sessions.ttl_days),
+            ));
+        // Outermost first: headers, session, CSRF check, then error pages around the routes.
+        Ok(router
+            .layer(middleware::from_fn_with_state(
+                ctx.clone(),
+                web::html::error_pages,
+            ))
+            .layer(middleware::from_fn_with_state(
+                ctx.clone(),
+                web::csrf::verify,
+            ))
+            .layer(sessions)
+            .layer(middleware::from_fn(web::html::security_headers)))
+    }
+
+    async fn initializers(_ctx: &AppContext) -> Result<Vec<Box<dyn Initializer>>> {
+        Ok(vec![])
+    }
+
+    async fn connect_workers(_ctx: &AppContext, _queue: &Queue) -> Result<()> {
+        // Our jobs do not use Loco's queue; see `crate::jobs`.
+        Ok(())
+    }
+
+    fn register_tasks(t: &mut Tasks) {
+        t.register(tasks::create_user::CreateUser);
+        t.register(tasks::maintenance::DeliverMail);
+        t.register(tasks::maintenance::PurgeExpired);
+        t.register(tasks::work_jobs::WorkJobs);
+    }
+
+    async fn truncate(ctx: &AppContext) -> Result<()> {
+        DeadJobs::delete_many().exec(&ctx.db).await?;
+        MailOutbox::delete_many().exec(&ctx.db).await?;
+        IdempotencyKeys::delete_many().exec(&ctx.db).await?;
+        Sessions::delete_many().exec(&ctx.db).await?;
+        Users::delete_many().exec(&ctx.db).await?;
+        Ok(())
+    }
+
+    async fn seed(ctx: &AppContext, _base: &Path) -> Result<()> {
+        if Users::find().count(&ctx.db).await? == 0 {
+            crate::models::demo::ensure_demo_admin(ctx)
+                .await
+                .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+        }
+        Ok(())
+    }
+}

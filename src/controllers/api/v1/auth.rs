@@ -1,0 +1,164 @@
+//! `/api/v1/auth/*`: registration, login, token refresh and logout, verification, password reset.
+use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
+use loco_rs::{app::AppContext, prelude::Routes};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    domain::{account::Registration, role::Role},
+    errors::ApiError,
+    models::{
+        accounts::{self, Origin, Tokens},
+        users::UserSummary,
+    },
+    views::api::ErrorBody,
+    web::extract::{ApiJson, ClientId, CurrentUser},
+};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserEnvelope {
+    pub user: UserSummary,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = UserEnvelope), (status = 422, body = ErrorBody), (status = 400, body = ErrorBody)))]
+async fn register(
+    State(ctx): State<AppContext>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let reg = Registration::parse(
+        &req.email,
+        &req.password,
+        &req.first_name,
+        &req.last_name,
+        Role::Customer,
+    )?;
+    let user = accounts::register(&ctx, reg, Origin::SignUp).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserEnvelope {
+            user: UserSummary::from(&user),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub access: String,
+    pub refresh: String,
+    pub user: UserSummary,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(
+    State(ctx): State<AppContext>,
+    ClientId(client): ClientId,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let user = accounts::authenticate(&ctx, &req.email, &req.password, &client).await?;
+    let Tokens { access, refresh } = accounts::issue_tokens(&ctx, &user).await?;
+    Ok(Json(LoginResponse {
+        access,
+        refresh,
+        user: UserSummary::from(&user),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RefreshRequest {
+    pub refresh: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = ErrorBody)))]
+async fn refresh(
+    State(ctx): State<AppContext>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<Json<Tokens>, ApiError> {
+    let (_, tokens) = accounts::refresh(&ctx, &req.refresh).await?;
+    Ok(Json(tokens))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    security(("bearer" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn logout(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::logout(&ctx, &user.0, &req.refresh).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TokenRequest {
+    pub token: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/verify", tag = "auth", request_body = TokenRequest,
+    responses((status = 204), (status = 422, body = ErrorBody)))]
+async fn verify(
+    State(ctx): State<AppContext>,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::verify_email(&ctx, &req.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ForgotRequest {
+    pub email: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/forgot", tag = "auth", request_body = ForgotRequest,
+    responses((status = 202, description = "Always, whether or not the address has an account")))]
+async fn forgot(
+    State(ctx): State<AppContext>,
+    ApiJson(req): ApiJson<ForgotRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::forgot_password(&ctx, &req.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ResetRequest {
+    pub token: String,
+    pub password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/reset", tag = "auth", request_body = ResetRequest,
+    responses((status = 204), (status = 422, body = ErrorBody)))]
+async fn reset(
+    State(ctx): State<AppContext>,
+    ApiJson(req): ApiJson<ResetRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::reset_password(&ctx, &req.token, &req.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[must_use]
+pub fn routes() -> Routes {
+    Routes::new()
+        .prefix("/api/v1/auth")
+        .add("/register", axum::routing::post(register))
+        .add("/login", axum::routing::post(login))
+        .add("/refresh", axum::routing::post(refresh))
+        .add("/logout", axum::routing::post(logout))
+        .add("/verify", axum::routing::post(verify))
+        .add("/forgot", axum::routing::post(forgot))
+        .add("/reset", axum::routing::post(reset))
+}

@@ -1,0 +1,73 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations, and Swagger UI.
+use axum::{
+    http::header,
+    response::{Html, IntoResponse},
+};
+use loco_rs::prelude::Routes;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+use super::{admin_users, auth, me, shop};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Emporium API", version = "1", description = "Contract: API.md. Errors always use the `ErrorBody` shape."),
+    modifiers(&BearerAuth),
+    paths(
+        auth::register, auth::login, auth::refresh, auth::logout, auth::verify, auth::forgot, auth::reset,
+        me::show, me::update, me::password, me::show_address, me::put_address,
+        admin_users::list, admin_users::create, admin_users::show, admin_users::update, admin_users::destroy,
+        shop::show,
+        crate::controllers::health::health,
+    ),
+    tags(
+        (name = "auth", description = "Registration, login and tokens"),
+        (name = "account", description = "The signed-in user"),
+        (name = "admin", description = "Back office"),
+        (name = "shop", description = "Shop information"),
+    )
+)]
+pub struct ApiDoc;
+
+async fn document() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi().to_json().unwrap_or_default(),
+    )
+}
+
+async fn docs(
+    axum::extract::State(ctx): axum::extract::State<loco_rs::app::AppContext>,
+) -> Result<Html<String>, crate::errors::PageError> {
+    use loco_rs::controller::views::ViewRenderer;
+    let html = crate::web::html::engine(&ctx)
+        .render("api/docs.html", serde_json::json!({}))
+        .map_err(crate::errors::AppError::from)?;
+    Ok(Html(html))
+}
+
+#[must_use]
+pub fn routes() -> Routes {
+    Routes::new()
+        .add("/api/v1/openapi.json", axum::routing::get(document))
+        .add("/api/docs", axum::routing::get(docs))
+}

@@ -1,0 +1,421 @@
+//! Shopper account pages: register, log in and out, verify e-mail, reset password, profile.
+//! Each action calls the same `models::accounts` function as the API.
+use axum::{
+    extract::Query,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use loco_rs::prelude::Routes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::{
+    domain::{
+        account::{Address, ProfileUpdate, Registration},
+        role::Role,
+        validation::FieldErrors,
+    },
+    errors::{AppError, PageError},
+    models::{
+        accounts::{self, Origin},
+        addresses::{self, AddressView},
+        users::Profile,
+    },
+    web::{
+        extract::ClientId,
+        html::{flash, safe_next, sign_in, sign_out, Page},
+    },
+};
+
+type PageResult = Result<Response, PageError>;
+
+fn errors_json(e: &FieldErrors) -> Value {
+    json!(e)
+}
+
+/// Anticipated failures re-render the form (422) with messages; the rest become error pages.
+fn form_errors(e: AppError) -> Result<FieldErrors, PageError> {
+    match e {
+        AppError::Validation(f) => Ok(f),
+        AppError::Unauthorized(m) | AppError::Conflict(m) => Ok(FieldErrors::single("_form", m)),
+        AppError::Unprocessable { message, .. } => Ok(FieldErrors::single("_form", message)),
+        AppError::RateLimited { retry_after } => Ok(FieldErrors::single(
+            "_form",
+            format!(
+                "Too many attempts. Try again in {} minutes.",
+                retry_after.div_ceil(60)
+            ),
+        )),
+        other => Err(PageError(other)),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct NextQuery {
+    next: String,
+}
+
+async fn login_form(page: Page, Query(q): Query<NextQuery>) -> PageResult {
+    if page.user.is_some() {
+        return Ok(Redirect::to(safe_next(&q.next)).into_response());
+    }
+    page.render(
+        "account/login.html",
+        "Log in",
+        json!({ "form": {}, "errors": {}, "next": q.next }),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+}
+
+async fn login(page: Page, ClientId(client): ClientId, Form(f): Form<LoginForm>) -> PageResult {
+    match accounts::authenticate(&page.ctx, &f.email, &f.password, &client).await {
+        Ok(user) => {
+            sign_in(&page.session, &user).await?;
+            flash(
+                &page.session,
+                "success",
+                format!("Welcome back, {}.", user.first_name),
+            )
+            .await;
+            let default = if user.role().is_staff() {
+                "/admin"
+            } else {
+                "/account"
+            };
+            let next = if f.next.is_empty() {
+                default
+            } else {
+                safe_next(&f.next)
+            };
+            Ok(Redirect::to(next).into_response())
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "account/login.html", "Log in",
+                json!({ "form": { "email": f.email }, "errors": errors_json(&errors), "next": f.next })).await
+        }
+    }
+}
+
+async fn logout(page: Page) -> PageResult {
+    sign_out(&page.session).await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+async fn register_form(page: Page) -> PageResult {
+    page.render(
+        "account/register.html",
+        "Create an account",
+        json!({ "form": {}, "errors": {} }),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct RegisterForm {
+    email: String,
+    password: String,
+    first_name: String,
+    last_name: String,
+}
+
+async fn register(page: Page, Form(f): Form<RegisterForm>) -> PageResult {
+    let result = match Registration::parse(
+        &f.email,
+        &f.password,
+        &f.first_name,
+        &f.last_name,
+        Role::Customer,
+    ) {
+        Ok(reg) => accounts::register(&page.ctx, reg, Origin::SignUp).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(user) => {
+            sign_in(&page.session, &user).await?;
+            flash(
+                &page.session,
+                "success",
+                "Your account is ready. We have sent you a link to confirm your e-mail address.",
+            )
+            .await;
+            Ok(Redirect::to("/account").into_response())
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "account/register.html", "Create an account",
+                json!({ "form": { "email": f.email, "first_name": f.first_name, "last_name": f.last_name }, "errors": errors_json(&errors) })).await
+        }
+    }
+}
+
+async fn forgot_form(page: Page) -> PageResult {
+    page.render(
+        "account/forgot.html",
+        "Forgot your password?",
+        json!({ "form": {}, "errors": {}, "sent": false }),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ForgotForm {
+    email: String,
+}
+
+async fn forgot(page: Page, Form(f): Form<ForgotForm>) -> PageResult {
+    accounts::forgot_password(&page.ctx, &f.email).await?;
+    page.render(
+        "account/forgot.html",
+        "Forgot your password?",
+        json!({ "form": {}, "errors": {}, "sent": true }),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct TokenQuery {
+    token: String,
+}
+
+async fn reset_form(page: Page, Query(q): Query<TokenQuery>) -> PageResult {
+    page.render(
+        "account/reset.html",
+        "Choose a new password",
+        json!({ "form": {}, "errors": {}, "token": q.token }),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ResetForm {
+    token: String,
+    password: String,
+}
+
+async fn reset(page: Page, Form(f): Form<ResetForm>) -> PageResult {
+    match accounts::reset_password(&page.ctx, &f.token, &f.password).await {
+        Ok(_) => {
+            flash(
+                &page.session,
+                "success",
+                "Your password has been changed. Please log in.",
+            )
+            .await;
+            Ok(Redirect::to("/login").into_response())
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            page.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/reset.html",
+                "Choose a new password",
+                json!({ "form": {}, "errors": errors_json(&errors), "token": f.token }),
+            )
+            .await
+        }
+    }
+}
+
+async fn verify(page: Page, Query(q): Query<TokenQuery>) -> PageResult {
+    let ok = accounts::verify_email(&page.ctx, &q.token).await.is_ok();
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    page.render_status(
+        status,
+        "account/verify.html",
+        "Confirm your e-mail",
+        json!({ "ok": ok }),
+    )
+    .await
+}
+
+/// Renders the account page with each form's own errors.
+async fn account_page(
+    page: &Page,
+    status: StatusCode,
+    form: Value,
+    errors: [(&str, Value); 3],
+) -> PageResult {
+    let user = page
+        .user
+        .as_ref()
+        .ok_or(AppError::Unauthorized(String::new()))?;
+    let address = addresses::default_for(&page.ctx.db, user.id)
+        .await?
+        .map(|a| AddressView::from(&a))
+        .unwrap_or_default();
+    let mut form = form;
+    if form.is_null() {
+        form = json!({
+            "first_name": user.first_name, "last_name": user.last_name,
+            "line1": address.line1, "line2": address.line2, "city": address.city,
+            "postal_code": address.postal_code, "country": address.country, "phone": address.phone,
+        });
+    }
+    let mut data =
+        json!({ "user": Profile::from(user), "address": address, "form": form, "errors": {} });
+    for (k, v) in errors {
+        data[k] = v;
+    }
+    page.render_status(status, "account/show.html", "Your account", data)
+        .await
+}
+
+fn no_errors() -> [(&'static str, Value); 3] {
+    [
+        ("profile_errors", json!({})),
+        ("password_errors", json!({})),
+        ("address_errors", json!({})),
+    ]
+}
+
+async fn show(page: Page) -> PageResult {
+    page.require_user()?;
+    account_page(&page, StatusCode::OK, Value::Null, no_errors()).await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ProfileForm {
+    first_name: String,
+    last_name: String,
+}
+
+async fn update_profile(page: Page, Form(f): Form<ProfileForm>) -> PageResult {
+    let user = page.require_user()?.clone();
+    let result = match ProfileUpdate::parse(Some(&f.first_name), Some(&f.last_name)) {
+        Ok(u) => accounts::update_profile(&page.ctx, user, u).await,
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(_) => {
+            flash(&page.session, "success", "Your profile has been saved.").await;
+            Ok(Redirect::to("/account").into_response())
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let mut errs = no_errors();
+            errs[0].1 = errors_json(&errors);
+            account_page(
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({ "first_name": f.first_name, "last_name": f.last_name }),
+                errs,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(page: Page, Form(f): Form<PasswordForm>) -> PageResult {
+    let user = page.require_user()?.clone();
+    match accounts::change_password(&page.ctx, user, &f.current_password, &f.new_password).await {
+        Ok(_) => {
+            flash(&page.session, "success", "Your password has been changed.").await;
+            Ok(Redirect::to("/account").into_response())
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let mut errs = no_errors();
+            errs[1].1 = errors_json(&errors);
+            account_page(&page, StatusCode::UNPROCESSABLE_ENTITY, Value::Null, errs).await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct AddressForm {
+    line1: String,
+    line2: String,
+    city: String,
+    postal_code: String,
+    country: String,
+    phone: String,
+}
+
+async fn update_address(page: Page, Form(f): Form<AddressForm>) -> PageResult {
+    let user = page.require_user()?.clone();
+    match Address::parse(
+        &f.line1,
+        &f.line2,
+        &f.city,
+        &f.postal_code,
+        &f.country,
+        &f.phone,
+    ) {
+        Ok(a) => {
+            addresses::set_default(&page.ctx.db, user.id, a).await?;
+            flash(&page.session, "success", "Your address has been saved.").await;
+            Ok(Redirect::to("/account").into_response())
+        }
+        Err(errors) => {
+            let mut errs = no_errors();
+            errs[2].1 = errors_json(&errors);
+            let form = json!({
+                "first_name": user.first_name, "last_name": user.last_name,
+                "line1": f.line1, "line2": f.line2, "city": f.city, "postal_code": f.postal_code, "country": f.country, "phone": f.phone,
+            });
+            account_page(&page, StatusCode::UNPROCESSABLE_ENTITY, form, errs).await
+        }
+    }
+}
+
+async fn resend_verification(page: Page) -> PageResult {
+    let user = page.require_user()?.clone();
+    match accounts::resend_verification(&page.ctx, &user).await {
+        Ok(()) => {
+            flash(
+                &page.session,
+                "success",
+                "We have sent you a new confirmation link.",
+            )
+            .await
+        }
+        Err(AppError::Conflict(m)) => flash(&page.session, "info", m).await,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to("/account").into_response())
+}
+
+#[must_use]
+pub fn routes() -> Routes {
+    use axum::routing::{get, post};
+    Routes::new()
+        .add("/login", get(login_form).post(login))
+        .add("/logout", post(logout))
+        .add("/register", get(register_form).post(register))
+        .add("/forgot", get(forgot_form).post(forgot))
+        .add("/reset", get(reset_form).post(reset))
+        .add("/verify", get(verify))
+        .add("/account", get(show))
+        .add("/account/profile", post(update_profile))
+        .add("/account/password", post(change_password))
+        .add("/account/address", post(update_address))
+        .add("/account/verify/resend", post(resend_verification))
+}

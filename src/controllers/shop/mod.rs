@@ -1,0 +1,10 @@
+//! The storefront pages.
+pub mod account;
+pub mod home;
+
+use loco_rs::prelude::Routes;
+
+#[must_use]
+pub fn routes() -> Vec<Routes> {
+    vec![home::routes(), account::routes()]
+}

@@ -1,0 +1,139 @@
+//! Fixed-window counters for rate limits and login throttling: in memory for one process, or in
+//! Redis so that every web node counts together.
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use loco_rs::app::AppContext;
+
+use crate::{
+    errors::{AppError, AppResult},
+    settings::{CounterStoreKind, RateLimitSettings},
+};
+
+/// The state of one counter after a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub count: u64,
+    /// Seconds until the window resets.
+    pub reset_in: u64,
+}
+
+pub enum Counters {
+    Memory(Mutex<HashMap<String, (Instant, u64)>>),
+    Redis(redis::aio::ConnectionManager),
+}
+
+impl Counters {
+    /// # Errors
+    /// `AppError::Unavailable` when the Redis store cannot be reached.
+    pub async fn connect(settings: &RateLimitSettings) -> AppResult<Self> {
+        match settings.store {
+            CounterStoreKind::Memory => Ok(Self::Memory(Mutex::new(HashMap::new()))),
+            CounterStoreKind::Redis => {
+                let client = redis::Client::open(settings.redis_url.as_str())
+                    .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))?;
+                let conn = client
+                    .get_connection_manager()
+                    .await
+                    .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))?;
+                Ok(Self::Redis(conn))
+            }
+        }
+    }
+
+    /// # Panics
+    /// Only if called before boot finished, which is a programming error.
+    #[must_use]
+    pub fn get(ctx: &AppContext) -> Arc<Self> {
+        ctx.shared_store
+            .get::<Arc<Self>>()
+            .expect("counters are created during boot")
+    }
+
+    /// Adds `by` to `key`'s counter in the current window of `window_secs` and returns it.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn add(&self, key: &str, by: u64, window_secs: u64) -> AppResult<Hit> {
+        match self {
+            Self::Memory(map) => {
+                let mut map = map
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let now = Instant::now();
+                let window = Duration::from_secs(window_secs);
+                if map.len() > 100_000 {
+                    map.retain(|_, (start, _)| now.duration_since(*start) < window);
+                }
+                let entry = map.entry(key.to_string()).or_insert((now, 0));
+                if now.duration_since(entry.0) >= window {
+                    *entry = (now, 0);
+                }
+                entry.1 += by;
+                let reset_in = window
+                    .saturating_sub(now.duration_since(entry.0))
+                    .as_secs()
+                    .max(1);
+                Ok(Hit {
+                    count: entry.1,
+                    reset_in,
+                })
+            }
+            Self::Redis(conn) => {
+                let mut conn = conn.clone();
+                let key = format!("emporium:counter:{key}");
+                let (count, ttl): (u64, i64) = redis::pipe()
+                    .atomic()
+                    .cmd("INCRBY")
+                    .arg(&key)
+                    .arg(by)
+                    .cmd("EXPIRE")
+                    .arg(&key)
+                    .arg(window_secs)
+                    .arg("NX")
+                    .ignore()
+                    .cmd("TTL")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))?;
+                Ok(Hit {
+                    count,
+                    reset_in: u64::try_from(ttl).unwrap_or(window_secs).max(1),
+                })
+            }
+        }
+    }
+
+    /// The current count without adding to it.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn peek(&self, key: &str, window_secs: u64) -> AppResult<Hit> {
+        self.add(key, 0, window_secs).await
+    }
+
+    /// # Errors
+    /// Redis errors.
+    pub async fn clear(&self, key: &str) -> AppResult<()> {
+        match self {
+            Self::Memory(map) => {
+                map.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(key);
+                Ok(())
+            }
+            Self::Redis(conn) => {
+                let mut conn = conn.clone();
+                redis::cmd("DEL")
+                    .arg(format!("emporium:counter:{key}"))
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure business rules: no database, HTTP or framework types. Everything here is unit-tested
+//! without I/O, and both the HTML and the API front doors parse their input into these types.
+pub mod account;
+pub mod email;
+pub mod role;
+pub mod validation;

@@ -1,0 +1,254 @@
+//! The one error type of the HTTP layer and its one mapping to responses.
+//!
+//! Domain and model functions return their own small enums; each converts into [`AppError`],
+//! which knows its status, API.md code and public message. Two renderers use that one mapping:
+//! [`ApiError`] writes API.md's `{"error": {"code", "message", "details"}}` body and
+//! [`PageError`] marks the response so the HTML layer renders `errors/error.html`.
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use sea_orm::DbErr;
+use serde_json::json;
+
+use crate::domain::validation::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400 `bad_request`: the body could not be parsed at all (malformed JSON, wrong type).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401 `unauthorized`: no valid credentials (missing, invalid or expired token; wrong password).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403 `forbidden`: authenticated, but the role or scope does not allow this.
+    #[error("You are not allowed to do this.")]
+    Forbidden,
+    /// 404 `not_found`: no such resource, or one that belongs to someone else (never reveal it).
+    #[error("Not found.")]
+    NotFound,
+    /// 405 `method_not_allowed`.
+    #[error("Method not allowed.")]
+    MethodNotAllowed,
+    /// 409 `conflict`: the request clashes with current state (duplicate, already done).
+    #[error("{0}")]
+    Conflict(String),
+    /// 413 `payload_too_large`: the body exceeds the configured limit.
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
+    /// 415 `unsupported_media_type`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422 `validation_failed`: well-formed input that breaks a rule; `details` names each field.
+    #[error("Some fields are invalid.")]
+    Validation(FieldErrors),
+    /// 422 with a specific code, for rules that are not about one field.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// 429 `rate_limited`, with `Retry-After`.
+    #[error("Too many requests. Try again in {retry_after} seconds.")]
+    RateLimited { retry_after: u64 },
+    /// 503 `unavailable`: a dependency (database, queue) is down.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500 `internal_error`: anything unanticipated. The cause is logged, never shown.
+    #[error("Something went wrong on our side.")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AppError {
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// API.md's snake_case error code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Validation(_) => "validation_failed",
+            Self::Unprocessable { code, .. } => code,
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    #[must_use]
+    pub fn details(&self) -> serde_json::Value {
+        match self {
+            Self::Validation(fields) => json!(fields),
+            _ => json!({}),
+        }
+    }
+
+    /// Wraps any unexpected failure; it is logged with its cause chain and shown as a 500.
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(e))
+    }
+
+    /// The generic error for a bare status code (router fallbacks, middleware rejections).
+    #[must_use]
+    pub fn from_status(status: StatusCode) -> Self {
+        match status.as_u16() {
+            400 => Self::BadRequest("The request could not be understood.".into()),
+            401 => Self::Unauthorized("Authentication required.".into()),
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            409 => Self::Conflict("The request conflicts with the current state.".into()),
+            413 => Self::PayloadTooLarge,
+            415 => Self::UnsupportedMediaType("Unsupported content type.".into()),
+            422 => Self::Validation(FieldErrors::new()),
+            429 => Self::RateLimited { retry_after: 60 },
+            503 => Self::Unavailable("Service unavailable.".into()),
+            _ => Self::Internal(format!("unexpected status {status}").into()),
+        }
+    }
+
+    fn log(&self) {
+        if let Self::Internal(cause) = self {
+            let mut chain = cause.to_string();
+            let mut source = cause.source();
+            while let Some(s) = source {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::error!(error = %chain, "internal error");
+        } else {
+            tracing::debug!(code = self.code(), message = %self, "request rejected");
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        match e {
+            DbErr::RecordNotFound(_) => Self::NotFound,
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<FieldErrors> for AppError {
+    fn from(e: FieldErrors) -> Self {
+        Self::Validation(e)
+    }
+}
+
+impl From<loco_rs::Error> for AppError {
+    fn from(e: loco_rs::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+/// Renders an [`AppError`] as API.md's JSON error body.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        err.log();
+        let body = json!({
+            "error": {
+                "code": err.code(),
+                "message": err.to_string(),
+                "details": err.details(),
+            }
+        });
+        let mut res = (err.status(), Json(body)).into_response();
+        if let AppError::RateLimited { retry_after } = err {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        res
+    }
+}
+
+/// What the HTML layer needs to render an error page; put on the response by [`PageError`].
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// Renders an [`AppError`] as an HTML page: the `error_pages` middleware turns the marked response
+/// into `errors/error.html` with the shop layout, or, for a missing login, into a redirect to
+/// `/login` that comes back to the page afterwards.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let err = self.0;
+        err.log();
+        let status = err.status();
+        let message = if status.is_server_error() {
+            "Something went wrong on our side. Please try again.".to_string()
+        } else {
+            err.to_string()
+        };
+        let mut res = status.into_response();
+        if let AppError::RateLimited { retry_after } = err {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        res.extensions_mut().insert(ErrorPage { status, message });
+        res
+    }
+}
+
+/// Maps unique-constraint violations to a domain error at the call site, portably across
+/// SQLite and PostgreSQL (never check-then-insert).
+pub trait DbResultExt<T> {
+    /// # Errors
+    /// `on_unique()` when the database reports a unique violation, otherwise the original error.
+    fn on_unique(self, on_unique: impl FnOnce() -> AppError) -> Result<T, AppError>;
+}
+
+impl<T> DbResultExt<T> for Result<T, DbErr> {
+    fn on_unique(self, on_unique: impl FnOnce() -> AppError) -> Result<T, AppError> {
+        self.map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => on_unique(),
+            _ => AppError::from(e),
+        })
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,245 @@
+//! Background jobs: one enum of everything that runs later, one `enqueue`, three backends.
+//!
+//! Design:
+//! - Args carry ids only; `Job::run` reloads, checks state and does the work, so a job that runs
+//!   twice (a retry after a crash, a Sidekiq re-delivery) changes nothing the second time.
+//! - `inline` runs the job inside `enqueue` (tests), `in_process` on a tokio worker pool inside
+//!   the web process (embedded default), `redis` through rusty-sidekiq in Sidekiq's wire format,
+//!   consumed by the `worker` process (`cargo loco task work_jobs`).
+//! - Failed jobs are retried with exponential backoff; a job that keeps failing lands in a dead
+//!   set (the `dead_jobs` table, or Sidekiq's `dead` set) shown at `/admin/jobs`.
+pub mod in_process;
+pub mod redis_queue;
+
+use std::sync::Arc;
+
+use loco_rs::app::AppContext;
+use sea_orm::DatabaseConnection;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    errors::{AppError, AppResult},
+    mail::transport::Transport,
+    settings::{JobBackendKind, Settings},
+};
+
+/// Everything the job queue can run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Deliver one outbox mail.
+    DeliverMail { mail_id: Uuid },
+}
+
+impl Job {
+    #[must_use]
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::DeliverMail { .. } => "deliver_mail",
+        }
+    }
+
+    /// Runs the job once.
+    ///
+    /// # Errors
+    /// Any failure; the backend decides about retries.
+    pub async fn run(&self, env: &JobEnv) -> AppResult<()> {
+        match self {
+            Self::DeliverMail { mail_id } => {
+                crate::models::mail_outbox::deliver(env, *mail_id).await
+            }
+        }
+    }
+}
+
+/// What a job may touch. Deliberately not the whole `AppContext`, so that the job backends
+/// stored in the context do not hold the context itself.
+#[derive(Clone)]
+pub struct JobEnv {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub mail: Transport,
+}
+
+impl JobEnv {
+    /// # Errors
+    /// Invalid mail configuration.
+    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> AppResult<Self> {
+        let mail = Transport::from_settings(&settings.mail).map_err(AppError::internal)?;
+        Ok(Self { db, settings, mail })
+    }
+}
+
+/// A job that exhausted its retries, as listed on the admin page.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadJob {
+    pub id: String,
+    pub kind: String,
+    pub error: String,
+    pub attempts: u32,
+    pub failed_at: String,
+}
+
+enum Backend {
+    Inline(JobEnv),
+    InProcess(in_process::Pool),
+    Redis(redis_queue::Queue),
+}
+
+/// The queue handle the rest of the app enqueues through.
+pub struct Jobs {
+    backend: Backend,
+    env: JobEnv,
+}
+
+impl Jobs {
+    /// Builds the configured backend. The in-process pool starts its workers here.
+    ///
+    /// # Errors
+    /// Invalid configuration or an unreachable Redis.
+    pub async fn start(env: JobEnv) -> AppResult<Self> {
+        let backend = match env.settings.jobs.backend {
+            JobBackendKind::Inline => Backend::Inline(env.clone()),
+            JobBackendKind::InProcess => Backend::InProcess(in_process::Pool::start(env.clone())),
+            JobBackendKind::Redis => {
+                Backend::Redis(redis_queue::Queue::connect(&env.settings.jobs).await?)
+            }
+        };
+        Ok(Self { backend, env })
+    }
+
+    /// The queue built at boot.
+    ///
+    /// # Panics
+    /// Only if called before boot finished, which is a programming error.
+    #[must_use]
+    pub fn get(ctx: &AppContext) -> Arc<Self> {
+        ctx.shared_store
+            .get::<Arc<Self>>()
+            .expect("jobs are started during boot")
+    }
+
+    #[must_use]
+    pub fn env(&self) -> &JobEnv {
+        &self.env
+    }
+
+    #[must_use]
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Inline(_) => "inline",
+            Backend::InProcess(_) => "in_process",
+            Backend::Redis(_) => "redis",
+        }
+    }
+
+    /// Hands `job` to the backend. Call it only after the transaction that made the job
+    /// necessary has committed.
+    ///
+    /// # Errors
+    /// The queue is unreachable (Redis down). Inline jobs log their own failures instead,
+    /// because the caller's change has already committed and the sweep will retry.
+    pub async fn enqueue(&self, job: Job) -> AppResult<()> {
+        match &self.backend {
+            Backend::Inline(env) => {
+                if let Err(e) = job.run(env).await {
+                    tracing::warn!(kind = job.kind(), error = %e, "inline job failed");
+                }
+                Ok(())
+            }
+            Backend::InProcess(pool) => pool.push(job),
+            Backend::Redis(q) => q.push(&job).await,
+        }
+    }
+
+    /// Enqueues several jobs; a failure is logged, not returned, because the work they stand
+    /// for is already committed and recoverable by the scheduled sweeps.
+    pub async fn enqueue_all(&self, jobs: impl IntoIterator<Item = Job>) {
+        for job in jobs {
+            if let Err(e) = self.enqueue(job.clone()).await {
+                tracing::error!(kind = job.kind(), error = %e, "could not enqueue job; the sweep will pick it up");
+            }
+        }
+    }
+
+    /// Jobs that exhausted their retries, newest first.
+    ///
+    /// # Errors
+    /// Database or Redis errors.
+    pub async fn dead(&self, limit: u64) -> AppResult<Vec<DeadJob>> {
+        match &self.backend {
+            Backend::Redis(q) => q.dead(limit).await,
+            _ => crate::models::dead_jobs::list(&self.env.db, limit).await,
+        }
+    }
+
+    /// Puts a dead job back on the queue.
+    ///
+    /// # Errors
+    /// `AppError::NotFound` for an unknown id; database or Redis errors.
+    pub async fn retry_dead(&self, id: &str) -> AppResult<()> {
+        match &self.backend {
+            Backend::Redis(q) => q.retry_dead(id).await,
+            _ => {
+                let job = crate::models::dead_jobs::take(&self.env.db, id).await?;
+                self.enqueue(job).await
+            }
+        }
+    }
+
+    /// Discards a dead job.
+    ///
+    /// # Errors
+    /// `AppError::NotFound` for an unknown id; database or Redis errors.
+    pub async fn discard_dead(&self, id: &str) -> AppResult<()> {
+        match &self.backend {
+            Backend::Redis(q) => q.discard_dead(id).await,
+            _ => crate::models::dead_jobs::take(&self.env.db, id)
+                .await
+                .map(|_| ()),
+        }
+    }
+
+    /// Whether the queue can take work (for `/_health`).
+    ///
+    /// # Errors
+    /// `AppError::Unavailable` when Redis does not answer.
+    pub async fn ping(&self) -> AppResult<()> {
+        match &self.backend {
+            Backend::Redis(q) => q.ping().await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Delay before retry number `attempt` (1-based): base · 2^(attempt-1), capped at one hour.
+#[must_use]
+pub fn backoff(base_secs: u64, attempt: u32) -> std::time::Duration {
+    let secs = base_secs.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
+    std::time::Duration::from_secs(secs.min(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(2, 1).as_secs(), 2);
+        assert_eq!(backoff(2, 2).as_secs(), 4);
+        assert_eq!(backoff(2, 5).as_secs(), 32);
+        assert_eq!(backoff(2, 40).as_secs(), 3600);
+    }
+
+    #[test]
+    fn jobs_serialise_with_a_kind_tag() {
+        let id = Uuid::nil();
+        let json = serde_json::to_value(Job::DeliverMail { mail_id: id }).unwrap();
+        assert_eq!(json["kind"], "deliver_mail");
+        assert_eq!(
+            serde_json::from_value::<Job>(json).unwrap(),
+            Job::DeliverMail { mail_id: id }
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! Emporium: a shop in one binary. See README.md for the architecture in a few lines.
+pub mod app;
+pub mod controllers;
+pub mod counters;
+pub mod domain;
+pub mod errors;
+pub mod jobs;
+pub mod mail;
+pub mod models;
+pub mod settings;
+pub mod tasks;
+pub mod views;
+pub mod web;

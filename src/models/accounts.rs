@@ -1,0 +1,471 @@
+//! Account use-cases: registration, login, tokens, verification, password reset, profile and
+//! admin user management. Called by the API, the shop pages, the admin pages and tasks.
+use chrono::{Duration, Utc};
+use loco_rs::app::AppContext;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{
+    tokens::{self, OneTimeKind, RefreshRejected},
+    users::{self, Column, Entity, Model},
+};
+use crate::{
+    counters::Counters,
+    domain::{
+        account::{check_password, ProfileUpdate, Registration},
+        email::Email,
+        role::Role,
+        validation::FieldErrors,
+    },
+    errors::{AppError, AppResult, DbResultExt},
+    jobs::{Job, Jobs},
+    mail::{self, Mail},
+    settings::Settings,
+};
+
+/// The pair returned by login and refresh.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Tokens {
+    /// Short-lived JWT for `Authorization: Bearer`.
+    pub access: String,
+    /// Long-lived, single-use token for `POST /auth/refresh`.
+    pub refresh: String,
+}
+
+/// How a new account comes to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Self-service registration: welcome and verification mails.
+    SignUp,
+    /// Created by an admin or the `create_user` task: verified, no mails.
+    Provisioned,
+}
+
+/// Creates an account. The user row and its mails commit together; mail delivery is enqueued
+/// after the commit.
+///
+/// # Errors
+/// `AppError::Validation` when the e-mail is taken; database errors.
+pub async fn register(ctx: &AppContext, reg: Registration, origin: Origin) -> AppResult<Model> {
+    let settings = Settings::get(ctx);
+    let password_hash = loco_rs::hash::hash_password(&reg.password)?;
+    let now = Utc::now();
+    let txn = ctx.db.begin().await?;
+    let user = users::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        email: Set(reg.email.as_str().to_string()),
+        password_hash: Set(password_hash),
+        first_name: Set(reg.first_name.clone()),
+        last_name: Set(reg.last_name.clone()),
+        role: Set(reg.role.as_str().to_string()),
+        active: Set(true),
+        email_verified_at: Set((origin == Origin::Provisioned).then(|| now.into())),
+        created_at: Set(now.into()),
+        updated_at: Set(now.into()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .on_unique(|| {
+        FieldErrors::single(
+            "email",
+            "An account with this e-mail address already exists.",
+        )
+        .into()
+    })?;
+    let mut jobs = Vec::new();
+    if origin == Origin::SignUp {
+        let welcome = Mail::Welcome {
+            first_name: user.first_name.clone(),
+        };
+        jobs.push(mail::queue(&txn, &settings, &user.email, &welcome).await?);
+        jobs.push(queue_verification(&txn, &settings, &user).await?);
+    }
+    txn.commit().await?;
+    Jobs::get(ctx)
+        .enqueue_all(jobs.into_iter().map(|mail_id| Job::DeliverMail { mail_id }))
+        .await;
+    Ok(user)
+}
+
+async fn queue_verification<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    settings: &Settings,
+    user: &Model,
+) -> AppResult<Uuid> {
+    let token = tokens::issue_one_time(
+        db,
+        user.id,
+        OneTimeKind::VerifyEmail,
+        Duration::hours(settings.auth.verify_ttl_hours),
+    )
+    .await?;
+    let verify = Mail::VerifyEmail {
+        first_name: user.first_name.clone(),
+        token,
+    };
+    mail::queue(db, settings, &user.email, &verify).await
+}
+
+/// Sends a fresh verification link (older links are voided).
+///
+/// # Errors
+/// `AppError::Conflict` when already verified; database errors.
+pub async fn resend_verification(ctx: &AppContext, user: &Model) -> AppResult<()> {
+    if user.email_verified_at.is_some() {
+        return Err(AppError::Conflict(
+            "Your e-mail address is already verified.".into(),
+        ));
+    }
+    let settings = Settings::get(ctx);
+    let txn = ctx.db.begin().await?;
+    tokens::void_one_time(&txn, user.id, OneTimeKind::VerifyEmail).await?;
+    let mail_id = queue_verification(&txn, &settings, user).await?;
+    txn.commit().await?;
+    Jobs::get(ctx)
+        .enqueue_all([Job::DeliverMail { mail_id }])
+        .await;
+    Ok(())
+}
+
+/// # Errors
+/// `AppError::Unprocessable("invalid_token")` for unknown, used or expired tokens.
+pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<Model> {
+    let txn = ctx.db.begin().await?;
+    let user_id = tokens::consume_one_time(&txn, OneTimeKind::VerifyEmail, token).await?;
+    let user = Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut active: users::ActiveModel = user.into();
+    active.email_verified_at = Set(Some(Utc::now().into()));
+    active.updated_at = Set(Utc::now().into());
+    let user = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+fn throttle_key(email: &str, client: &str) -> String {
+    format!("login:{email}:{client}")
+}
+
+/// Checks credentials, throttled per (e-mail, client) against password guessing.
+///
+/// # Errors
+/// `AppError::RateLimited` after too many failures; `AppError::Unauthorized` for wrong
+/// credentials or a deactivated account (the same message, so neither is revealed).
+pub async fn authenticate(
+    ctx: &AppContext,
+    email: &str,
+    password: &str,
+    client: &str,
+) -> AppResult<Model> {
+    let settings = Settings::get(ctx);
+    let counters = Counters::get(ctx);
+    let wrong = || AppError::Unauthorized("Wrong e-mail address or password.".into());
+    let normalised = email.trim().to_lowercase();
+    let key = throttle_key(&normalised, client);
+    let window = settings.auth.login_window_secs;
+    let seen = counters.peek(&key, window).await?;
+    if seen.count >= settings.auth.login_max_failures {
+        return Err(AppError::RateLimited {
+            retry_after: seen.reset_in,
+        });
+    }
+    let user = match Email::parse(&normalised) {
+        Ok(e) => users::find_by_email(&ctx.db, &e).await?,
+        Err(_) => None,
+    };
+    // Verify against a fixed hash when the user does not exist, so response time does not
+    // reveal which addresses have accounts.
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2hBpfK7W4kY5fX5Tq3X9a7yU7bY8e1nHq1xJcQ0m5qI";
+    let ok = match &user {
+        Some(u) => loco_rs::hash::verify_password(password, &u.password_hash),
+        None => {
+            let _ = loco_rs::hash::verify_password(password, DUMMY);
+            false
+        }
+    };
+    match user {
+        Some(u) if ok && u.active => {
+            counters.clear(&key).await?;
+            Ok(u)
+        }
+        _ => {
+            counters.add(&key, 1, window).await?;
+            Err(wrong())
+        }
+    }
+}
+
+/// Signs a short-lived access token carrying the user's role.
+///
+/// # Errors
+/// Missing JWT configuration.
+pub fn access_token(ctx: &AppContext, user: &Model) -> AppResult<String> {
+    let jwt = ctx.config.get_jwt_config()?;
+    let settings = Settings::get(ctx);
+    let mut claims = Map::new();
+    claims.insert("role".into(), Value::String(user.role.clone()));
+    claims.insert("typ".into(), Value::String("access".into()));
+    loco_rs::auth::jwt::JWT::new(&jwt.secret)
+        .generate_token(settings.auth.access_ttl_secs, user.pid.to_string(), claims)
+        .map_err(AppError::internal)
+}
+
+/// Starts an API session: a new refresh-token family and an access token.
+///
+/// # Errors
+/// Database errors.
+pub async fn issue_tokens(ctx: &AppContext, user: &Model) -> AppResult<Tokens> {
+    let settings = Settings::get(ctx);
+    let refresh = tokens::issue_refresh(
+        &ctx.db,
+        user.id,
+        None,
+        Duration::days(settings.auth.refresh_ttl_days),
+    )
+    .await?;
+    Ok(Tokens {
+        access: access_token(ctx, user)?,
+        refresh,
+    })
+}
+
+/// Rotates a refresh token: the old one stops working, a successor in the same family is issued.
+///
+/// # Errors
+/// `AppError::Unauthorized` for unknown, expired or reused tokens and deactivated users.
+pub async fn refresh(ctx: &AppContext, raw: &str) -> AppResult<(Model, Tokens)> {
+    let settings = Settings::get(ctx);
+    let txn = ctx.db.begin().await?;
+    let token = match tokens::redeem_refresh(&txn, raw).await? {
+        Ok(t) => t,
+        Err(reason) => {
+            // A reused token's family revocation must stick even though we refuse the request.
+            txn.commit().await?;
+            tracing::info!(?reason, "refresh token refused");
+            let msg = if reason == RefreshRejected::Expired {
+                "The refresh token has expired."
+            } else {
+                "The refresh token is not valid."
+            };
+            return Err(AppError::Unauthorized(msg.into()));
+        }
+    };
+    let user = Entity::find_by_id(token.user_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !user.active {
+        txn.commit().await?;
+        return Err(AppError::Unauthorized(
+            "The refresh token is not valid.".into(),
+        ));
+    }
+    let refresh = tokens::issue_refresh(
+        &txn,
+        user.id,
+        Some(token.family),
+        Duration::days(settings.auth.refresh_ttl_days),
+    )
+    .await?;
+    txn.commit().await?;
+    let access = access_token(ctx, &user)?;
+    Ok((user, Tokens { access, refresh }))
+}
+
+/// Revokes the login session (refresh-token family) that `raw` belongs to.
+///
+/// # Errors
+/// Database errors. A token that is not the user's is ignored (nothing to reveal).
+pub async fn logout(ctx: &AppContext, user: &Model, raw: &str) -> AppResult<()> {
+    if let Some(family) = tokens::family_of(&ctx.db, raw, user.id).await? {
+        tokens::revoke_family(&ctx.db, family).await?;
+    }
+    Ok(())
+}
+
+/// Starts a password reset. Always succeeds, whether or not the address has an account, so
+/// the endpoint cannot be used to discover accounts.
+///
+/// # Errors
+/// Database errors only.
+pub async fn forgot_password(ctx: &AppContext, email: &str) -> AppResult<()> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let Some(user) = users::find_by_email(&ctx.db, &email).await? else {
+        return Ok(());
+    };
+    if !user.active {
+        return Ok(());
+    }
+    let settings = Settings::get(ctx);
+    let txn = ctx.db.begin().await?;
+    tokens::void_one_time(&txn, user.id, OneTimeKind::PasswordReset).await?;
+    let token = tokens::issue_one_time(
+        &txn,
+        user.id,
+        OneTimeKind::PasswordReset,
+        Duration::minutes(settings.auth.reset_ttl_minutes),
+    )
+    .await?;
+    let m = Mail::PasswordReset {
+        first_name: user.first_name.clone(),
+        token,
+        valid_minutes: settings.auth.reset_ttl_minutes,
+    };
+    let mail_id = mail::queue(&txn, &settings, &user.email, &m).await?;
+    txn.commit().await?;
+    Jobs::get(ctx)
+        .enqueue_all([Job::DeliverMail { mail_id }])
+        .await;
+    Ok(())
+}
+
+async fn set_password<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    user: Model,
+    password: &str,
+) -> AppResult<Model> {
+    let hash = loco_rs::hash::hash_password(password)?;
+    let mut active: users::ActiveModel = user.into();
+    active.password_hash = Set(hash);
+    active.updated_at = Set(Utc::now().into());
+    Ok(active.update(db).await?)
+}
+
+/// Completes a reset: single-use token, new password, every API session signed out.
+///
+/// # Errors
+/// `AppError::Validation` for a weak password; `invalid_token` for a bad link.
+pub async fn reset_password(ctx: &AppContext, token: &str, password: &str) -> AppResult<Model> {
+    let txn = ctx.db.begin().await?;
+    let user_id = tokens::consume_one_time(&txn, OneTimeKind::PasswordReset, token).await?;
+    let user = Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut errors = FieldErrors::new();
+    check_password(&mut errors, "password", password, Some(&user.email));
+    errors.into_result()?;
+    let user = set_password(&txn, user, password).await?;
+    tokens::void_one_time(&txn, user.id, OneTimeKind::PasswordReset).await?;
+    tokens::revoke_all_for_user(&txn, user.id).await?;
+    // A reset proves control of the mailbox.
+    let user = if user.email_verified_at.is_none() {
+        let mut a: users::ActiveModel = user.into();
+        a.email_verified_at = Set(Some(Utc::now().into()));
+        a.update(&txn).await?
+    } else {
+        user
+    };
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// # Errors
+/// `AppError::Validation` naming `current_password` or `new_password`.
+pub async fn change_password(
+    ctx: &AppContext,
+    user: Model,
+    current: &str,
+    new: &str,
+) -> AppResult<Model> {
+    let mut errors = FieldErrors::new();
+    if !loco_rs::hash::verify_password(current, &user.password_hash) {
+        errors.add("current_password", "This is not your current password.");
+    }
+    check_password(&mut errors, "new_password", new, Some(&user.email));
+    errors.into_result()?;
+    let txn = ctx.db.begin().await?;
+    let user = set_password(&txn, user, new).await?;
+    tokens::revoke_all_for_user(&txn, user.id).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// # Errors
+/// Database errors.
+pub async fn update_profile(
+    ctx: &AppContext,
+    user: Model,
+    update: ProfileUpdate,
+) -> AppResult<Model> {
+    let mut active: users::ActiveModel = user.into();
+    if let Some(v) = update.first_name {
+        active.first_name = Set(v);
+    }
+    if let Some(v) = update.last_name {
+        active.last_name = Set(v);
+    }
+    active.updated_at = Set(Utc::now().into());
+    Ok(active.update(&ctx.db).await?)
+}
+
+/// An admin's change to a user.
+#[derive(Debug, Clone, Default)]
+pub struct AdminUpdate {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+/// Changes role or active flag. Deactivation signs the user out everywhere. An admin cannot
+/// demote or deactivate themselves (so the shop always keeps an admin who can undo it).
+///
+/// # Errors
+/// `AppError::NotFound`; `AppError::Conflict` for changes to oneself.
+pub async fn admin_update(
+    ctx: &AppContext,
+    actor: &Model,
+    pid: Uuid,
+    change: AdminUpdate,
+) -> AppResult<Model> {
+    let user = users::find_by_pid(&ctx.db, pid).await?;
+    if user.id == actor.id
+        && (change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false))
+    {
+        return Err(AppError::Conflict(
+            "You cannot remove your own admin rights or deactivate yourself.".into(),
+        ));
+    }
+    let txn = ctx.db.begin().await?;
+    let mut active: users::ActiveModel = user.into();
+    if let Some(role) = change.role {
+        active.role = Set(role.as_str().to_string());
+    }
+    if let Some(a) = change.active {
+        active.active = Set(a);
+    }
+    active.updated_at = Set(Utc::now().into());
+    let user = active.update(&txn).await?;
+    if !user.active {
+        tokens::revoke_all_for_user(&txn, user.id).await?;
+    }
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Deletes a user (their tokens and addresses go with them).
+///
+/// # Errors
+/// `AppError::NotFound`; `AppError::Conflict` when deleting oneself.
+pub async fn admin_delete(ctx: &AppContext, actor: &Model, pid: Uuid) -> AppResult<()> {
+    let user = users::find_by_pid(&ctx.db, pid).await?;
+    if user.id == actor.id {
+        return Err(AppError::Conflict(
+            "You cannot delete your own account here.".into(),
+        ));
+    }
+    let res = Entity::delete_many()
+        .filter(Column::Id.eq(user.id))
+        .exec(&ctx.db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}

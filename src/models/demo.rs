@@ -1,0 +1,30 @@
+//! Demo data for a newcomer's first start: an admin whose password is printed once.
+use loco_rs::app::AppContext;
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use super::{
+    _entities::users::Entity,
+    accounts::{self, Origin},
+};
+use crate::{
+    domain::{account::Registration, role::Role},
+    errors::AppResult,
+};
+
+pub const DEMO_ADMIN_EMAIL: &str = "admin@emporium.test";
+
+/// Creates the demo admin when the shop has no users at all, and prints its credentials.
+/// The password is random per installation: no shared default credentials exist.
+///
+/// # Errors
+/// Database errors.
+pub async fn ensure_demo_admin(ctx: &AppContext) -> AppResult<()> {
+    if Entity::find().count(&ctx.db).await? > 0 {
+        return Ok(());
+    }
+    let password = format!("demo-{}", loco_rs::hash::random_string(16));
+    let reg = Registration::parse(DEMO_ADMIN_EMAIL, &password, "Demo", "Admin", Role::Admin)?;
+    accounts::register(ctx, reg, Origin::Provisioned).await?;
+    println!("\n  Demo admin created (shown once):\n    e-mail:   {DEMO_ADMIN_EMAIL}\n    password: {password}\n    sign in at /login, then open /admin\n");
+    Ok(())
+}

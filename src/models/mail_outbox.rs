@@ -1,0 +1,160 @@
+//! The mail outbox: every mail the shop sends, readable by admins at `/admin/outbox`.
+use chrono::{Duration, Utc};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait},
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::_entities::mail_outbox::{self, Column, Entity};
+use crate::{
+    errors::{AppError, AppResult},
+    jobs::JobEnv,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    /// Sent over SMTP.
+    Sent,
+    /// Kept in the outbox only (outbox transport: nothing leaves the machine).
+    Kept,
+    /// Gave up after the job's last retry.
+    Failed,
+}
+
+impl Status {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Kept => "kept",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Delivers one mail. Idempotent: a mail that is no longer pending is left alone, and the
+/// status flip is a compare-and-set, so two workers racing on one mail record one delivery.
+///
+/// # Errors
+/// Transport errors (the job is retried); the attempt is recorded on the row.
+pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
+    let Some(mail) = Entity::find()
+        .filter(Column::Pid.eq(pid))
+        .one(&env.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    if mail.status != Status::Pending.as_str() {
+        return Ok(());
+    }
+    // Claim the row first so a concurrent delivery of the same mail backs off.
+    let claimed = Entity::update_many()
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .filter(Column::Id.eq(mail.id))
+        .filter(Column::Status.eq(Status::Pending.as_str()))
+        .filter(Column::Attempts.eq(mail.attempts))
+        .exec(&env.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(());
+    }
+    match env.mail.send(&mail).await {
+        Ok(sent) => {
+            let status = if sent { Status::Sent } else { Status::Kept };
+            Entity::update_many()
+                .col_expr(Column::Status, Expr::value(status.as_str()))
+                .col_expr(Column::SentAt, Expr::value(Utc::now()))
+                .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+                .filter(Column::Id.eq(mail.id))
+                .exec(&env.db)
+                .await?;
+            Ok(())
+        }
+        Err(e) => {
+            let attempts = mail.attempts + 1;
+            let give_up =
+                u32::try_from(attempts).unwrap_or(u32::MAX) >= env.settings.jobs.max_attempts;
+            let mut update = Entity::update_many()
+                .col_expr(Column::LastError, Expr::value(e.to_string()))
+                .filter(Column::Id.eq(mail.id));
+            if give_up {
+                update = update.col_expr(Column::Status, Expr::value(Status::Failed.as_str()));
+            }
+            update.exec(&env.db).await?;
+            Err(AppError::internal(e))
+        }
+    }
+}
+
+/// Public ids of pending mail older than `min_age` (crash recovery: the sweep delivers them).
+///
+/// # Errors
+/// Database errors.
+pub async fn stale_pending(env: &JobEnv, min_age: Duration, limit: u64) -> AppResult<Vec<Uuid>> {
+    Ok(Entity::find()
+        .select_only()
+        .column(Column::Pid)
+        .filter(Column::Status.eq(Status::Pending.as_str()))
+        .filter(Column::CreatedAt.lt(Utc::now() - min_age))
+        .order_by_asc(Column::CreatedAt)
+        .limit(limit)
+        .into_tuple::<Uuid>()
+        .all(&env.db)
+        .await?)
+}
+
+/// One page of the outbox, newest first, optionally filtered by recipient or subject.
+///
+/// # Errors
+/// Database errors.
+pub async fn search(
+    db: &sea_orm::DatabaseConnection,
+    q: &str,
+    page: u64,
+    page_size: u64,
+) -> AppResult<(Vec<mail_outbox::Model>, u64)> {
+    let mut query = Entity::find()
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id);
+    let q = q.trim();
+    if !q.is_empty() {
+        let pattern = format!("%{}%", q.to_lowercase());
+        query = query.filter(
+            Condition::any()
+                .add(Expr::expr(Expr::col(Column::ToAddress)).like(pattern.clone()))
+                .add(
+                    Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(Column::Subject)))
+                        .like(pattern),
+                ),
+        );
+    }
+    let paginator = query.paginate(db, page_size);
+    let count = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+    Ok((rows, count))
+}
+
+/// # Errors
+/// `AppError::NotFound` for an unknown id.
+pub async fn find(db: &sea_orm::DatabaseConnection, pid: Uuid) -> AppResult<mail_outbox::Model> {
+    Entity::find()
+        .filter(Column::Pid.eq(pid))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Counts by status for the dashboard.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_by_status(db: &sea_orm::DatabaseConnection, status: Status) -> AppResult<u64> {
+    Ok(Entity::find()
+        .filter(Column::Status.eq(status.as_str()))
+        .count(db)
+        .await?)
+}

@@ -1,0 +1,220 @@
+//! Typed application settings, read once from the `settings:` block of `config/<env>.yaml`.
+//!
+//! Every runtime-mode switch of PRODUCT.md (jobs, mail, rate-limit store, cookie security)
+//! lives here, so production differs from the embedded default by configuration only.
+use std::sync::Arc;
+
+use loco_rs::app::AppContext;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub shop_name: String,
+    /// ISO 4217 code of the one shop currency.
+    pub currency: String,
+    /// Public origin used in mail links and pagination URLs, without a trailing slash.
+    pub base_url: String,
+    #[serde(default)]
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub jobs: JobSettings,
+    pub mail: MailSettings,
+    #[serde(default)]
+    pub rate_limits: RateLimitSettings,
+    #[serde(default)]
+    pub sessions: SessionSettings,
+    /// Create a demo admin (and later the demo catalogue) on the first start.
+    #[serde(default)]
+    pub seed_demo: bool,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_days: i64,
+    pub verify_ttl_hours: i64,
+    pub reset_ttl_minutes: i64,
+    /// Failed logins per (email, client) inside the window before login answers 429.
+    pub login_max_failures: u64,
+    pub login_window_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            access_ttl_secs: 900,
+            refresh_ttl_days: 30,
+            verify_ttl_hours: 48,
+            reset_ttl_minutes: 60,
+            login_max_failures: 5,
+            login_window_secs: 900,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum JobBackendKind {
+    /// Run the job inside the enqueue call (tests: deterministic, same code path).
+    Inline,
+    /// A tokio worker pool inside the web process (embedded default).
+    InProcess,
+    /// rusty-sidekiq on Redis, consumed by the `worker` process.
+    Redis,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    pub backend: JobBackendKind,
+    pub redis_url: String,
+    pub queue: String,
+    pub workers: usize,
+    /// Attempts before a job is moved to the dead set.
+    pub max_attempts: u32,
+    /// First retry delay; each further retry doubles it.
+    pub retry_base_secs: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            backend: JobBackendKind::InProcess,
+            redis_url: "redis://127.0.0.1:6379/0".into(),
+            queue: "emporium".into(),
+            workers: 2,
+            max_attempts: 8,
+            retry_base_secs: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransportKind {
+    /// Keep mail in the outbox table only, readable at /admin/outbox.
+    Outbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    #[default]
+    None,
+    Starttls,
+    Implicit,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub transport: MailTransportKind,
+    pub from: String,
+    #[serde(default)]
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterStoreKind {
+    Memory,
+    Redis,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Where rate-limit and login-throttle counters live; `redis` shares them between web nodes.
+    pub store: CounterStoreKind,
+    pub redis_url: String,
+    pub window_secs: u64,
+    pub anonymous: u64,
+    pub customer: u64,
+    pub staff: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            store: CounterStoreKind::Memory,
+            redis_url: "redis://127.0.0.1:6379/0".into(),
+            window_secs: 3600,
+            anonymous: 100,
+            customer: 1000,
+            staff: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Set the `Secure` cookie flag; on whenever the shop is served over https.
+    pub secure_cookies: bool,
+    pub ttl_days: i64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            ttl_days: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest JSON or form body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl Settings {
+    /// Parses the `settings:` block of the loaded config.
+    ///
+    /// # Errors
+    /// `loco_rs::Error` when the block is missing or has unknown or mistyped keys.
+    pub fn from_config(config: &loco_rs::config::Config) -> loco_rs::Result<Self> {
+        let value = config
+            .settings
+            .clone()
+            .ok_or_else(|| loco_rs::Error::string("config has no `settings:` block"))?;
+        serde_json::from_value(value)
+            .map_err(|e| loco_rs::Error::string(&format!("invalid `settings:` block: {e}")))
+    }
+
+    /// The settings parsed at boot (stored in the shared store by `App::after_context`).
+    ///
+    /// # Panics
+    /// Only if called before boot finished, which is a programming error.
+    #[must_use]
+    pub fn get(ctx: &AppContext) -> Arc<Self> {
+        ctx.shared_store
+            .get::<Arc<Self>>()
+            .expect("settings are stored during boot")
+    }
+}

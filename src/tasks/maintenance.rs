@@ -1,0 +1,70 @@
+//! Recurring clean-up and recovery, run by the scheduler (`config/*.yaml` `scheduler:`).
+use async_trait::async_trait;
+use chrono::Duration;
+use loco_rs::{
+    app::AppContext,
+    task::{Task, TaskInfo, Vars},
+    Error, Result,
+};
+
+use crate::{
+    jobs::{Job, Jobs},
+    models::{idempotency, mail_outbox, sessions::DbSessionStore, tokens},
+};
+
+/// Delivers mail that a crash or a queue outage left pending (the outbox's safety net).
+pub struct DeliverMail;
+
+#[async_trait]
+impl Task for DeliverMail {
+    fn task(&self) -> TaskInfo {
+        TaskInfo {
+            name: "deliver_mail".to_string(),
+            detail: "Deliver outbox mail that has been pending for more than a minute".to_string(),
+        }
+    }
+
+    async fn run(&self, ctx: &AppContext, _vars: &Vars) -> Result<()> {
+        let jobs = Jobs::get(ctx);
+        let stale = mail_outbox::stale_pending(jobs.env(), Duration::minutes(1), 500)
+            .await
+            .map_err(|e| Error::string(&e.to_string()))?;
+        for mail_id in &stale {
+            // Run here rather than enqueue: this process is short-lived and must not depend on
+            // the queue that may be the reason the mail is still pending.
+            if let Err(e) = (Job::DeliverMail { mail_id: *mail_id })
+                .run(jobs.env())
+                .await
+            {
+                tracing::warn!(%mail_id, error = %e, "redelivery failed; next sweep retries");
+            }
+        }
+        tracing::info!(count = stale.len(), "outbox sweep done");
+        Ok(())
+    }
+}
+
+/// Deletes expired sessions, tokens and idempotency records.
+pub struct PurgeExpired;
+
+#[async_trait]
+impl Task for PurgeExpired {
+    fn task(&self) -> TaskInfo {
+        TaskInfo {
+            name: "purge_expired".to_string(),
+            detail: "Delete expired sessions, tokens and idempotency records".to_string(),
+        }
+    }
+
+    async fn run(&self, ctx: &AppContext, _vars: &Vars) -> Result<()> {
+        let sessions = DbSessionStore::delete_expired(&ctx.db).await?;
+        let tokens = tokens::purge_expired(&ctx.db)
+            .await
+            .map_err(|e| Error::string(&e.to_string()))?;
+        let keys = idempotency::purge_expired(&ctx.db)
+            .await
+            .map_err(|e| Error::string(&e.to_string()))?;
+        tracing::info!(sessions, tokens, keys, "purged expired records");
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! `cargo loco task <name>`: thin wrappers over model functions, also run by the scheduler.
+pub mod create_user;
+pub mod maintenance;
+pub mod work_jobs;

@@ -1,0 +1,101 @@
+//! CSRF protection for every state-changing HTML request (synchronizer token in the session).
+//!
+//! Every unsafe request outside `/api` must carry the session's token, either in the
+//! `X-CSRF-Token` header (htmx sends it from the page's meta tag) or as the `csrf_token` field
+//! of a urlencoded form. The API is exempt: it authenticates with bearer tokens, which a browser
+//! never attaches on its own.
+use axum::{
+    body::{to_bytes, Body},
+    extract::{Request, State},
+    http::{header, Method},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use loco_rs::app::AppContext;
+use subtle_eq::constant_time_eq;
+use tower_sessions::Session;
+
+use crate::{
+    errors::{AppError, PageError},
+    settings::Settings,
+};
+
+const SESSION_KEY: &str = "csrf_token";
+pub const FORM_FIELD: &str = "csrf_token";
+pub const HEADER: &str = "x-csrf-token";
+
+mod subtle_eq {
+    /// Compares without an early exit, so timing does not reveal a matching prefix.
+    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+/// The session's token, created on first use.
+///
+/// # Errors
+/// Session store failures.
+pub async fn token(session: &Session) -> Result<String, AppError> {
+    if let Some(t) = session
+        .get::<String>(SESSION_KEY)
+        .await
+        .map_err(AppError::internal)?
+    {
+        return Ok(t);
+    }
+    let t = crate::models::tokens::new_secret();
+    session
+        .insert(SESSION_KEY, &t)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(t)
+}
+
+fn is_exempt(req: &Request) -> bool {
+    matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) || req.uri().path().starts_with("/api/")
+}
+
+pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> Response {
+    if is_exempt(&req) {
+        return next.run(req).await;
+    }
+    let forbidden = || PageError(AppError::Forbidden).into_response();
+    let Some(session) = req.extensions().get::<Session>().cloned() else {
+        return forbidden();
+    };
+    let Ok(Some(expected)) = session.get::<String>(SESSION_KEY).await else {
+        return forbidden();
+    };
+    if let Some(sent) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
+        return if constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            next.run(req).await
+        } else {
+            forbidden()
+        };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return forbidden();
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, Settings::get(&ctx).limits.max_body_bytes).await else {
+        return PageError(AppError::PayloadTooLarge).into_response();
+    };
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == FORM_FIELD)
+        .map(|(_, v)| v.into_owned());
+    match sent {
+        Some(s) if constant_time_eq(s.as_bytes(), expected.as_bytes()) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        _ => forbidden(),
+    }
+}

@@ -1,0 +1,151 @@
+//! Request extractors: JSON with our error body, the bearer-authenticated user, the client id.
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts},
+};
+use loco_rs::app::AppContext;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::{
+    domain::role::Role,
+    errors::{ApiError, AppError},
+    models::users::{self, Model},
+};
+
+/// `axum::Json`, but a malformed body answers API.md's 400 `bad_request` (and a wrong
+/// content type 415) instead of axum's plain-text rejection.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError(AppError::UnsupportedMediaType(
+                    "Send JSON with Content-Type: application/json.".into(),
+                )))
+            }
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(ApiError(AppError::PayloadTooLarge))
+            }
+            Err(e) => Err(ApiError(AppError::BadRequest(format!(
+                "Malformed JSON body: {}",
+                e.body_text()
+            )))),
+        }
+    }
+}
+
+/// The verified claims of a bearer access token.
+#[derive(Debug, Clone)]
+pub struct Claims {
+    pub user_pid: Uuid,
+    pub role: Role,
+}
+
+/// Reads and verifies `Authorization: Bearer <jwt>`; `None` when the header is absent.
+///
+/// # Errors
+/// `AppError::Unauthorized` for a malformed, forged or expired token.
+pub fn bearer_claims(ctx: &AppContext, parts: &Parts) -> Result<Option<Claims>, AppError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let invalid =
+        || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or_else(invalid)?
+        .trim();
+    let jwt = ctx.config.get_jwt_config().map_err(AppError::from)?;
+    let data = loco_rs::auth::jwt::JWT::new(&jwt.secret)
+        .validate(token)
+        .map_err(|_| invalid())?;
+    if data.claims.claims.get("typ").and_then(|v| v.as_str()) != Some("access") {
+        return Err(invalid());
+    }
+    let user_pid = Uuid::parse_str(&data.claims.pid).map_err(|_| invalid())?;
+    let role = data
+        .claims
+        .claims
+        .get("role")
+        .and_then(|v| v.as_str())
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(invalid)?;
+    Ok(Some(Claims { user_pid, role }))
+}
+
+/// The user behind a valid bearer token. The row is loaded on every request so that a
+/// deactivated or deleted user is locked out at once, not when the token expires.
+pub struct CurrentUser(pub Model);
+
+impl FromRequestParts<AppContext> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthorized =
+            || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
+        let claims = bearer_claims(ctx, parts)?.ok_or_else(unauthorized)?;
+        let user = users::find_by_pid(&ctx.db, claims.user_pid)
+            .await
+            .map_err(|_| unauthorized())?;
+        if !user.active {
+            return Err(ApiError(unauthorized()));
+        }
+        Ok(Self(user))
+    }
+}
+
+impl CurrentUser {
+    /// # Errors
+    /// `AppError::Forbidden` when the user's role is not among `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<&Model, AppError> {
+        if roles.contains(&self.0.role()) {
+            Ok(&self.0)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// The client's address, used to key rate limits and login throttling.
+pub struct ClientId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_id(parts)))
+    }
+}
+
+/// The peer address. Forwarded headers are not trusted: a deployment behind a proxy should
+/// enable Loco's `remote_ip` middleware, whose result (in extensions) is preferred here.
+#[must_use]
+pub fn client_id(parts: &Parts) -> String {
+    if let Some(ip) = parts
+        .extensions
+        .get::<loco_rs::controller::middleware::remote_ip::RemoteIP>()
+    {
+        return ip.to_string();
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |ci| ci.0.ip().to_string())
+}

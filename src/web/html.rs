@@ -1,0 +1,328 @@
+//! The HTML side's shared pieces: the `page` context every template gets (shop name, CSRF
+//! token, signed-in user, flash messages), rendering, login state and error pages.
+use std::sync::Arc;
+
+use axum::{
+    extract::{FromRequestParts, Request, State},
+    http::{request::Parts, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use loco_rs::{
+    app::AppContext,
+    controller::views::{engines::TeraView, ViewRenderer},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::{
+    domain::role::Role,
+    errors::{AppError, ErrorPage, PageError},
+    models::users::{self, Model},
+    settings::Settings,
+};
+
+const USER_KEY: &str = "user_pid";
+const FLASH_KEY: &str = "flash";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub kind: String,
+    pub message: String,
+}
+
+/// Queues a message for the next page this session renders.
+pub async fn flash(session: &Session, kind: &str, message: impl Into<String>) {
+    let mut list: Vec<Flash> = session
+        .get(FLASH_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    list.push(Flash {
+        kind: kind.into(),
+        message: message.into(),
+    });
+    let _ = session.insert(FLASH_KEY, list).await;
+}
+
+/// Signs the session in, with a fresh session id (no session fixation).
+///
+/// # Errors
+/// Session store failures.
+pub async fn sign_in(session: &Session, user: &Model) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(AppError::internal)?;
+    session
+        .insert(USER_KEY, user.pid)
+        .await
+        .map_err(AppError::internal)
+}
+
+/// Ends the session entirely (data and cookie).
+///
+/// # Errors
+/// Session store failures.
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(AppError::internal)
+}
+
+async fn session_user(ctx: &AppContext, session: &Session) -> Result<Option<Model>, AppError> {
+    let Some(pid) = session
+        .get::<Uuid>(USER_KEY)
+        .await
+        .map_err(AppError::internal)?
+    else {
+        return Ok(None);
+    };
+    match users::find_by_pid(&ctx.db, pid).await {
+        Ok(u) if u.active => Ok(Some(u)),
+        Ok(_) | Err(AppError::NotFound) => {
+            // Deactivated or deleted since sign-in: end the session now.
+            sign_out(session).await?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Everything a page handler needs about the request's session.
+pub struct Page {
+    pub ctx: AppContext,
+    pub session: Session,
+    pub user: Option<Model>,
+    pub path: String,
+}
+
+impl FromRequestParts<AppContext> for Page {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal("session layer missing".into()))?;
+        let user = session_user(ctx, &session).await?;
+        Ok(Self {
+            ctx: ctx.clone(),
+            session,
+            user,
+            path: parts.uri.path().to_string(),
+        })
+    }
+}
+
+impl Page {
+    /// The `page` object of the templates (see `assets/views/layouts/base.html`).
+    ///
+    /// # Errors
+    /// Session store failures.
+    pub async fn context(&self, title: &str) -> Result<Value, AppError> {
+        let settings = Settings::get(&self.ctx);
+        let flash: Vec<Flash> = self
+            .session
+            .remove(FLASH_KEY)
+            .await
+            .map_err(AppError::internal)?
+            .unwrap_or_default();
+        let user = self.user.as_ref().map(|u| {
+            json!({
+                "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
+                "role": u.role, "is_staff": u.role().is_staff(),
+            })
+        });
+        Ok(json!({
+            "title": title,
+            "shop_name": settings.shop_name,
+            "csrf_token": crate::web::csrf::token(&self.session).await?,
+            "user": user,
+            "flash": flash,
+            "path": self.path,
+        }))
+    }
+
+    /// Renders `template` with `data` plus the `page` object, with `status`.
+    ///
+    /// # Errors
+    /// Template or session errors.
+    pub async fn render_status(
+        &self,
+        status: StatusCode,
+        template: &str,
+        title: &str,
+        mut data: Value,
+    ) -> Result<Response, PageError> {
+        data["page"] = self.context(title).await?;
+        let html = engine(&self.ctx)
+            .render(template, data)
+            .map_err(AppError::from)?;
+        let mut res = (status, Html(html)).into_response();
+        res.headers_mut()
+            .insert("vary", HeaderValue::from_static("HX-Request"));
+        Ok(res)
+    }
+
+    /// # Errors
+    /// Template or session errors.
+    pub async fn render(
+        &self,
+        template: &str,
+        title: &str,
+        data: Value,
+    ) -> Result<Response, PageError> {
+        self.render_status(StatusCode::OK, template, title, data)
+            .await
+    }
+
+    /// The signed-in user.
+    ///
+    /// # Errors
+    /// `Unauthorized` when nobody is signed in (rendered as a redirect to the login page).
+    pub fn require_user(&self) -> Result<&Model, PageError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| PageError(AppError::Unauthorized("Please log in.".into())))
+    }
+
+    /// The signed-in user if their role is one of `roles`.
+    ///
+    /// # Errors
+    /// `Unauthorized` when signed out; `Forbidden` for other roles.
+    pub fn require_role(&self, roles: &[Role]) -> Result<&Model, PageError> {
+        let user = self.require_user()?;
+        if roles.contains(&user.role()) {
+            Ok(user)
+        } else {
+            Err(PageError(AppError::Forbidden))
+        }
+    }
+
+    /// Whether the request came from htmx (render a fragment instead of the full page).
+    #[must_use]
+    pub fn is_htmx(headers: &axum::http::HeaderMap) -> bool {
+        headers.contains_key("hx-request")
+    }
+}
+
+fn login_redirect(path: &str) -> Response {
+    let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+    Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+/// Only local paths are followed after login (no open redirect).
+#[must_use]
+pub fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/account"
+    }
+}
+
+/// The page templates, loaded at boot.
+///
+/// # Panics
+/// Only if called before boot finished, which is a programming error.
+#[must_use]
+pub fn engine(ctx: &AppContext) -> Arc<TeraView> {
+    ctx.shared_store
+        .get::<Arc<TeraView>>()
+        .expect("view engine is loaded during boot")
+}
+
+/// Turns error responses of HTML routes (marked by `PageError`, or bare 404/405 from the
+/// router) into the shop's error page.
+pub async fn error_pages(State(ctx): State<AppContext>, req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let session = req.extensions().get::<Session>().cloned();
+    let path = req.uri().path().to_string();
+    let res = next.run(req).await;
+    let status = res.status();
+    let page = match res.extensions().get::<ErrorPage>() {
+        Some(p) => p.clone(),
+        None if (status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED)
+            && !res.headers().contains_key(axum::http::header::CONTENT_TYPE) =>
+        {
+            ErrorPage {
+                status,
+                message: AppError::from_status(status).to_string(),
+            }
+        }
+        None => return res,
+    };
+    if page.status == StatusCode::UNAUTHORIZED {
+        return login_redirect(&path);
+    }
+    let Some(session) = session else { return res };
+    let user = session_user(&ctx, &session).await.ok().flatten();
+    let view = Page {
+        ctx,
+        session,
+        user,
+        path,
+    };
+    let title = page.status.canonical_reason().unwrap_or("Error");
+    match view
+        .render_status(
+            page.status,
+            "errors/error.html",
+            title,
+            json!({ "status": page.status.as_u16(), "message": page.message }),
+        )
+        .await
+    {
+        Ok(mut rendered) => {
+            for (k, v) in res.headers() {
+                if k == axum::http::header::RETRY_AFTER {
+                    rendered.headers_mut().insert(k, v.clone());
+                }
+            }
+            rendered
+        }
+        Err(e) => {
+            tracing::error!(error = ?e.0, "could not render the error page");
+            (page.status, page.message).into_response()
+        }
+    }
+}
+
+/// Security headers on every response.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path() == "/api/docs";
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        "referrer-policy",
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    // No inline scripts anywhere; Swagger UI's stylesheet uses inline styles.
+    let csp = if docs {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    } else {
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    };
+    h.entry("content-security-policy")
+        .or_insert(HeaderValue::from_static(csp));
+    res
+}
+
+/// The router fallback: API.md's JSON 404 under `/api`, the shop's 404 page elsewhere.
+pub async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        crate::errors::ApiError(AppError::NotFound).into_response()
+    } else {
+        PageError(AppError::NotFound).into_response()
+    }
+}

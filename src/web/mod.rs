@@ -1,0 +1,8 @@
+//! HTTP plumbing shared by the API and the pages: extractors, middleware, pagination.
+pub mod api_middleware;
+pub mod csrf;
+pub mod extract;
+pub mod html;
+pub mod idempotency;
+pub mod pagination;
+pub mod rate_limit;

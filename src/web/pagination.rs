@@ -1,0 +1,161 @@
+//! API.md pagination: `?page=1&page_size=20`, and the `{results, count, page, page_size, next,
+//! previous}` envelope with absolute URLs that keep the other query parameters.
+use axum::http::Uri;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::validation::FieldErrors;
+
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+/// Raw query values; parsed by [`PageQuery::parse`] so bad values answer 422, not 400.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// 1-based page number.
+    pub page: Option<String>,
+    /// Items per page, 1–100 (default 20).
+    pub page_size: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u64,
+    pub page_size: u64,
+}
+
+impl PageQuery {
+    /// # Errors
+    /// Field messages for a page below 1 or a page size outside 1–100.
+    pub fn parse(&self) -> Result<PageRequest, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let page = match self.page.as_deref().map(str::parse::<u64>) {
+            None => 1,
+            Some(Ok(p)) if (1..=1_000_000).contains(&p) => p,
+            Some(_) => {
+                errors.add("page", "Must be a whole number of at least 1.");
+                1
+            }
+        };
+        let page_size = match self.page_size.as_deref().map(str::parse::<u64>) {
+            None => DEFAULT_PAGE_SIZE,
+            Some(Ok(s)) if (1..=MAX_PAGE_SIZE).contains(&s) => s,
+            Some(_) => {
+                errors.add(
+                    "page_size",
+                    format!("Must be a whole number from 1 to {MAX_PAGE_SIZE}."),
+                );
+                DEFAULT_PAGE_SIZE
+            }
+        };
+        errors.into_result()?;
+        Ok(PageRequest { page, page_size })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Paginated<T> {
+    pub results: Vec<T>,
+    pub count: u64,
+    pub page: u64,
+    pub page_size: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+}
+
+impl PageRequest {
+    #[must_use]
+    pub fn pages(&self, count: u64) -> u64 {
+        count.div_ceil(self.page_size).max(1)
+    }
+
+    /// Wraps one page of results; `base_url` is the shop origin, `uri` the request's.
+    #[must_use]
+    pub fn wrap<T>(&self, results: Vec<T>, count: u64, base_url: &str, uri: &Uri) -> Paginated<T> {
+        let link = |page: u64| page_url(base_url, uri, page, self.page_size);
+        Paginated {
+            results,
+            count,
+            page: self.page,
+            page_size: self.page_size,
+            next: (self.page < self.pages(count)).then(|| link(self.page + 1)),
+            previous: (self.page > 1).then(|| link((self.page - 1).min(self.pages(count)))),
+        }
+    }
+}
+
+/// The request's own URL with `page`/`page_size` replaced; relative when `base_url` is empty.
+#[must_use]
+pub fn page_url(base_url: &str, uri: &Uri, page: u64, page_size: u64) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        if k != "page" && k != "page_size" {
+            query.append_pair(&k, &v);
+        }
+    }
+    query.append_pair("page", &page.to_string());
+    query.append_pair("page_size", &page_size.to_string());
+    format!("{base_url}{}?{}", uri.path(), query.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bounds() {
+        assert_eq!(
+            PageQuery::default().parse().unwrap(),
+            PageRequest {
+                page: 1,
+                page_size: 20
+            }
+        );
+        let q = |p: &str, s: &str| {
+            PageQuery {
+                page: Some(p.into()),
+                page_size: Some(s.into()),
+            }
+            .parse()
+        };
+        assert!(q("0", "20").unwrap_err().0.contains_key("page"));
+        assert!(q("1", "101").unwrap_err().0.contains_key("page_size"));
+        assert!(q("x", "0").unwrap_err().0.len() == 2);
+        assert_eq!(
+            q("3", "100").unwrap(),
+            PageRequest {
+                page: 3,
+                page_size: 100
+            }
+        );
+    }
+
+    #[test]
+    fn links_keep_filters_and_stop_at_the_ends() {
+        let uri: Uri = "/api/v1/x?q=a%20b&page=2&page_size=10".parse().unwrap();
+        let req = PageRequest {
+            page: 2,
+            page_size: 10,
+        };
+        let p = req.wrap(vec![1], 25, "http://shop", &uri);
+        assert_eq!(
+            p.next.as_deref(),
+            Some("http://shop/api/v1/x?q=a+b&page=3&page_size=10")
+        );
+        assert_eq!(
+            p.previous.as_deref(),
+            Some("http://shop/api/v1/x?q=a+b&page=1&page_size=10")
+        );
+        let last = PageRequest {
+            page: 3,
+            page_size: 10,
+        }
+        .wrap(vec![1], 25, "", &uri);
+        assert!(last.next.is_none());
+        let first = PageRequest {
+            page: 1,
+            page_size: 10,
+        }
+        .wrap(Vec::<u8>::new(), 0, "", &uri);
+        assert!(first.next.is_none() && first.previous.is_none());
+    }
+}

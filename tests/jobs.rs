@@ -1,0 +1,175 @@
+//! The job queue against real services: Redis (enqueue here, run by the worker process) and
+//! SMTP delivery to a real sink.
+use std::{process::Stdio, sync::Arc, time::Duration};
+
+use emporium::{
+    jobs::{Job, JobEnv, Jobs},
+    mail::{self, Mail},
+    settings::{JobBackendKind, MailTransportKind, Settings, SmtpTls},
+};
+use loco_rs::testing::prelude::*;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serial_test::parallel;
+
+use emporium::models::_entities::mail_outbox;
+
+async fn queue_mail(ctx: &loco_rs::app::AppContext, settings: &Settings, to: &str) -> uuid::Uuid {
+    mail::queue(
+        &ctx.db,
+        settings,
+        to,
+        &Mail::Welcome {
+            first_name: "Queue".into(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn status_of(ctx: &loco_rs::app::AppContext, id: uuid::Uuid) -> mail_outbox::Model {
+    mail_outbox::Entity::find()
+        .filter(mail_outbox::Column::Pid.eq(id))
+        .one(&ctx.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+#[parallel]
+async fn redis_queue_jobs_are_run_by_the_separate_worker_process() {
+    let Some(redis_url) = crate::support::require("REDIS_URL") else {
+        return;
+    };
+    let boot = boot_test_with_create_db::<emporium::app::App>()
+        .await
+        .unwrap();
+    let ctx = boot.app_context.clone();
+    let queue = format!("test-{}", uuid::Uuid::new_v4());
+    let mut settings = (*Settings::get(&ctx)).clone();
+    settings.jobs.backend = JobBackendKind::Redis;
+    settings.jobs.redis_url = redis_url.clone();
+    settings.jobs.queue = queue.clone();
+    let settings = Arc::new(settings);
+    let jobs = Jobs::start(JobEnv::new(ctx.db.clone(), settings.clone()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(jobs.backend_name(), "redis");
+    jobs.ping().await.unwrap();
+
+    let mail_id = queue_mail(&ctx, &settings, "queued@example.com").await;
+    jobs.enqueue(Job::DeliverMail { mail_id }).await.unwrap();
+    assert_eq!(
+        status_of(&ctx, mail_id).await.status,
+        "pending",
+        "nothing runs in this process"
+    );
+
+    let db_url = ctx.config.database.uri.clone();
+    let mut worker = tokio::process::Command::new(env!("CARGO_BIN_EXE_emporium-cli"))
+        .args(["task", "work_jobs"])
+        .env("LOCO_ENV", "test")
+        .env("DATABASE_URL", &db_url)
+        .env("JOBS_BACKEND", "redis")
+        .env("REDIS_URL", &redis_url)
+        .env("JOBS_QUEUE", &queue)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("worker process starts");
+    let mut delivered = false;
+    for _ in 0..200 {
+        if status_of(&ctx, mail_id).await.status == "kept" {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = worker.kill().await;
+    assert!(delivered, "the worker process ran the job");
+}
+
+#[tokio::test]
+#[parallel]
+async fn smtp_transport_delivers_to_a_real_smtp_server() {
+    let Some(port) = crate::support::require("SMTP_PORT") else {
+        return;
+    };
+    let maildir = crate::support::require("SMTP_MAILDIR");
+    let boot = boot_test_with_create_db::<emporium::app::App>()
+        .await
+        .unwrap();
+    let ctx = boot.app_context.clone();
+    let mut settings = (*Settings::get(&ctx)).clone();
+    settings.mail.transport = MailTransportKind::Smtp;
+    settings.mail.smtp.host = "127.0.0.1".into();
+    settings.mail.smtp.port = port.parse().unwrap();
+    settings.mail.smtp.tls = SmtpTls::None;
+    let settings = Arc::new(settings);
+    let env = JobEnv::new(ctx.db.clone(), settings.clone()).unwrap();
+    let to = format!("smtp-{}@example.com", uuid::Uuid::new_v4().simple());
+    let mail_id = queue_mail(&ctx, &settings, &to).await;
+    Job::DeliverMail { mail_id }.run(&env).await.unwrap();
+    let row = status_of(&ctx, mail_id).await;
+    assert_eq!(row.status, "sent");
+    // Running the job again (a retry after a crash) sends nothing twice.
+    Job::DeliverMail { mail_id }.run(&env).await.unwrap();
+    if let Some(dir) = maildir {
+        let mut found = 0;
+        for _ in 0..50 {
+            found = std::fs::read_dir(format!("{dir}/new"))
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .filter(|e| {
+                            std::fs::read_to_string(e.path()).is_ok_and(|m| m.contains(&to))
+                        })
+                        .count()
+                })
+                .unwrap_or(0);
+            if found > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(found, 1, "exactly one message reached the sink");
+    }
+}
+
+#[tokio::test]
+#[parallel]
+async fn a_failing_job_is_retried_then_lands_in_the_dead_set() {
+    let boot = boot_test_with_create_db::<emporium::app::App>()
+        .await
+        .unwrap();
+    let ctx = boot.app_context.clone();
+    let mut settings = (*Settings::get(&ctx)).clone();
+    settings.jobs.backend = JobBackendKind::InProcess;
+    settings.jobs.max_attempts = 2;
+    settings.jobs.retry_base_secs = 0;
+    settings.mail.transport = MailTransportKind::Smtp;
+    settings.mail.smtp.host = "127.0.0.1".into();
+    settings.mail.smtp.port = 9; // discard port: nothing listens, every attempt fails
+    let settings = Arc::new(settings);
+    let jobs = Jobs::start(JobEnv::new(ctx.db.clone(), settings.clone()).unwrap())
+        .await
+        .unwrap();
+    let mail_id = queue_mail(&ctx, &settings, "dead@example.com").await;
+    jobs.enqueue(Job::DeliverMail { mail_id }).await.unwrap();
+    let mut dead = Vec::new();
+    for _ in 0..100 {
+        dead = jobs.dead(10).await.unwrap();
+        if !dead.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].kind, "deliver_mail");
+    assert_eq!(dead[0].attempts, 2);
+    let row = status_of(&ctx, mail_id).await;
+    assert_eq!(row.status, "failed");
+    assert_eq!(row.attempts, 2);
+    assert!(row.last_error.is_some());
+}

@@ -1,0 +1,169 @@
+//! API.md "General": error bodies for every failure, idempotency, rate limits, OpenAPI, health.
+use emporium::domain::role::Role;
+use serde_json::{json, Value};
+use serial_test::parallel;
+
+use crate::support::*;
+
+#[tokio::test]
+#[parallel]
+async fn router_and_parser_failures_use_the_error_body() {
+    with_app(|server, _ctx| async move {
+        assert_error(&server.get("/api/v1/no-such-thing").await, 404, "not_found");
+        assert_error(
+            &server.get("/api/v1/auth/login").await,
+            405,
+            "method_not_allowed",
+        );
+        let malformed = server
+            .post("/api/v1/auth/login")
+            .content_type("application/json")
+            .bytes("{\"email\": ".into())
+            .await;
+        assert_error(&malformed, 400, "bad_request");
+        let wrong_type = server
+            .post("/api/v1/auth/login")
+            .json(&json!({"email": 5, "password": []}))
+            .await;
+        assert_error(&wrong_type, 400, "bad_request");
+        let not_json = server.post("/api/v1/auth/login").text("email=a").await;
+        assert_error(&not_json, 415, "unsupported_media_type");
+        let huge = format!(
+            "{{\"email\": \"{}\", \"password\": \"x\"}}",
+            "a".repeat(300 * 1024)
+        );
+        let too_big = server
+            .post("/api/v1/auth/login")
+            .content_type("application/json")
+            .bytes(huge.into())
+            .await;
+        assert_error(&too_big, 413, "payload_too_large");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn shop_info_and_health() {
+    with_app(|server, _ctx| async move {
+        let shop: Value = server.get("/api/v1/shop").await.json();
+        assert_eq!(shop, json!({"name": "Test Shop", "currency": "EUR"}));
+        let health = server.get("/_health").await;
+        health.assert_status_ok();
+        let h: Value = health.json();
+        assert_eq!(h["ok"], true);
+        assert_eq!(h["database"], "ok");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn openapi_document_describes_every_contract_path() {
+    with_app(|server, _ctx| async move {
+        let doc: Value = server.get("/api/v1/openapi.json").await.json();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        for path in [
+            "/api/v1/auth/register",
+            "/api/v1/auth/login",
+            "/api/v1/auth/refresh",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/verify",
+            "/api/v1/auth/forgot",
+            "/api/v1/auth/reset",
+            "/api/v1/me",
+            "/api/v1/me/password",
+            "/api/v1/me/address",
+            "/api/v1/admin/users",
+            "/api/v1/admin/users/{id}",
+            "/api/v1/shop",
+            "/_health",
+        ] {
+            assert!(
+                doc["paths"].get(path).is_some(),
+                "{path} missing from the OpenAPI document"
+            );
+        }
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        let docs = server.get("/api/docs").await;
+        docs.assert_status_ok();
+        assert!(docs.text().contains("swagger-ui"));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn a_repeated_post_with_the_same_idempotency_key_runs_once() {
+    with_app(|server, ctx| async move {
+        let body = json!({"email": "idem@example.com", "password": PASSWORD, "first_name": "I", "last_name": "D"});
+        let first = server.post("/api/v1/auth/register").add_header("idempotency-key", "key-1").json(&body).await;
+        assert_eq!(first.status_code(), 201);
+        let again = server.post("/api/v1/auth/register").add_header("idempotency-key", "key-1").json(&body).await;
+        assert_eq!(again.status_code(), 201);
+        assert_eq!(again.json::<Value>(), first.json::<Value>());
+        assert_eq!(again.headers().get("idempotent-replayed").unwrap(), "true");
+        assert_eq!(mails_to(&ctx, "idem@example.com").await.len(), 2, "welcome + verify, once");
+
+        let other = json!({"email": "other@example.com", "password": PASSWORD, "first_name": "I", "last_name": "D"});
+        let reused = server.post("/api/v1/auth/register").add_header("idempotency-key", "key-1").json(&other).await;
+        assert_error(&reused, 422, "idempotency_key_reused");
+        // Without a key the same request runs again (and fails: the e-mail is taken).
+        assert_error(&server.post("/api/v1/auth/register").json(&body).await, 422, "validation_failed");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn concurrent_posts_with_one_idempotency_key_create_one_account() {
+    with_app(|server, ctx| async move {
+        let body = json!({"email": "race@example.com", "password": PASSWORD, "first_name": "R", "last_name": "C"});
+        let send = || server.post("/api/v1/auth/register").add_header("idempotency-key", "race-key").json(&body);
+        let (a, b, c, d) = tokio::join!(send(), send(), send(), send());
+        for r in [&a, &b, &c, &d] {
+            assert_eq!(r.status_code(), 201, "{}", r.text());
+        }
+        let ids: std::collections::HashSet<String> = [&a, &b, &c, &d].iter().map(|r| r.json::<Value>()["user"]["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ids.len(), 1, "every response names the same single account");
+        assert_eq!(mails_to(&ctx, "race@example.com").await.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn rate_limits_count_per_caller_and_answer_429_with_retry_after() {
+    with_app(|server, ctx| async move {
+        let token = access_token(&server, &ctx, "rl@example.com", Role::Customer).await;
+        set_settings(&ctx, |s| {
+            s.rate_limits.anonymous = 3;
+            s.rate_limits.customer = 5;
+        });
+        for i in 0..3 {
+            let res = server.get("/api/v1/shop").await;
+            res.assert_status_ok();
+            assert_eq!(res.headers()["x-ratelimit-limit"], "3");
+            assert_eq!(
+                res.headers()["x-ratelimit-remaining"],
+                (2 - i).to_string().as_str()
+            );
+        }
+        let limited = server.get("/api/v1/shop").await;
+        assert_error(&limited, 429, "rate_limited");
+        assert!(
+            limited.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                > 0
+        );
+        // A signed-in customer has their own, larger bucket.
+        let (h, v) = bearer(&token);
+        let res = server.get("/api/v1/shop").add_header(h, v).await;
+        res.assert_status_ok();
+        assert_eq!(res.headers()["x-ratelimit-limit"], "5");
+    })
+    .await;
+}

@@ -1,0 +1,5 @@
+mod api_account;
+mod api_admin_users;
+mod api_auth;
+mod api_conventions;
+mod pages;

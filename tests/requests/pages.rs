@@ -1,0 +1,176 @@
+//! The HTML side: page shells, CSRF on every form, session login, staff-only admin.
+use emporium::domain::role::Role;
+use loco_rs::testing::prelude::*;
+use serial_test::parallel;
+
+use crate::support::*;
+
+#[tokio::test]
+#[parallel]
+async fn home_and_error_pages_render_with_the_layout() {
+    with_app(|server, _ctx| async move {
+        let home = server.get("/").await;
+        home.assert_status_ok();
+        let html = home.text();
+        assert_css_exists(&html, "meta[name=csrf-token]");
+        assert_css_exists(&html, "script[src='/static/js/htmx.min.js']");
+        assert!(home.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'"));
+        let missing = server.get("/no/such/page").await;
+        assert_eq!(missing.status_code(), 404);
+        assert_css_exists(&missing.text(), "main");
+        assert!(missing.text().contains("Not found"));
+        let htmx = server.get("/static/js/htmx.min.js").await;
+        htmx.assert_status_ok();
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn forms_without_the_csrf_token_are_refused() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "csrf@example.com", Role::Customer).await;
+        server.get("/login").await.assert_status_ok();
+        let res = server
+            .post("/login")
+            .form(&[("email", "csrf@example.com"), ("password", PASSWORD)])
+            .await;
+        assert_eq!(res.status_code(), 403);
+        let res = server
+            .post("/login")
+            .form(&[
+                ("email", "csrf@example.com"),
+                ("password", PASSWORD),
+                ("csrf_token", "forged"),
+            ])
+            .await;
+        assert_eq!(res.status_code(), 403);
+        assert!(
+            server.get("/account").await.status_code().is_redirection(),
+            "still signed out"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn register_then_log_out_and_in_through_the_pages() {
+    with_app(|server, ctx| async move {
+        let page = server.get("/register").await.text();
+        let csrf = csrf_from(&page);
+        let bad = server
+            .post("/register")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "x"),
+                ("password", "1"),
+                ("first_name", "Pat"),
+                ("last_name", ""),
+            ])
+            .await;
+        assert_eq!(bad.status_code(), 422);
+        let html = bad.text();
+        assert_css_exists(&html, ".field-error");
+        assert!(
+            html.contains("value=\"Pat\""),
+            "the form keeps what was typed"
+        );
+
+        let ok = server
+            .post("/register")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "pat@example.com"),
+                ("password", PASSWORD),
+                ("first_name", "Pat"),
+                ("last_name", "Doe"),
+            ])
+            .await;
+        assert_eq!(ok.status_code(), 303);
+        assert_eq!(ok.headers()["location"], "/account");
+        let account = server.get("/account").await;
+        account.assert_status_ok();
+        assert!(account.text().contains("pat@example.com"));
+        assert_eq!(mails_to(&ctx, "pat@example.com").await.len(), 2);
+
+        let csrf = csrf_from(&account.text());
+        let out = server
+            .post("/logout")
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(out.status_code(), 303);
+        let after = server.get("/account").await;
+        assert_eq!(after.status_code(), 303);
+        assert_eq!(after.headers()["location"], "/login?next=%2Faccount");
+
+        let csrf = csrf_from(&server.get("/login").await.text());
+        let wrong = server
+            .post("/login")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "pat@example.com"),
+                ("password", "nope nope nope"),
+            ])
+            .await;
+        assert_eq!(wrong.status_code(), 422);
+        assert!(wrong.text().contains("Wrong e-mail address or password."));
+        let good = server
+            .post("/login")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "pat@example.com"),
+                ("password", PASSWORD),
+                ("next", "https://evil.example/"),
+            ])
+            .await;
+        assert_eq!(good.status_code(), 303);
+        assert_eq!(good.headers()["location"], "/account", "no open redirect");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn admin_area_is_for_staff_and_admin_pages_for_admins() {
+    with_app(|server, ctx| async move {
+        let anon = server.get("/admin").await;
+        assert_eq!(anon.status_code(), 303);
+        user(&ctx, "shopper@example.com", Role::Customer).await;
+        user(&ctx, "clerk@example.com", Role::Staff).await;
+        user(&ctx, "chief@example.com", Role::Admin).await;
+
+        let sign_in = |email: &'static str| {
+            let server = &server;
+            async move {
+                let csrf = csrf_from(&server.get("/login").await.text());
+                let res = server
+                    .post("/login")
+                    .form(&[
+                        ("csrf_token", csrf.as_str()),
+                        ("email", email),
+                        ("password", PASSWORD),
+                    ])
+                    .await;
+                assert_eq!(res.status_code(), 303);
+            }
+        };
+        sign_in("shopper@example.com").await;
+        assert_eq!(server.get("/admin").await.status_code(), 403);
+        sign_in("clerk@example.com").await;
+        server.get("/admin").await.assert_status_ok();
+        assert_eq!(server.get("/admin/users").await.status_code(), 403);
+        assert_eq!(server.get("/admin/outbox").await.status_code(), 403);
+        sign_in("chief@example.com").await;
+        let users = server.get("/admin/users?q=clerk").await;
+        users.assert_status_ok();
+        assert_count(&users.text(), "#users-table tbody tr", 1);
+        let outbox = server.get("/admin/outbox").await;
+        outbox.assert_status_ok();
+        server.get("/admin/jobs").await.assert_status_ok();
+    })
+    .await;
+}
