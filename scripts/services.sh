@@ -56,3 +56,12 @@ start_smtp_sink() {
   export SMTP_PORT SMTP_MAILDIR
   echo "smtp sink: pid $SMTP_PID on 127.0.0.1:$SMTP_PORT -> $SMTP_MAILDIR"
 }
+
+# Debian's headless Chromium and its WebDriver, for the browser tests.
+ensure_chromium() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    apt_install chromium chromium-driver
+  fi
+  export CHROMEDRIVER="$(command -v chromedriver)" CHROMIUM="$(command -v chromium)"
+  echo "chromium: $("$CHROMIUM" --version 2>/dev/null | head -n 1)"
+}

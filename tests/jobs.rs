@@ -7,7 +7,6 @@ use emporium::{
     mail::{self, Mail},
     settings::{JobBackendKind, MailTransportKind, Settings, SmtpTls},
 };
-use loco_rs::testing::prelude::*;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serial_test::parallel;
 
@@ -41,10 +40,8 @@ async fn redis_queue_jobs_are_run_by_the_separate_worker_process() {
     let Some(redis_url) = crate::support::require("REDIS_URL") else {
         return;
     };
-    let boot = boot_test_with_create_db::<emporium::app::App>()
-        .await
-        .unwrap();
-    let ctx = boot.app_context.clone();
+    let app = crate::support::boot().await;
+    let ctx = app.ctx.clone();
     let queue = format!("test-{}", uuid::Uuid::new_v4());
     let mut settings = (*Settings::get(&ctx)).clone();
     settings.jobs.backend = JobBackendKind::Redis;
@@ -88,6 +85,7 @@ async fn redis_queue_jobs_are_run_by_the_separate_worker_process() {
     }
     let _ = worker.kill().await;
     assert!(delivered, "the worker process ran the job");
+    app.cleanup().await;
 }
 
 #[tokio::test]
@@ -97,10 +95,8 @@ async fn smtp_transport_delivers_to_a_real_smtp_server() {
         return;
     };
     let maildir = crate::support::require("SMTP_MAILDIR");
-    let boot = boot_test_with_create_db::<emporium::app::App>()
-        .await
-        .unwrap();
-    let ctx = boot.app_context.clone();
+    let app = crate::support::boot().await;
+    let ctx = app.ctx.clone();
     let mut settings = (*Settings::get(&ctx)).clone();
     settings.mail.transport = MailTransportKind::Smtp;
     settings.mail.smtp.host = "127.0.0.1".into();
@@ -135,15 +131,14 @@ async fn smtp_transport_delivers_to_a_real_smtp_server() {
         }
         assert_eq!(found, 1, "exactly one message reached the sink");
     }
+    app.cleanup().await;
 }
 
 #[tokio::test]
 #[parallel]
 async fn a_failing_job_is_retried_then_lands_in_the_dead_set() {
-    let boot = boot_test_with_create_db::<emporium::app::App>()
-        .await
-        .unwrap();
-    let ctx = boot.app_context.clone();
+    let app = crate::support::boot().await;
+    let ctx = app.ctx.clone();
     let mut settings = (*Settings::get(&ctx)).clone();
     settings.jobs.backend = JobBackendKind::InProcess;
     settings.jobs.max_attempts = 2;
@@ -172,4 +167,5 @@ async fn a_failing_job_is_retried_then_lands_in_the_dead_set() {
     assert_eq!(row.status, "failed");
     assert_eq!(row.attempts, 2);
     assert!(row.last_error.is_some());
+    app.cleanup().await;
 }

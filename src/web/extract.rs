@@ -111,18 +111,6 @@ impl FromRequestParts<AppContext> for CurrentUser {
     }
 }
 
-impl CurrentUser {
-    /// # Errors
-    /// `AppError::Forbidden` when the user's role is not among `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<&Model, AppError> {
-        if roles.contains(&self.0.role()) {
-            Ok(&self.0)
-        } else {
-            Err(AppError::Forbidden)
-        }
-    }
-}
-
 /// The client's address, used to key rate limits and login throttling.
 pub struct ClientId(pub String);
 
@@ -148,4 +136,35 @@ pub fn client_id(parts: &Parts) -> String {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |ci| ci.0.ip().to_string())
+}
+
+/// A set of roles allowed through [`Authorized`].
+pub trait RoleSet: Send + Sync {
+    const ROLES: &'static [Role];
+}
+
+pub struct AdminOnly;
+
+impl RoleSet for AdminOnly {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// The bearer-authenticated user, already checked against the role set `R`. As an extractor it
+/// runs before the body is parsed, so a caller without the right role gets 401/403 and never a
+/// validation error that would reveal the endpoint's shape.
+pub struct Authorized<R: RoleSet>(pub Model, std::marker::PhantomData<R>);
+
+impl<R: RoleSet> FromRequestParts<AppContext> for Authorized<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, ctx).await?;
+        if !R::ROLES.contains(&user.role()) {
+            return Err(ApiError(AppError::Forbidden));
+        }
+        Ok(Self(user, std::marker::PhantomData))
+    }
 }

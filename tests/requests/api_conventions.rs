@@ -135,7 +135,6 @@ async fn concurrent_posts_with_one_idempotency_key_create_one_account() {
 #[parallel]
 async fn rate_limits_count_per_caller_and_answer_429_with_retry_after() {
     with_app(|server, ctx| async move {
-        let token = access_token(&server, &ctx, "rl@example.com", Role::Customer).await;
         set_settings(&ctx, |s| {
             s.rate_limits.anonymous = 3;
             s.rate_limits.customer = 5;
@@ -160,10 +159,15 @@ async fn rate_limits_count_per_caller_and_answer_429_with_retry_after() {
                 > 0
         );
         // A signed-in customer has their own, larger bucket.
-        let (h, v) = bearer(&token);
+        let customer = user(&ctx, "rl@example.com", Role::Customer).await;
+        let tokens = emporium::models::accounts::issue_tokens(&ctx, &customer)
+            .await
+            .unwrap();
+        let (h, v) = bearer(&tokens.access);
         let res = server.get("/api/v1/shop").add_header(h, v).await;
         res.assert_status_ok();
         assert_eq!(res.headers()["x-ratelimit-limit"], "5");
+        assert_eq!(res.headers()["x-ratelimit-remaining"], "4");
     })
     .await;
 }

@@ -146,6 +146,11 @@ async fn admin_area_is_for_staff_and_admin_pages_for_admins() {
         let sign_in = |email: &'static str| {
             let server = &server;
             async move {
+                let csrf = csrf_from(&server.get("/").await.text());
+                server
+                    .post("/logout")
+                    .form(&[("csrf_token", csrf.as_str())])
+                    .await;
                 let csrf = csrf_from(&server.get("/login").await.text());
                 let res = server
                     .post("/login")

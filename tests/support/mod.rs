@@ -15,11 +15,89 @@ use emporium::{
     settings::Settings,
 };
 use loco_rs::TestServer;
-use loco_rs::{app::AppContext, testing::prelude::*};
+use loco_rs::{
+    app::{AppContext, Hooks},
+    boot::{BootResult, StartMode},
+    environment::Environment,
+    testing::prelude::*,
+};
+use sea_orm::ConnectionTrait;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// The app booted on its own fresh database: a temporary SQLite file, or a new PostgreSQL
+/// database when `DATABASE_URL` is `postgres://…`. (Loco's `boot_test_with_create_db` cannot
+/// drop a PostgreSQL database while the app's pool still holds connections.)
+pub struct TestApp {
+    pub boot: BootResult,
+    pub ctx: AppContext,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(std::path::PathBuf),
+    Postgres { root_url: String, db_name: String },
+}
+
+pub async fn boot() -> TestApp {
+    let mut config = App::load_config(&Environment::Test).await.unwrap();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let cleanup = if config.database.uri.starts_with("postgres://") {
+        let mut url = url::Url::parse(&config.database.uri).unwrap();
+        let db_name = format!("emporium_t_{}", &id[..16]);
+        url.set_path("/postgres");
+        let root_url = url.to_string();
+        let root = sea_orm::Database::connect(&root_url).await.unwrap();
+        root.execute_unprepared(&format!("CREATE DATABASE {db_name}"))
+            .await
+            .unwrap();
+        root.close().await.unwrap();
+        url.set_path(&format!("/{db_name}"));
+        config.database.uri = url.to_string();
+        Cleanup::Postgres { root_url, db_name }
+    } else {
+        let dir = std::env::temp_dir().join(format!("emporium-test-{id}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        config.database.uri = format!("sqlite://{}?mode=rwc", dir.join("test.sqlite").display());
+        Cleanup::Sqlite(dir)
+    };
+    let boot = App::boot(StartMode::ServerOnly, &Environment::Test, config)
+        .await
+        .unwrap();
+    let ctx = boot.app_context.clone();
+    TestApp { boot, ctx, cleanup }
+}
+
+impl TestApp {
+    /// An in-memory HTTP client for the app that keeps cookies like a browser.
+    pub fn server(&self) -> TestServer {
+        let router = self.boot.router.clone().expect("web mode has a router");
+        TestServer::new_with_config(
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            RequestConfigBuilder::new().save_cookies(true).build(),
+        )
+        .unwrap()
+    }
+
+    /// Closes the pool and deletes the database.
+    pub async fn cleanup(self) {
+        let _ = self.ctx.db.clone().close().await;
+        match self.cleanup {
+            Cleanup::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Postgres { root_url, db_name } => {
+                let root = sea_orm::Database::connect(&root_url).await.unwrap();
+                root.execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+                    .await
+                    .unwrap();
+                let _ = root.close().await;
+            }
+        }
+    }
+}
 
 /// Boots the app on a fresh database and runs `f` against an in-memory HTTP server.
 pub async fn with_app<F, Fut>(f: F)
@@ -27,11 +105,9 @@ where
     F: FnOnce(TestServer, AppContext) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    request_config_with_create_db::<App, _, _>(
-        RequestConfigBuilder::new().save_cookies(true).build(),
-        f,
-    )
-    .await;
+    let app = boot().await;
+    f(app.server(), app.ctx.clone()).await;
+    app.cleanup().await;
 }
 
 /// Creates a verified user with `role` directly through the model layer.

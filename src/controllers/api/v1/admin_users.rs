@@ -19,12 +19,12 @@ use crate::{
     settings::Settings,
     views::api::{ErrorBody, ProfilePage},
     web::{
-        extract::{ApiJson, CurrentUser},
+        extract::{AdminOnly, ApiJson, Authorized},
         pagination::PageQuery,
     },
 };
 
-const ADMIN: &[Role] = &[Role::Admin];
+type Admin = Authorized<AdminOnly>;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UserFilter {
@@ -42,12 +42,11 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
     responses((status = 200, body = ProfilePage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     State(ctx): State<AppContext>,
-    user: CurrentUser,
+    _admin: Admin,
     OriginalUri(uri): OriginalUri,
     Query(filter): Query<UserFilter>,
     Query(page): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(ADMIN)?;
     let page = page.parse()?;
     let role = match filter.role.as_deref().filter(|r| !r.is_empty()) {
         Some(r) => Some(
@@ -87,10 +86,9 @@ pub struct CreateUserRequest {
     responses((status = 201, body = Profile), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(ctx): State<AppContext>,
-    user: CurrentUser,
+    _admin: Admin,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(ADMIN)?;
     let reg = Registration::parse(
         &req.email,
         &req.password,
@@ -106,10 +104,9 @@ async fn create(
     params(("id" = Uuid, Path)), responses((status = 200, body = Profile), (status = 404, body = ErrorBody)))]
 async fn show(
     State(ctx): State<AppContext>,
-    user: CurrentUser,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<Profile>, ApiError> {
-    user.require(ADMIN)?;
     let found = users::find_by_pid(&ctx.db, parse_id(&id)?).await?;
     Ok(Json(Profile::from(&found)))
 }
@@ -125,11 +122,11 @@ pub struct UpdateUserRequest {
     params(("id" = Uuid, Path)), responses((status = 200, body = Profile), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update(
     State(ctx): State<AppContext>,
-    user: CurrentUser,
+    admin: Admin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<Profile>, ApiError> {
-    let actor = user.require(ADMIN)?;
+    let actor = &admin.0;
     let updated = accounts::admin_update(
         &ctx,
         actor,
@@ -147,10 +144,10 @@ async fn update(
     params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn destroy(
     State(ctx): State<AppContext>,
-    user: CurrentUser,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = user.require(ADMIN)?;
+    let actor = &admin.0;
     accounts::admin_delete(&ctx, actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,1 @@
+Reset your {{ shop_name }} password

@@ -1,0 +1,1 @@
+Please confirm your email address for {{ shop_name }}

@@ -1,0 +1,1 @@
+Welcome to {{ shop_name }}
