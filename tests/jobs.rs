@@ -169,3 +169,77 @@ async fn a_failing_job_is_retried_then_lands_in_the_dead_set() {
     assert!(row.last_error.is_some());
     app.cleanup().await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn redis_jobs_that_keep_failing_land_in_sidekiqs_dead_set_and_can_be_retried_or_discarded() {
+    let Some(redis_url) = crate::support::require("REDIS_URL") else {
+        return;
+    };
+    let app = crate::support::boot().await;
+    let ctx = app.ctx.clone();
+    let mut settings = (*Settings::get(&ctx)).clone();
+    settings.jobs.backend = JobBackendKind::Redis;
+    settings.jobs.redis_url = redis_url;
+    settings.jobs.queue = format!("test-{}", uuid::Uuid::new_v4());
+    settings.jobs.max_attempts = 1;
+    settings.mail.transport = MailTransportKind::Smtp;
+    settings.mail.smtp.host = "127.0.0.1".into();
+    settings.mail.smtp.port = 9; // nothing listens: delivery fails
+    let settings = Arc::new(settings);
+    let env = JobEnv::new(ctx.db.clone(), settings.clone()).unwrap();
+    let jobs = Jobs::start(env.clone()).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(emporium::jobs::redis_queue::work(env, async move {
+        let _ = stopped.await;
+    }));
+
+    let mail_id = queue_mail(&ctx, &settings, "deadset@example.com").await;
+    jobs.enqueue(Job::DeliverMail { mail_id }).await.unwrap();
+    let find_ours = || async {
+        jobs.dead(1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.error.contains("deliver_mail"))
+            .collect::<Vec<_>>()
+    };
+    let mut ours = Vec::new();
+    for _ in 0..100 {
+        ours = find_ours().await;
+        if ours.iter().any(|d| d.kind == "deliver_mail") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Other tests share the dead set; ours is the one whose payload names our mail.
+    let dead = ours
+        .into_iter()
+        .next()
+        .expect("the job reached the dead set");
+    assert_eq!(dead.kind, "deliver_mail");
+    assert!(!dead.failed_at.is_empty());
+
+    // Retry puts it back on the queue; it fails again and returns with a new id.
+    jobs.retry_dead(&dead.id).await.unwrap();
+    assert!(matches!(
+        jobs.retry_dead(&dead.id).await,
+        Err(emporium::errors::AppError::NotFound)
+    ));
+    assert_eq!(status_of(&ctx, mail_id).await.attempts, 1);
+    let mut attempts = 1;
+    for _ in 0..100 {
+        attempts = status_of(&ctx, mail_id).await.attempts;
+        if attempts == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(attempts, 2, "the retried job ran again");
+    let _ = stop.send(());
+    let _ = worker.await;
+    for d in find_ours().await {
+        let _ = jobs.discard_dead(&d.id).await;
+    }
+    app.cleanup().await;
+}

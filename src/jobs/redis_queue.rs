@@ -152,11 +152,14 @@ impl Worker<Job> for JobWorker {
     }
 }
 
-/// Runs the worker process until ctrl-c (the Procfile's `worker`).
+/// Runs the job worker until `shutdown` resolves (the Procfile's `worker` passes ctrl-c).
 ///
 /// # Errors
 /// `AppError::Unavailable` when Redis cannot be reached.
-pub async fn work(env: JobEnv) -> AppResult<()> {
+pub async fn work(
+    env: JobEnv,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> AppResult<()> {
     let settings = env.settings.jobs.clone();
     let manager = RedisConnectionManager::new(settings.redis_url.as_str()).map_err(unavailable)?;
     let pool = bb8::Pool::builder()
@@ -168,7 +171,7 @@ pub async fn work(env: JobEnv) -> AppResult<()> {
     processor.register(JobWorker { env });
     let cancel = processor.get_cancellation_token();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown.await;
         cancel.cancel();
     });
     tracing::info!(queue = %settings.queue, "job worker started");

@@ -2,7 +2,7 @@
 //! admin user management. Called by the API, the shop pages, the admin pages and tasks.
 use chrono::{Duration, Utc};
 use loco_rs::app::AppContext;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -52,7 +52,7 @@ pub async fn register(ctx: &AppContext, reg: Registration, origin: Origin) -> Ap
     let settings = Settings::get(ctx);
     let password_hash = loco_rs::hash::hash_password(&reg.password)?;
     let now = Utc::now();
-    let txn = ctx.db.begin().await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     let user = users::ActiveModel {
         pid: Set(Uuid::new_v4()),
         email: Set(reg.email.as_str().to_string()),
@@ -120,7 +120,7 @@ pub async fn resend_verification(ctx: &AppContext, user: &Model) -> AppResult<()
         ));
     }
     let settings = Settings::get(ctx);
-    let txn = ctx.db.begin().await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::VerifyEmail).await?;
     let mail_id = queue_verification(&txn, &settings, user).await?;
     txn.commit().await?;
@@ -133,7 +133,7 @@ pub async fn resend_verification(ctx: &AppContext, user: &Model) -> AppResult<()
 /// # Errors
 /// `AppError::Unprocessable("invalid_token")` for unknown, used or expired tokens.
 pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<Model> {
-    let txn = ctx.db.begin().await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     let user_id = tokens::consume_one_time(&txn, OneTimeKind::VerifyEmail, token).await?;
     let user = Entity::find_by_id(user_id)
         .one(&txn)
@@ -240,7 +240,7 @@ pub async fn issue_tokens(ctx: &AppContext, user: &Model) -> AppResult<Tokens> {
 /// `AppError::Unauthorized` for unknown, expired or reused tokens and deactivated users.
 pub async fn refresh(ctx: &AppContext, raw: &str) -> AppResult<(Model, Tokens)> {
     let settings = Settings::get(ctx);
-    let txn = ctx.db.begin().await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     let token = match tokens::redeem_refresh(&txn, raw).await? {
         Ok(t) => t,
         Err(reason) => {
@@ -304,7 +304,7 @@ pub async fn forgot_password(ctx: &AppContext, email: &str) -> AppResult<()> {
         return Ok(());
     }
     let settings = Settings::get(ctx);
-    let txn = ctx.db.begin().await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::PasswordReset).await?;
     let token = tokens::issue_one_time(
         &txn,
@@ -343,7 +343,7 @@ async fn set_password<C: sea_orm::ConnectionTrait>(
 /// # Errors
 /// `AppError::Validation` for a weak password; `invalid_token` for a bad link.
 pub async fn reset_password(ctx: &AppContext, token: &str, password: &str) -> AppResult<Model> {
-    let txn = ctx.db.begin().await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     let user_id = tokens::consume_one_time(&txn, OneTimeKind::PasswordReset, token).await?;
     let user = Entity::find_by_id(user_id)
         .one(&txn)
@@ -381,7 +381,7 @@ pub async fn change_password(
     }
     check_password(&mut errors, "new_password", new, Some(&user.email));
     errors.into_result()?;
-    let txn = ctx.db.begin().await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     let user = set_password(&txn, user, new).await?;
     tokens::revoke_all_for_user(&txn, user.id).await?;
     txn.commit().await?;
@@ -432,7 +432,7 @@ pub async fn admin_update(
             "You cannot remove your own admin rights or deactivate yourself.".into(),
         ));
     }
-    let txn = ctx.db.begin().await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     let mut active: users::ActiveModel = user.into();
     if let Some(role) = change.role {
         active.role = Set(role.as_str().to_string());

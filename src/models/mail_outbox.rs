@@ -35,8 +35,8 @@ impl Status {
     }
 }
 
-/// Delivers one mail. Idempotent: a mail that is no longer pending is left alone, and the
-/// status flip is a compare-and-set, so two workers racing on one mail record one delivery.
+/// Delivers one mail. Idempotent: a mail already sent or kept is left alone, and the claim is a
+/// compare-and-set on (status, attempts), so two workers racing on one mail deliver it once.
 ///
 /// # Errors
 /// Transport errors (the job is retried); the attempt is recorded on the row.
@@ -48,14 +48,17 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
     else {
         return Ok(());
     };
-    if mail.status != Status::Pending.as_str() {
+    // A failed mail is delivered again when an admin retries its dead job; sent and kept
+    // mail never is.
+    let deliverable = [Status::Pending.as_str(), Status::Failed.as_str()];
+    if !deliverable.contains(&mail.status.as_str()) {
         return Ok(());
     }
     // Claim the row first so a concurrent delivery of the same mail backs off.
     let claimed = Entity::update_many()
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .filter(Column::Id.eq(mail.id))
-        .filter(Column::Status.eq(Status::Pending.as_str()))
+        .filter(Column::Status.eq(mail.status.as_str()))
         .filter(Column::Attempts.eq(mail.attempts))
         .exec(&env.db)
         .await?;

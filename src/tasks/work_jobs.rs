@@ -29,8 +29,10 @@ impl Task for WorkJobs {
                 "jobs.backend is not `redis`: jobs already run inside the web process",
             ));
         }
-        redis_queue::work(Jobs::get(ctx).env().clone())
-            .await
-            .map_err(|e| Error::string(&e.to_string()))
+        redis_queue::work(Jobs::get(ctx).env().clone(), async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| Error::string(&e.to_string()))
     }
 }

@@ -242,7 +242,12 @@ pub async fn error_pages(State(ctx): State<AppContext>, req: Request, next: Next
         return next.run(req).await;
     }
     let session = req.extensions().get::<Session>().cloned();
-    let path = req.uri().path().to_string();
+    // After logging in, only a page can be returned to, not the form post that needed a login.
+    let path = if req.method() == axum::http::Method::GET {
+        req.uri().path().to_string()
+    } else {
+        "/account".to_string()
+    };
     let res = next.run(req).await;
     let status = res.status();
     let page = match res.extensions().get::<ErrorPage>() {

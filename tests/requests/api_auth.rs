@@ -297,3 +297,65 @@ async fn reset_sets_a_new_password_once_and_signs_out_everywhere() {
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn racing_redemptions_of_one_refresh_or_reset_token_succeed_once() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "race@example.com", Role::Customer).await;
+        let t = login(&server, "race@example.com", PASSWORD).await;
+        let refresh = || {
+            server
+                .post("/api/v1/auth/refresh")
+                .json(&json!({"refresh": t["refresh"]}))
+        };
+        let results = tokio::join!(refresh(), refresh(), refresh(), refresh());
+        let ok = [&results.0, &results.1, &results.2, &results.3]
+            .iter()
+            .filter(|r| r.status_code() == 200)
+            .count();
+        assert_eq!(ok, 1, "exactly one rotation wins");
+        for r in [&results.0, &results.1, &results.2, &results.3] {
+            assert!(
+                matches!(r.status_code().as_u16(), 200 | 401),
+                "losers are refused, not errors: {}",
+                r.text()
+            );
+        }
+
+        server
+            .post("/api/v1/auth/forgot")
+            .json(&json!({"email": "race@example.com"}))
+            .await;
+        let token = token_from_mail(&ctx, "race@example.com", "password_reset").await;
+        let reset = |p: &'static str| {
+            server
+                .post("/api/v1/auth/reset")
+                .json(&json!({"token": token, "password": p}))
+        };
+        let (a, b, c) = tokio::join!(
+            reset("first new password"),
+            reset("second new password"),
+            reset("third new password")
+        );
+        let winners: Vec<_> = [
+            (&a, "first new password"),
+            (&b, "second new password"),
+            (&c, "third new password"),
+        ]
+        .into_iter()
+        .filter(|(r, _)| r.status_code() == 204)
+        .map(|(_, p)| p)
+        .collect();
+        assert_eq!(winners.len(), 1, "a reset link works once");
+        for r in [&a, &b, &c] {
+            assert!(
+                matches!(r.status_code().as_u16(), 204 | 422),
+                "losers are refused, not errors: {}",
+                r.text()
+            );
+        }
+        login(&server, "race@example.com", winners[0]).await;
+    })
+    .await;
+}

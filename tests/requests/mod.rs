@@ -3,3 +3,4 @@ mod api_admin_users;
 mod api_auth;
 mod api_conventions;
 mod pages;
+mod pages_account;

@@ -1,0 +1,308 @@
+//! Account and admin forms through the pages: each re-renders with messages on bad input and
+//! calls the same model function as the API on success.
+use emporium::{
+    domain::role::Role,
+    jobs::{Job, Jobs},
+    models::{_entities::users, dead_jobs},
+};
+use loco_rs::testing::prelude::*;
+use loco_rs::TestServer;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serial_test::parallel;
+
+use crate::support::*;
+
+/// Signs in through the login form and returns a fresh CSRF token of the new session.
+async fn sign_in(server: &TestServer, email: &str) -> String {
+    let csrf = csrf_from(&server.get("/login").await.text());
+    let res = server
+        .post("/login")
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(res.status_code(), 303, "{}", res.text());
+    csrf_from(&server.get("/").await.text())
+}
+
+#[tokio::test]
+#[parallel]
+async fn forgot_and_reset_pages_change_the_password_once() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "rosa@example.com", Role::Customer).await;
+        let csrf = csrf_from(&server.get("/forgot").await.text());
+        let sent = server
+            .post("/forgot")
+            .form(&[("csrf_token", csrf.as_str()), ("email", "rosa@example.com")])
+            .await;
+        sent.assert_status_ok();
+        assert!(sent.text().contains("If an account exists"));
+        let unknown = server
+            .post("/forgot")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "nobody@example.com"),
+            ])
+            .await;
+        assert_eq!(
+            unknown.text(),
+            sent.text()
+                .replace("rosa@example.com", "nobody@example.com"),
+            "same page either way"
+        );
+
+        let token = token_from_mail(&ctx, "rosa@example.com", "password_reset").await;
+        let form = server.get(&format!("/reset?token={token}")).await.text();
+        assert_css_exists(&form, &format!("input[name=token][value='{token}']"));
+        let weak = server
+            .post("/reset")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("token", token.as_str()),
+                ("password", "short"),
+            ])
+            .await;
+        assert_eq!(weak.status_code(), 422);
+        assert_css_exists(&weak.text(), ".field-error");
+        let ok = server
+            .post("/reset")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("token", token.as_str()),
+                ("password", "my new long secret"),
+            ])
+            .await;
+        assert_eq!(ok.headers()["location"], "/login");
+        let again = server
+            .post("/reset")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("token", token.as_str()),
+                ("password", "yet another secret"),
+            ])
+            .await;
+        assert_eq!(again.status_code(), 422);
+        assert!(again.text().contains("invalid or has expired"));
+        login(&server, "rosa@example.com", "my new long secret").await;
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn account_forms_save_or_show_their_own_errors() {
+    with_app(|server, ctx| async move {
+        let me = user(&ctx, "sid@example.com", Role::Customer).await;
+        let csrf = sign_in(&server, "sid@example.com").await;
+
+        let bad = server
+            .post("/account/profile")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("first_name", ""),
+                ("last_name", "Vicious"),
+            ])
+            .await;
+        assert_eq!(bad.status_code(), 422);
+        assert!(bad.text().contains("This field is required."));
+        let ok = server
+            .post("/account/profile")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("first_name", "Sid"),
+                ("last_name", "Vicious"),
+            ])
+            .await;
+        assert_eq!(ok.status_code(), 303);
+        let page = server.get("/account").await.text();
+        assert!(page.contains("Your profile has been saved."));
+        assert_css_exists(&page, "input[name=last_name][value=Vicious]");
+
+        let bad_addr = server
+            .post("/account/address")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("line1", "1 Road"),
+                ("city", "Oslo"),
+                ("postal_code", "0150"),
+                ("country", "Norway"),
+            ])
+            .await;
+        assert_eq!(bad_addr.status_code(), 422);
+        assert_css_exists(&bad_addr.text(), "input[name=line1][value='1 Road']");
+        let addr = server
+            .post("/account/address")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("line1", "1 Road"),
+                ("line2", ""),
+                ("city", "Oslo"),
+                ("postal_code", "0150"),
+                ("country", "no"),
+                ("phone", ""),
+            ])
+            .await;
+        assert_eq!(addr.status_code(), 303);
+        assert_css_exists(
+            &server.get("/account").await.text(),
+            "input[name=country][value=NO]",
+        );
+
+        let wrong = server
+            .post("/account/password")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("current_password", "not it at all"),
+                ("new_password", "a new long password"),
+            ])
+            .await;
+        assert_eq!(wrong.status_code(), 422);
+        assert!(wrong.text().contains("This is not your current password."));
+        let changed = server
+            .post("/account/password")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("current_password", PASSWORD),
+                ("new_password", "a new long password"),
+            ])
+            .await;
+        assert_eq!(changed.status_code(), 303);
+        login(&server, "sid@example.com", "a new long password").await;
+
+        // Provisioned users are verified: resending says so instead of mailing.
+        let resend = server
+            .post("/account/verify/resend")
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(resend.status_code(), 303);
+        assert!(server
+            .get("/account")
+            .await
+            .text()
+            .contains("already verified"));
+        assert!(mails_to(&ctx, &me.email).await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn a_form_post_that_needs_a_login_redirects_to_the_login_page() {
+    with_app(|server, _ctx| async move {
+        let csrf = csrf_from(&server.get("/").await.text());
+        let res = server
+            .post("/account/profile")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("first_name", "X"),
+                ("last_name", "Y"),
+            ])
+            .await;
+        assert_eq!(res.status_code(), 303);
+        assert_eq!(res.headers()["location"], "/login?next=%2Faccount");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn admin_creates_and_edits_users_through_the_users_page() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "admin@example.com", Role::Admin).await;
+        let csrf = sign_in(&server, "admin@example.com").await;
+        let bad = server
+            .post("/admin/users/new")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "admin@example.com"),
+                ("first_name", "A"),
+                ("last_name", "B"),
+                ("password", PASSWORD),
+                ("role", "staff"),
+            ])
+            .await;
+        assert_eq!(bad.status_code(), 422);
+        assert!(bad.text().contains("already exists"));
+        let ok = server
+            .post("/admin/users/new")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "clerk@example.com"),
+                ("first_name", "C"),
+                ("last_name", "L"),
+                ("password", PASSWORD),
+                ("role", "staff"),
+            ])
+            .await;
+        assert_eq!(ok.status_code(), 303);
+        let clerk = users::Entity::find()
+            .filter(users::Column::Email.eq("clerk@example.com"))
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(clerk.role, "staff");
+
+        // Unticked "active" checkbox means deactivate.
+        let edit = server
+            .post(&format!("/admin/users/{}", clerk.pid))
+            .form(&[("csrf_token", csrf.as_str()), ("role", "product_manager")])
+            .await;
+        assert_eq!(edit.status_code(), 303);
+        let clerk = users::Entity::find_by_id(clerk.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (clerk.role.as_str(), clerk.active),
+            ("product_manager", false)
+        );
+
+        let list = server.get("/admin/users?role=product_manager").await.text();
+        assert_count(&list, "#users-table tbody tr", 1);
+        let fragment = server
+            .get("/admin/users?q=clerk")
+            .add_header("hx-request", "true")
+            .await;
+        assert_css_exists(&fragment.text(), "#users-table");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn outbox_shows_a_mail_with_its_links_and_failed_jobs_can_be_retried_or_discarded() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "admin@example.com", Role::Admin).await;
+        let csrf = sign_in(&server, "admin@example.com").await;
+        let t = login(&server, "admin@example.com", PASSWORD).await;
+        assert!(t["access"].is_string());
+        server.post("/api/v1/auth/register").json(&serde_json::json!({"email": "new@example.com", "password": PASSWORD, "first_name": "N", "last_name": "U"})).await;
+        let verify = mails_to(&ctx, "new@example.com").await.into_iter().find(|m| m.kind == "verify_email").unwrap();
+        let list = server.get("/admin/outbox?q=new@example").await.text();
+        assert_count(&list, "a[href^='/admin/outbox/']", 2);
+        let show = server.get(&format!("/admin/outbox/{}", verify.pid)).await;
+        show.assert_status_ok();
+        assert_css_exists(&show.text(), "a[href^='http://localhost/verify?token=']");
+        assert_eq!(server.get("/admin/outbox/not-an-id").await.status_code(), 404);
+
+        let jobs = Jobs::get(&ctx);
+        let job = Job::DeliverMail { mail_id: verify.pid };
+        dead_jobs::record(&ctx.db, &job, "smtp down", 8).await.unwrap();
+        dead_jobs::record(&ctx.db, &job, "smtp down", 8).await.unwrap();
+        let dead = jobs.dead(10).await.unwrap();
+        assert_eq!(dead.len(), 2);
+        let page = server.get("/admin/jobs").await.text();
+        assert!(page.contains("smtp down"));
+        let retry = server.post(&format!("/admin/jobs/{}/retry", dead[0].id)).form(&[("csrf_token", csrf.as_str())]).await;
+        assert_eq!(retry.status_code(), 303);
+        let discard = server.post(&format!("/admin/jobs/{}/delete", dead[1].id)).form(&[("csrf_token", csrf.as_str())]).await;
+        assert_eq!(discard.status_code(), 303);
+        assert!(jobs.dead(10).await.unwrap().is_empty());
+        assert_eq!(server.post(&format!("/admin/jobs/{}/retry", dead[0].id)).form(&[("csrf_token", csrf.as_str())]).await.status_code(), 404);
+    })
+    .await;
+}
