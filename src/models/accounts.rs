@@ -147,11 +147,11 @@ pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<Model> {
     Ok(user)
 }
 
-fn throttle_key(email: &str, client: &str) -> String {
-    format!("login:{email}:{client}")
-}
+/// Failures from one client across all addresses may be this many times the per-address limit
+/// (stops one client spraying guesses over many accounts without locking out a shared NAT).
+const CLIENT_FAILURE_FACTOR: u64 = 10;
 
-/// Checks credentials, throttled per (e-mail, client) against password guessing.
+/// Checks credentials, throttled per (e-mail, client) and per client against password guessing.
 ///
 /// # Errors
 /// `AppError::RateLimited` after too many failures; `AppError::Unauthorized` for wrong
@@ -166,35 +166,46 @@ pub async fn authenticate(
     let counters = Counters::get(ctx);
     let wrong = || AppError::Unauthorized("Wrong e-mail address or password.".into());
     let normalised = email.trim().to_lowercase();
-    let key = throttle_key(&normalised, client);
+    let pair_key = format!("login:{normalised}:{client}");
+    let client_key = format!("login-client:{client}");
     let window = settings.auth.login_window_secs;
-    let seen = counters.peek(&key, window).await?;
-    if seen.count >= settings.auth.login_max_failures {
-        return Err(AppError::RateLimited {
-            retry_after: seen.reset_in,
-        });
+    let max = settings.auth.login_max_failures;
+    for (key, limit) in [
+        (&pair_key, max),
+        (&client_key, max.saturating_mul(CLIENT_FAILURE_FACTOR)),
+    ] {
+        let seen = counters.peek(key, window).await?;
+        if seen.count >= limit {
+            return Err(AppError::RateLimited {
+                retry_after: seen.reset_in,
+            });
+        }
     }
     let user = match Email::parse(&normalised) {
         Ok(e) => users::find_by_email(&ctx.db, &e).await?,
         Err(_) => None,
     };
-    // Verify against a fixed hash when the user does not exist, so response time does not
-    // reveal which addresses have accounts.
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2hBpfK7W4kY5fX5Tq3X9a7yU7bY8e1nHq1xJcQ0m5qI";
+    // Verify against a real hash of the same parameters when the user does not exist, so the
+    // response time does not reveal which addresses have accounts.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let ok = match &user {
         Some(u) => loco_rs::hash::verify_password(password, &u.password_hash),
         None => {
-            let _ = loco_rs::hash::verify_password(password, DUMMY);
+            let dummy = DUMMY.get_or_init(|| {
+                loco_rs::hash::hash_password("not a real password").unwrap_or_default()
+            });
+            let _ = loco_rs::hash::verify_password(password, dummy);
             false
         }
     };
     match user {
         Some(u) if ok && u.active => {
-            counters.clear(&key).await?;
+            counters.clear(&pair_key).await?;
             Ok(u)
         }
         _ => {
-            counters.add(&key, 1, window).await?;
+            counters.add(&pair_key, 1, window).await?;
+            counters.add(&client_key, 1, window).await?;
             Err(wrong())
         }
     }

@@ -359,3 +359,18 @@ async fn racing_redemptions_of_one_refresh_or_reset_token_succeed_once() {
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn one_client_guessing_across_many_accounts_is_throttled_too() {
+    with_app(|server, _ctx| async move {
+        // 5 failures per address, 50 per client: ten addresses exhaust the client's budget.
+        for i in 0..50 {
+            let res = server.post("/api/v1/auth/login").json(&json!({"email": format!("victim{}@example.com", i / 5), "password": "guess guess guess"})).await;
+            assert_eq!(res.status_code(), 401, "attempt {i}");
+        }
+        let res = server.post("/api/v1/auth/login").json(&json!({"email": "fresh@example.com", "password": "guess guess guess"})).await;
+        assert_error(&res, 429, "rate_limited");
+    })
+    .await;
+}

@@ -143,33 +143,13 @@ async fn admin_area_is_for_staff_and_admin_pages_for_admins() {
         user(&ctx, "clerk@example.com", Role::Staff).await;
         user(&ctx, "chief@example.com", Role::Admin).await;
 
-        let sign_in = |email: &'static str| {
-            let server = &server;
-            async move {
-                let csrf = csrf_from(&server.get("/").await.text());
-                server
-                    .post("/logout")
-                    .form(&[("csrf_token", csrf.as_str())])
-                    .await;
-                let csrf = csrf_from(&server.get("/login").await.text());
-                let res = server
-                    .post("/login")
-                    .form(&[
-                        ("csrf_token", csrf.as_str()),
-                        ("email", email),
-                        ("password", PASSWORD),
-                    ])
-                    .await;
-                assert_eq!(res.status_code(), 303);
-            }
-        };
-        sign_in("shopper@example.com").await;
+        sign_in(&server, "shopper@example.com").await;
         assert_eq!(server.get("/admin").await.status_code(), 403);
-        sign_in("clerk@example.com").await;
+        sign_in(&server, "clerk@example.com").await;
         server.get("/admin").await.assert_status_ok();
         assert_eq!(server.get("/admin/users").await.status_code(), 403);
         assert_eq!(server.get("/admin/outbox").await.status_code(), 403);
-        sign_in("chief@example.com").await;
+        sign_in(&server, "chief@example.com").await;
         let users = server.get("/admin/users?q=clerk").await;
         users.assert_status_ok();
         assert_count(&users.text(), "#users-table tbody tr", 1);

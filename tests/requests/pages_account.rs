@@ -6,26 +6,10 @@ use emporium::{
     models::{_entities::users, dead_jobs},
 };
 use loco_rs::testing::prelude::*;
-use loco_rs::TestServer;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serial_test::parallel;
 
 use crate::support::*;
-
-/// Signs in through the login form and returns a fresh CSRF token of the new session.
-async fn sign_in(server: &TestServer, email: &str) -> String {
-    let csrf = csrf_from(&server.get("/login").await.text());
-    let res = server
-        .post("/login")
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", email),
-            ("password", PASSWORD),
-        ])
-        .await;
-    assert_eq!(res.status_code(), 303, "{}", res.text());
-    csrf_from(&server.get("/").await.text())
-}
 
 #[tokio::test]
 #[parallel]

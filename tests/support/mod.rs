@@ -219,3 +219,24 @@ pub fn require(var: &str) -> Option<String> {
         }
     }
 }
+
+/// Signs out whoever is signed in, signs `email` in through the login form, and returns the
+/// CSRF token of the new session.
+pub async fn sign_in(server: &TestServer, email: &str) -> String {
+    let csrf = csrf_from(&server.get("/").await.text());
+    server
+        .post("/logout")
+        .form(&[("csrf_token", csrf.as_str())])
+        .await;
+    let csrf = csrf_from(&server.get("/login").await.text());
+    let res = server
+        .post("/login")
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(res.status_code(), 303, "{}", res.text());
+    csrf_from(&server.get("/").await.text())
+}
