@@ -83,6 +83,19 @@ impl PageRequest {
     }
 }
 
+impl PageRequest {
+    /// The `pagination` object of the HTML list pages (`components/_pagination.html`), with
+    /// relative links built by the same rule as the API's `next`/`previous`.
+    #[must_use]
+    pub fn page_nav(&self, count: u64, uri: &Uri) -> serde_json::Value {
+        let links = self.wrap(Vec::<()>::new(), count, "", uri);
+        serde_json::json!({
+            "page": self.page, "pages": self.pages(count), "count": count,
+            "prev_url": links.previous, "next_url": links.next,
+        })
+    }
+}
+
 /// The request's own URL with `page`/`page_size` replaced; relative when `base_url` is empty.
 #[must_use]
 pub fn page_url(base_url: &str, uri: &Uri, page: u64, page_size: u64) -> String {

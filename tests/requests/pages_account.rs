@@ -245,6 +245,9 @@ async fn admin_creates_and_edits_users_through_the_users_page() {
             ("product_manager", false)
         );
 
+        let paged = server.get("/admin/users?page_size=1").await.text();
+        assert_count(&paged, "#users-table tbody tr", 1);
+        assert_css_exists(&paged, "a[href='/admin/users?page=2&page_size=1']");
         let list = server.get("/admin/users?role=product_manager").await.text();
         assert_count(&list, "#users-table tbody tr", 1);
         let fragment = server

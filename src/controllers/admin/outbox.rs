@@ -12,10 +12,7 @@ use crate::{
     domain::role::Role,
     errors::{AppError, PageError},
     models::mail_outbox,
-    web::{
-        html::Page,
-        pagination::{page_url, PageQuery},
-    },
+    web::{html::Page, pagination::PageQuery},
 };
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -44,12 +41,7 @@ async fn index(
             "sent_at": m.sent_at.as_ref().map(crate::views::rfc3339).unwrap_or_default(),
         }))
         .collect();
-    let pages = paging.pages(count);
-    let pagination = json!({
-        "page": paging.page, "pages": pages, "count": count,
-        "prev_url": (paging.page > 1).then(|| page_url("", &uri, paging.page - 1, paging.page_size)),
-        "next_url": (paging.page < pages).then(|| page_url("", &uri, paging.page + 1, paging.page_size)),
-    });
+    let pagination = paging.page_nav(count, &uri);
     page.render(
         "admin/outbox/index.html",
         "Mail outbox",

@@ -19,7 +19,7 @@ use crate::{
     },
     web::{
         html::{flash, Page},
-        pagination::{page_url, PageQuery},
+        pagination::PageQuery,
     },
 };
 
@@ -52,12 +52,7 @@ async fn list_page(
             "email_verified": u.email_verified_at.is_some(), "created_at": crate::views::rfc3339(&u.created_at),
         }))
         .collect();
-    let pages = paging.pages(count);
-    let pagination = json!({
-        "page": paging.page, "pages": pages, "count": count,
-        "prev_url": (paging.page > 1).then(|| page_url("", uri, paging.page - 1, paging.page_size)),
-        "next_url": (paging.page < pages).then(|| page_url("", uri, paging.page + 1, paging.page_size)),
-    });
+    let pagination = paging.page_nav(count, uri);
     let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
     page.render_status(status, "admin/users/index.html", "Users", json!({
         "users": list, "q": filter.q, "role": filter.role, "roles": roles, "pagination": pagination,
