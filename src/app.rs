@@ -24,7 +24,7 @@ use crate::{
     jobs::{JobEnv, Jobs},
     models::{_entities::prelude::*, sessions::DbSessionStore},
     settings::Settings,
-    tasks, web,
+    storage, tasks, web,
 };
 
 pub struct App;
@@ -56,7 +56,12 @@ impl Hooks for App {
 
     async fn after_context(ctx: AppContext) -> Result<AppContext> {
         let settings = Arc::new(Settings::from_config(&ctx.config)?);
-        let env = JobEnv::new(ctx.db.clone(), settings.clone())
+        let jwt_secret = ctx.config.get_jwt_config()?.secret.clone();
+        let store = storage::connect(&settings, &jwt_secret)
+            .await
+            .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+        ctx.shared_store.insert(store);
+        let env = JobEnv::for_context(&ctx, settings.clone())
             .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
         let jobs = Jobs::start(env)
             .await
@@ -86,8 +91,10 @@ impl Hooks for App {
     }
 
     fn routes(ctx: &AppContext) -> AppRoutes {
-        let mut app = AppRoutes::empty().add_route(controllers::health::routes());
-        for r in controllers::api::v1::routes() {
+        let mut app = AppRoutes::empty()
+            .add_route(controllers::health::routes())
+            .add_route(controllers::media::routes());
+        for r in controllers::api::v1::routes(ctx) {
             app = app.add_route(with_api_stack(r, ctx));
         }
         app.add_routes(controllers::shop::routes())

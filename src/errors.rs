@@ -251,4 +251,14 @@ impl<T> DbResultExt<T> for Result<T, DbErr> {
     }
 }
 
+/// Whether a database error is a foreign-key violation. SQLite reports a violated parent
+/// delete with code 1811 as well as 787, and sea-orm only classifies the latter.
+#[must_use]
+pub fn is_foreign_key_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+    ) || e.to_string().contains("FOREIGN KEY constraint failed")
+}
+
 pub type AppResult<T> = Result<T, AppError>;

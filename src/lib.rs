@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod mail;
 pub mod models;
 pub mod settings;
+pub mod storage;
 pub mod tasks;
 pub mod views;
 pub mod web;

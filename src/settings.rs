@@ -29,6 +29,102 @@ pub struct Settings {
     pub seed_demo: bool,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub storage: StorageSettings,
+    #[serde(default)]
+    pub images: ImageLimits,
+    /// How long cached catalogue reads live at most (writes invalidate them at once).
+    #[serde(default = "default_catalogue_cache_secs")]
+    pub catalogue_cache_secs: u64,
+}
+
+fn default_catalogue_cache_secs() -> u64 {
+    300
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageBackendKind {
+    /// Files under `local_dir`, served by the app through HMAC-signed expiring URLs.
+    Local,
+    /// An S3-compatible bucket through aws-sdk-s3, served through presigned GET URLs.
+    S3,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    pub backend: StorageBackendKind,
+    pub local_dir: String,
+    /// Key for local URL signatures; empty means "derive from the JWT secret".
+    pub signing_secret: String,
+    /// Signed URLs stay valid for at least this long (and at most twice it): they are issued
+    /// per time window so the same image keeps the same URL and browsers can cache it.
+    pub url_ttl_secs: u64,
+    pub s3: S3Settings,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackendKind::Local,
+            local_dir: "storage".into(),
+            signing_secret: String::new(),
+            url_ttl_secs: 3600,
+            s3: S3Settings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub region: String,
+    /// Custom endpoint (MinIO, s3s, R2); empty for AWS itself.
+    pub endpoint: String,
+    /// Static credentials; empty means the standard AWS chain (env, profile, instance role).
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Path-style addressing (`host/bucket/key`), needed by MinIO and most local servers.
+    pub force_path_style: bool,
+    /// Create the bucket on start when it does not exist (local servers, tests).
+    pub create_bucket: bool,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            bucket: "emporium".into(),
+            region: "us-east-1".into(),
+            endpoint: String::new(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            force_path_style: true,
+            create_bucket: false,
+        }
+    }
+}
+
+/// Upload limits for product images; `max_pixels` guards decoders against decompression bombs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageLimits {
+    pub max_bytes: usize,
+    pub max_dimension: u32,
+    pub max_pixels: u64,
+    pub max_per_product: u64,
+}
+
+impl Default for ImageLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 10 * 1024 * 1024,
+            max_dimension: 8000,
+            max_pixels: 40_000_000,
+            max_per_product: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -48,7 +48,7 @@ async fn redis_queue_jobs_are_run_by_the_separate_worker_process() {
     settings.jobs.redis_url = redis_url.clone();
     settings.jobs.queue = queue.clone();
     let settings = Arc::new(settings);
-    let jobs = Jobs::start(JobEnv::new(ctx.db.clone(), settings.clone()).unwrap())
+    let jobs = Jobs::start(JobEnv::for_context(&ctx, settings.clone()).unwrap())
         .await
         .unwrap();
     assert_eq!(jobs.backend_name(), "redis");
@@ -103,7 +103,7 @@ async fn smtp_transport_delivers_to_a_real_smtp_server() {
     settings.mail.smtp.port = port.parse().unwrap();
     settings.mail.smtp.tls = SmtpTls::None;
     let settings = Arc::new(settings);
-    let env = JobEnv::new(ctx.db.clone(), settings.clone()).unwrap();
+    let env = JobEnv::for_context(&ctx, settings.clone()).unwrap();
     let to = format!("smtp-{}@example.com", uuid::Uuid::new_v4().simple());
     let mail_id = queue_mail(&ctx, &settings, &to).await;
     Job::DeliverMail { mail_id }.run(&env).await.unwrap();
@@ -147,7 +147,7 @@ async fn a_failing_job_is_retried_then_lands_in_the_dead_set() {
     settings.mail.smtp.host = "127.0.0.1".into();
     settings.mail.smtp.port = 9; // discard port: nothing listens, every attempt fails
     let settings = Arc::new(settings);
-    let jobs = Jobs::start(JobEnv::new(ctx.db.clone(), settings.clone()).unwrap())
+    let jobs = Jobs::start(JobEnv::for_context(&ctx, settings.clone()).unwrap())
         .await
         .unwrap();
     let mail_id = queue_mail(&ctx, &settings, "dead@example.com").await;
@@ -187,7 +187,7 @@ async fn redis_jobs_that_keep_failing_land_in_sidekiqs_dead_set_and_can_be_retri
     settings.mail.smtp.host = "127.0.0.1".into();
     settings.mail.smtp.port = 9; // nothing listens: delivery fails
     let settings = Arc::new(settings);
-    let env = JobEnv::new(ctx.db.clone(), settings.clone()).unwrap();
+    let env = JobEnv::for_context(&ctx, settings.clone()).unwrap();
     let jobs = Jobs::start(env.clone()).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(emporium::jobs::redis_queue::work(env, async move {

@@ -2,4 +2,5 @@
 pub mod admin;
 pub mod api;
 pub mod health;
+pub mod media;
 pub mod shop;

@@ -13,7 +13,7 @@ pub mod redis_queue;
 
 use std::sync::Arc;
 
-use loco_rs::app::AppContext;
+use loco_rs::{app::AppContext, cache::Cache};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -22,6 +22,7 @@ use crate::{
     errors::{AppError, AppResult},
     mail::transport::Transport,
     settings::{JobBackendKind, Settings},
+    storage::ObjectStore,
 };
 
 /// Everything the job queue can run.
@@ -30,6 +31,8 @@ use crate::{
 pub enum Job {
     /// Deliver one outbox mail.
     DeliverMail { mail_id: Uuid },
+    /// Make the WebP renditions of one uploaded product image.
+    MakeRenditions { image_id: Uuid },
 }
 
 impl Job {
@@ -37,6 +40,7 @@ impl Job {
     pub const fn kind(&self) -> &'static str {
         match self {
             Self::DeliverMail { .. } => "deliver_mail",
+            Self::MakeRenditions { .. } => "make_renditions",
         }
     }
 
@@ -49,6 +53,9 @@ impl Job {
             Self::DeliverMail { mail_id } => {
                 crate::models::mail_outbox::deliver(env, *mail_id).await
             }
+            Self::MakeRenditions { image_id } => {
+                crate::models::catalogue::images::make_renditions(env, *image_id).await
+            }
         }
     }
 }
@@ -60,14 +67,40 @@ pub struct JobEnv {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub mail: Transport,
+    pub store: Arc<dyn ObjectStore>,
+    pub cache: Arc<Cache>,
 }
 
 impl JobEnv {
     /// # Errors
     /// Invalid mail configuration.
-    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> AppResult<Self> {
+    pub fn new(
+        db: DatabaseConnection,
+        settings: Arc<Settings>,
+        store: Arc<dyn ObjectStore>,
+        cache: Arc<Cache>,
+    ) -> AppResult<Self> {
         let mail = Transport::from_settings(&settings.mail).map_err(AppError::internal)?;
-        Ok(Self { db, settings, mail })
+        Ok(Self {
+            db,
+            settings,
+            mail,
+            store,
+            cache,
+        })
+    }
+
+    /// The environment of a booted app (its object store and cache) with these settings.
+    ///
+    /// # Errors
+    /// Invalid mail configuration.
+    pub fn for_context(ctx: &AppContext, settings: Arc<Settings>) -> AppResult<Self> {
+        Self::new(
+            ctx.db.clone(),
+            settings,
+            crate::storage::get(ctx),
+            ctx.cache.clone(),
+        )
     }
 }
 

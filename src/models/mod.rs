@@ -3,6 +3,7 @@
 pub mod _entities;
 pub mod accounts;
 pub mod addresses;
+pub mod catalogue;
 pub mod db;
 pub mod dead_jobs;
 pub mod demo;

@@ -149,6 +149,35 @@ impl RoleSet for AdminOnly {
     const ROLES: &'static [Role] = &[Role::Admin];
 }
 
+/// The roles that manage the catalogue (PRODUCT.md "Roles").
+pub struct CatalogueManagers;
+
+impl RoleSet for CatalogueManagers {
+    const ROLES: &'static [Role] = &[Role::ProductManager, Role::Admin];
+}
+
+/// Who is reading a public endpoint: anonymous, or a verified bearer token's claims (staff see
+/// inactive products). A present but invalid token is still a 401.
+pub struct Viewer(pub Option<Claims>);
+
+impl Viewer {
+    #[must_use]
+    pub fn is_staff(&self) -> bool {
+        self.0.as_ref().is_some_and(|c| c.role.is_staff())
+    }
+}
+
+impl FromRequestParts<AppContext> for Viewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(bearer_claims(ctx, parts)?))
+    }
+}
+
 /// The bearer-authenticated user, already checked against the role set `R`. As an extractor it
 /// runs before the body is parsed, so a caller without the right role gets 401/403 and never a
 /// validation error that would reveal the endpoint's shape.

@@ -51,7 +51,18 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
         }
     };
     let (parts, body) = req.into_parts();
-    let limit = Settings::get(ctx).limits.max_body_bytes;
+    let settings = Settings::get(ctx);
+    let is_upload = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    // Image uploads are the one kind of body allowed beyond the JSON limit.
+    let limit = if is_upload {
+        crate::controllers::api::v1::catalogue::upload_body_limit(&settings)
+    } else {
+        settings.limits.max_body_bytes
+    };
     let Ok(bytes) = to_bytes(body, limit).await else {
         return ApiError(AppError::PayloadTooLarge).into_response();
     };

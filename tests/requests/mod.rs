@@ -1,6 +1,7 @@
 mod api_account;
 mod api_admin_users;
 mod api_auth;
+mod api_catalogue;
 mod api_conventions;
 mod pages;
 mod pages_account;

@@ -3,10 +3,17 @@
 pub mod prelude;
 
 pub mod addresses;
+pub mod brands;
+pub mod categories;
 pub mod dead_jobs;
 pub mod idempotency_keys;
 pub mod mail_outbox;
+pub mod product_images;
+pub mod product_tags;
+pub mod products;
 pub mod refresh_tokens;
 pub mod sessions;
+pub mod tags;
 pub mod user_tokens;
 pub mod users;
+pub mod variants;

@@ -1,8 +1,15 @@
 pub use super::addresses::Entity as Addresses;
+pub use super::brands::Entity as Brands;
+pub use super::categories::Entity as Categories;
 pub use super::dead_jobs::Entity as DeadJobs;
 pub use super::idempotency_keys::Entity as IdempotencyKeys;
 pub use super::mail_outbox::Entity as MailOutbox;
+pub use super::product_images::Entity as ProductImages;
+pub use super::product_tags::Entity as ProductTags;
+pub use super::products::Entity as Products;
 pub use super::refresh_tokens::Entity as RefreshTokens;
 pub use super::sessions::Entity as Sessions;
+pub use super::tags::Entity as Tags;
 pub use super::user_tokens::Entity as UserTokens;
 pub use super::users::Entity as Users;
+pub use super::variants::Entity as Variants;

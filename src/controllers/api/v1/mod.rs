@@ -1,16 +1,18 @@
 pub mod admin_users;
 pub mod auth;
+pub mod catalogue;
 pub mod me;
 pub mod openapi;
 pub mod shop;
 
-use loco_rs::prelude::Routes;
+use loco_rs::{app::AppContext, prelude::Routes};
 
 /// Every `/api/v1` route group.
 #[must_use]
-pub fn routes() -> Vec<Routes> {
+pub fn routes(ctx: &AppContext) -> Vec<Routes> {
     vec![
         auth::routes(),
+        catalogue::routes(ctx),
         me::routes(),
         admin_users::routes(),
         shop::routes(),

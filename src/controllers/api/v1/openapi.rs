@@ -9,7 +9,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{admin_users, auth, me, shop};
+use super::{admin_users, auth, catalogue, me, shop};
 
 struct BearerAuth;
 
@@ -37,6 +37,13 @@ impl Modify for BearerAuth {
         me::show, me::update, me::password, me::show_address, me::put_address,
         admin_users::list, admin_users::create, admin_users::show, admin_users::update, admin_users::destroy,
         shop::show,
+        catalogue::list, catalogue::show, catalogue::create, catalogue::update, catalogue::destroy,
+        catalogue::add_variant, catalogue::update_variant, catalogue::delete_variant,
+        catalogue::upload_image, catalogue::delete_image,
+        catalogue::list_categories, catalogue::create_category, catalogue::show_category,
+        catalogue::update_category, catalogue::delete_category,
+        catalogue::list_brands, catalogue::create_brand, catalogue::show_brand,
+        catalogue::update_brand, catalogue::delete_brand,
         crate::controllers::health::health,
     ),
     tags(
@@ -44,6 +51,7 @@ impl Modify for BearerAuth {
         (name = "account", description = "The signed-in user"),
         (name = "admin", description = "Back office"),
         (name = "shop", description = "Shop information"),
+        (name = "catalogue", description = "Products, variants, images, categories and brands"),
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,620 @@
+//! Product and variant use-cases: create, read, update, delete. Every write runs in one write
+//! transaction (product, variants, tags and the search index together) and invalidates the
+//! catalogue cache after it commits.
+use std::collections::BTreeMap;
+
+use loco_rs::app::AppContext;
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, Set, SqlErr,
+};
+use uuid::Uuid;
+
+use super::{cache, groups, images, search_index, views, views::ProductView};
+use crate::{
+    domain::{
+        catalogue::{self, ProductDraft, ProductOption, ProductPatch, VariantDraft, VariantPatch},
+        validation::FieldErrors,
+    },
+    errors::{is_foreign_key_violation, AppError, AppResult},
+    models::{
+        _entities::{product_tags, products, tags, variants},
+        db::write_txn,
+    },
+    settings::Settings,
+    storage::{self, UrlWindow},
+};
+
+/// Finds a product by UUID or slug. Inactive products are only found for staff.
+///
+/// # Errors
+/// `NotFound`.
+pub async fn find_product(
+    db: &impl ConnectionTrait,
+    id_or_slug: &str,
+    include_inactive: bool,
+) -> AppResult<products::Model> {
+    let mut q = products::Entity::find();
+    q = match Uuid::parse_str(id_or_slug) {
+        Ok(pid) => q.filter(products::Column::Pid.eq(pid)),
+        Err(_) if id_or_slug.len() <= catalogue::MAX_SLUG => {
+            q.filter(products::Column::Slug.eq(id_or_slug))
+        }
+        Err(_) => return Err(AppError::NotFound),
+    };
+    if !include_inactive {
+        q = q.filter(products::Column::Active.eq(true));
+    }
+    q.one(db).await?.ok_or(AppError::NotFound)
+}
+
+/// One product as API.md's body. Public reads (active products) are cached.
+///
+/// # Errors
+/// `NotFound`; database or storage errors.
+pub async fn detail(ctx: &AppContext, id_or_slug: &str, staff: bool) -> AppResult<ProductView> {
+    if staff {
+        return load_view(ctx, id_or_slug, true).await;
+    }
+    let settings = Settings::get(ctx);
+    cache::cached(
+        &ctx.cache,
+        settings.catalogue_cache_secs,
+        &format!("product:{id_or_slug}"),
+        load_view(ctx, id_or_slug, false),
+    )
+    .await
+}
+
+async fn load_view(ctx: &AppContext, id_or_slug: &str, staff: bool) -> AppResult<ProductView> {
+    let p = find_product(&ctx.db, id_or_slug, staff).await?;
+    view_of(ctx, &ctx.db, p).await
+}
+
+/// Builds the view of one product row.
+///
+/// # Errors
+/// Database or storage errors.
+pub async fn view_of(
+    ctx: &AppContext,
+    db: &impl ConnectionTrait,
+    p: products::Model,
+) -> AppResult<ProductView> {
+    let settings = Settings::get(ctx);
+    let store = storage::get(ctx);
+    let mut list = views::assemble(
+        db,
+        store.as_ref(),
+        UrlWindow::now(settings.storage.url_ttl_secs),
+        &settings.currency,
+        vec![p],
+    )
+    .await?;
+    list.pop().ok_or(AppError::NotFound)
+}
+
+/// Category and brand references as given by a client (UUID or slug).
+#[derive(Debug, Clone, Default)]
+pub struct GroupRefs {
+    /// `Some(None)` clears the reference.
+    pub category: Option<Option<String>>,
+    pub brand: Option<Option<String>>,
+}
+
+async fn resolve_refs(
+    db: &impl ConnectionTrait,
+    refs: &GroupRefs,
+) -> AppResult<(Option<Option<i32>>, Option<Option<i32>>)> {
+    let mut e = FieldErrors::new();
+    let category = match &refs.category {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(r)) => match groups::find_category(db, r).await {
+            Ok(c) => Some(Some(c.id)),
+            Err(AppError::NotFound) => {
+                e.add("category_id", "No such category.");
+                None
+            }
+            Err(other) => return Err(other),
+        },
+    };
+    let brand = match &refs.brand {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(r)) => match groups::find_brand(db, r).await {
+            Ok(b) => Some(Some(b.id)),
+            Err(AppError::NotFound) => {
+                e.add("brand_id", "No such brand.");
+                None
+            }
+            Err(other) => return Err(other),
+        },
+    };
+    e.into_result()?;
+    Ok((category, brand))
+}
+
+/// Maps a unique violation on products or variants to the field it concerns.
+fn duplicate(e: DbErr) -> AppError {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(msg)) => {
+            let msg = msg.to_lowercase();
+            let what = if msg.contains("slug") { "slug" } else { "SKU" };
+            AppError::Conflict(format!("Another product already uses this {what}."))
+        }
+        _ if is_foreign_key_violation(&e) => {
+            AppError::Conflict("A referenced record no longer exists.".into())
+        }
+        _ => {
+            // CHECK violations (stock below reserved) have no SqlErr variant of their own.
+            let text = e.to_string().to_lowercase();
+            if text.contains("check constraint") || text.contains("violates check") {
+                AppError::Conflict(
+                    "Stock cannot go below the quantity reserved by open orders.".into(),
+                )
+            } else {
+                AppError::from(e)
+            }
+        }
+    }
+}
+
+fn variant_row(product_id: i32, position: i32, v: &VariantDraft) -> variants::ActiveModel {
+    let now = chrono::Utc::now().into();
+    variants::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        product_id: Set(product_id),
+        sku: Set(v.sku.clone()),
+        options: Set(serde_json::to_string(&v.options).unwrap_or_else(|_| "{}".into())),
+        price_cents: Set(v.price_cents),
+        stock: Set(v.stock),
+        reserved: Set(0),
+        low_stock_threshold: Set(v.low_stock_threshold),
+        position: Set(position),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Replaces a product's tags, creating missing tags.
+async fn set_tags(
+    db: &impl ConnectionTrait,
+    product_id: i32,
+    list: &[(String, String)],
+) -> AppResult<()> {
+    product_tags::Entity::delete_many()
+        .filter(product_tags::Column::ProductId.eq(product_id))
+        .exec(db)
+        .await?;
+    if list.is_empty() {
+        return Ok(());
+    }
+    // Insert-or-ignore, then read back: safe when two writers create the same tag at once.
+    tags::Entity::insert_many(list.iter().map(|(slug, name)| tags::ActiveModel {
+        slug: Set(slug.clone()),
+        name: Set(name.clone()),
+        ..Default::default()
+    }))
+    .on_conflict(
+        OnConflict::column(tags::Column::Slug)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let ids = tags::Entity::find()
+        .filter(tags::Column::Slug.is_in(list.iter().map(|(s, _)| s.clone())))
+        .all(db)
+        .await?;
+    product_tags::Entity::insert_many(ids.iter().map(|t| product_tags::ActiveModel {
+        product_id: Set(product_id),
+        tag_id: Set(t.id),
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes the denormalised price range and touches `updated_at`.
+async fn refresh_product(db: &impl ConnectionTrait, product_id: i32) -> AppResult<()> {
+    let vs = variants::Entity::find()
+        .filter(variants::Column::ProductId.eq(product_id))
+        .all(db)
+        .await?;
+    let min = vs.iter().map(|v| v.price_cents).min().unwrap_or(0);
+    let max = vs.iter().map(|v| v.price_cents).max().unwrap_or(0);
+    products::Entity::update_many()
+        .col_expr(products::Column::PriceMinCents, Expr::value(min))
+        .col_expr(products::Column::PriceMaxCents, Expr::value(max))
+        .col_expr(
+            products::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now().fixed_offset()),
+        )
+        .filter(products::Column::Id.eq(product_id))
+        .exec(db)
+        .await?;
+    search_index::reindex(db, product_id).await
+}
+
+/// Creates a product with its variants and tags.
+///
+/// # Errors
+/// 422 for unknown category/brand, 409 for a duplicate slug or SKU.
+pub async fn create(
+    ctx: &AppContext,
+    draft: ProductDraft,
+    refs: &GroupRefs,
+) -> AppResult<ProductView> {
+    let txn = write_txn(&ctx.db).await?;
+    let (category, brand) = resolve_refs(&txn, refs).await?;
+    let now = chrono::Utc::now().into();
+    let product = products::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        slug: Set(draft.text.slug.clone()),
+        sku: Set(draft.sku.clone()),
+        name: Set(draft.text.name.clone()),
+        description: Set(draft.text.description.clone()),
+        seo_title: Set(draft.text.seo_title.clone()),
+        seo_description: Set(draft.text.seo_description.clone()),
+        category_id: Set(category.flatten()),
+        brand_id: Set(brand.flatten()),
+        featured: Set(draft.featured),
+        active: Set(draft.active),
+        options: Set(serde_json::to_string(&draft.options).map_err(AppError::internal)?),
+        price_min_cents: Set(0),
+        price_max_cents: Set(0),
+        rating: Set(0.0),
+        review_count: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(duplicate)?;
+    for (i, v) in draft.variants.iter().enumerate() {
+        variant_row(product.id, i32::try_from(i).unwrap_or(0), v)
+            .insert(&txn)
+            .await
+            .map_err(duplicate)?;
+    }
+    set_tags(&txn, product.id, &draft.tags).await?;
+    refresh_product(&txn, product.id).await?;
+    let fresh = products::Entity::find_by_id(product.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    txn.commit().await?;
+    cache::invalidate(&ctx.cache).await;
+    view_of(ctx, &ctx.db, fresh).await
+}
+
+/// Applies a patch. On a simple product (one variant, no options) `sku`, `price_cents`, `stock`
+/// and `low_stock_threshold` write that variant.
+///
+/// # Errors
+/// 404, 422 (variant fields on a product with options, unknown references), 409 (duplicates,
+/// stock below reserved).
+pub async fn update(
+    ctx: &AppContext,
+    id: &str,
+    patch: ProductPatch,
+    refs: &GroupRefs,
+) -> AppResult<ProductView> {
+    let txn = write_txn(&ctx.db).await?;
+    let p = find_product(&txn, id, true).await?;
+    let (category, brand) = resolve_refs(&txn, refs).await?;
+    let declared: Vec<ProductOption> = serde_json::from_str(&p.options).unwrap_or_default();
+    let vs = variants::Entity::find()
+        .filter(variants::Column::ProductId.eq(p.id))
+        .order_by_asc(variants::Column::Position)
+        .all(&txn)
+        .await?;
+    let simple = declared.is_empty() && vs.len() == 1;
+    if patch.touches_variant() && !simple {
+        return Err(FieldErrors::single(
+            "variants",
+            "This product has variants: change price, stock and threshold on each variant.",
+        )
+        .into());
+    }
+    if let Some(new_options) = &patch.options {
+        if declared.is_empty() && !new_options.is_empty() {
+            return Err(FieldErrors::single(
+                "options",
+                "Add options by creating variants through POST /products/{id}/variants.",
+            )
+            .into());
+        }
+        let in_use: Vec<BTreeMap<String, String>> = vs
+            .iter()
+            .map(|v| serde_json::from_str(&v.options).unwrap_or_default())
+            .collect();
+        catalogue::options_change(&declared, new_options, &in_use)
+            .map_err(|m| FieldErrors::single("options", m))?;
+    }
+    let writes_variant = simple && (patch.touches_variant() || patch.sku.is_some());
+    let mut row = p.clone().into_active_model();
+    if let Some(v) = patch.name {
+        row.name = Set(v);
+    }
+    if let Some(v) = patch.slug {
+        row.slug = Set(v);
+    }
+    if let Some(v) = patch.description {
+        row.description = Set(v);
+    }
+    if let Some(v) = patch.seo_title {
+        row.seo_title = Set(v);
+    }
+    if let Some(v) = patch.seo_description {
+        row.seo_description = Set(v);
+    }
+    if let Some(v) = &patch.sku {
+        row.sku = Set(v.clone());
+    }
+    if let Some(v) = patch.featured {
+        row.featured = Set(v);
+    }
+    if let Some(v) = patch.active {
+        row.active = Set(v);
+    }
+    if let Some(v) = &patch.options {
+        row.options = Set(serde_json::to_string(v).map_err(AppError::internal)?);
+    }
+    if let Some(c) = category {
+        row.category_id = Set(c);
+    }
+    if let Some(b) = brand {
+        row.brand_id = Set(b);
+    }
+    row.update(&txn).await.map_err(duplicate)?;
+    if writes_variant {
+        let mut only = vs[0].clone().into_active_model();
+        if let Some(v) = patch.sku {
+            only.sku = Set(v);
+        }
+        if let Some(v) = patch.price_cents {
+            only.price_cents = Set(v);
+        }
+        if let Some(v) = patch.stock {
+            only.stock = Set(v);
+        }
+        if let Some(v) = patch.low_stock_threshold {
+            only.low_stock_threshold = Set(v);
+        }
+        only.updated_at = Set(chrono::Utc::now().into());
+        only.update(&txn).await.map_err(duplicate)?;
+    }
+    if let Some(list) = &patch.tags {
+        set_tags(&txn, p.id, list).await?;
+    }
+    refresh_product(&txn, p.id).await?;
+    let fresh = products::Entity::find_by_id(p.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    txn.commit().await?;
+    cache::invalidate(&ctx.cache).await;
+    view_of(ctx, &ctx.db, fresh).await
+}
+
+/// What `delete` did.
+#[derive(Debug)]
+pub enum Removal {
+    Deleted,
+    /// The product is referenced by orders, so it was deactivated instead.
+    Deactivated(Box<ProductView>),
+}
+
+/// Deletes a product with its variants, images and tags, or deactivates it when orders refer
+/// to its variants (the order lines' foreign keys refuse the delete).
+///
+/// # Errors
+/// 404; database errors.
+pub async fn delete(ctx: &AppContext, id: &str) -> AppResult<Removal> {
+    let p = find_product(&ctx.db, id, true).await?;
+    let imgs = images::of_product(&ctx.db, p.id).await?;
+    let txn = write_txn(&ctx.db).await?;
+    search_index::remove(&txn, p.id).await?;
+    let deleted = products::Entity::delete_by_id(p.id).exec(&txn).await;
+    match deleted {
+        Ok(_) => {
+            txn.commit().await?;
+            cache::invalidate(&ctx.cache).await;
+            let store = storage::get(ctx);
+            for img in &imgs {
+                images::remove_objects(store.as_ref(), img).await;
+            }
+            Ok(Removal::Deleted)
+        }
+        Err(e) if is_foreign_key_violation(&e) => {
+            txn.rollback().await?;
+            let view = update(
+                ctx,
+                &p.pid.to_string(),
+                ProductPatch {
+                    active: Some(false),
+                    ..Default::default()
+                },
+                &GroupRefs::default(),
+            )
+            .await?;
+            Ok(Removal::Deactivated(Box::new(view)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Finds a variant with its product.
+///
+/// # Errors
+/// `NotFound`.
+pub async fn find_variant(
+    db: &impl ConnectionTrait,
+    id: &str,
+) -> AppResult<(variants::Model, products::Model)> {
+    let pid = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    let v = variants::Entity::find()
+        .filter(variants::Column::Pid.eq(pid))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let p = products::Entity::find_by_id(v.product_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((v, p))
+}
+
+fn combo_taken(
+    vs: &[variants::Model],
+    options: &BTreeMap<String, String>,
+    except: Option<i32>,
+) -> bool {
+    vs.iter().filter(|v| Some(v.id) != except).any(|v| {
+        serde_json::from_str::<BTreeMap<String, String>>(&v.options)
+            .ok()
+            .as_ref()
+            == Some(options)
+    })
+}
+
+/// Adds a variant to a product that declares options.
+///
+/// # Errors
+/// 404, 422 (no options declared, invalid values, combination taken), 409 duplicate SKU.
+pub async fn add_variant(
+    ctx: &AppContext,
+    product: &str,
+    input: &catalogue::VariantInput,
+) -> AppResult<ProductView> {
+    let txn = write_txn(&ctx.db).await?;
+    let p = find_product(&txn, product, true).await?;
+    let declared: Vec<ProductOption> = serde_json::from_str(&p.options).unwrap_or_default();
+    if declared.is_empty() {
+        return Err(FieldErrors::single(
+            "options",
+            "This product declares no options; declare them (PATCH options) before adding variants.",
+        )
+        .into());
+    }
+    let mut e = FieldErrors::new();
+    let draft = catalogue::variant(&mut e, "", &declared, input);
+    e.into_result()?;
+    let vs = variants::Entity::find()
+        .filter(variants::Column::ProductId.eq(p.id))
+        .all(&txn)
+        .await?;
+    if vs.len() >= catalogue::MAX_VARIANTS {
+        return Err(FieldErrors::single(
+            "variants",
+            format!("At most {} variants.", catalogue::MAX_VARIANTS),
+        )
+        .into());
+    }
+    if combo_taken(&vs, &draft.options, None) {
+        return Err(
+            FieldErrors::single("options", "Another variant has these option values.").into(),
+        );
+    }
+    let position = vs.iter().map(|v| v.position).max().map_or(0, |m| m + 1);
+    variant_row(p.id, position, &draft)
+        .insert(&txn)
+        .await
+        .map_err(duplicate)?;
+    refresh_product(&txn, p.id).await?;
+    let fresh = products::Entity::find_by_id(p.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    txn.commit().await?;
+    cache::invalidate(&ctx.cache).await;
+    view_of(ctx, &ctx.db, fresh).await
+}
+
+/// Changes one variant.
+///
+/// # Errors
+/// 404, 422, 409 (duplicate SKU, stock below reserved).
+pub async fn update_variant(
+    ctx: &AppContext,
+    id: &str,
+    input: &catalogue::VariantPatchInput,
+) -> AppResult<views::VariantView> {
+    let txn = write_txn(&ctx.db).await?;
+    let (v, p) = find_variant(&txn, id).await?;
+    let declared: Vec<ProductOption> = serde_json::from_str(&p.options).unwrap_or_default();
+    let patch: VariantPatch = input.parse(&declared)?;
+    if let Some(options) = &patch.options {
+        let vs = variants::Entity::find()
+            .filter(variants::Column::ProductId.eq(p.id))
+            .all(&txn)
+            .await?;
+        if combo_taken(&vs, options, Some(v.id)) {
+            return Err(
+                FieldErrors::single("options", "Another variant has these option values.").into(),
+            );
+        }
+    }
+    let mut row = v.into_active_model();
+    if let Some(x) = patch.sku {
+        row.sku = Set(x);
+    }
+    if let Some(x) = patch.options {
+        row.options = Set(serde_json::to_string(&x).map_err(AppError::internal)?);
+    }
+    if let Some(x) = patch.price_cents {
+        row.price_cents = Set(x);
+    }
+    if let Some(x) = patch.stock {
+        row.stock = Set(x);
+    }
+    if let Some(x) = patch.low_stock_threshold {
+        row.low_stock_threshold = Set(x);
+    }
+    row.updated_at = Set(chrono::Utc::now().into());
+    let saved = row.update(&txn).await.map_err(duplicate)?;
+    refresh_product(&txn, p.id).await?;
+    txn.commit().await?;
+    cache::invalidate(&ctx.cache).await;
+    Ok(views::VariantView::from(&saved))
+}
+
+/// Deletes a variant; a product keeps at least one.
+///
+/// # Errors
+/// 404, 422 (last variant), 409 (referenced by orders).
+pub async fn delete_variant(ctx: &AppContext, id: &str) -> AppResult<()> {
+    let txn = write_txn(&ctx.db).await?;
+    let (v, p) = find_variant(&txn, id).await?;
+    let siblings = variants::Entity::find()
+        .filter(variants::Column::ProductId.eq(p.id))
+        .all(&txn)
+        .await?;
+    if siblings.len() <= 1 {
+        return Err(FieldErrors::single(
+            "variants",
+            "A product needs at least one variant; delete or deactivate the product instead.",
+        )
+        .into());
+    }
+    variants::Entity::delete_by_id(v.id)
+        .exec(&txn)
+        .await
+        .map_err(|e| {
+            if is_foreign_key_violation(&e) {
+                AppError::Conflict(
+                    "Orders refer to this variant; set its stock to 0 instead.".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+    refresh_product(&txn, p.id).await?;
+    txn.commit().await?;
+    cache::invalidate(&ctx.cache).await;
+    Ok(())
+}

@@ -1,0 +1,610 @@
+//! `/api/v1/products`, `/variants`, `/categories`, `/brands`: API.md "Catalogue".
+use axum::http::{HeaderName, HeaderValue};
+use emporium::domain::role::Role;
+use serde_json::{json, Value};
+use serial_test::parallel;
+
+use crate::support::*;
+
+/// A product manager's bearer header.
+async fn manager(
+    server: &loco_rs::TestServer,
+    ctx: &loco_rs::app::AppContext,
+) -> (HeaderName, HeaderValue) {
+    let token = access_token(server, ctx, "pm@example.com", Role::ProductManager).await;
+    bearer(&token)
+}
+
+async fn post(
+    server: &loco_rs::TestServer,
+    auth: &(HeaderName, HeaderValue),
+    path: &str,
+    body: Value,
+) -> Value {
+    let res = server
+        .post(path)
+        .add_header(auth.0.clone(), auth.1.clone())
+        .json(&body)
+        .await;
+    assert_eq!(res.status_code(), 201, "{path}: {}", res.text());
+    res.json()
+}
+
+#[tokio::test]
+#[parallel]
+async fn simple_product_crud_reads_and_writes_its_one_variant() {
+    with_app(|server, ctx| async move {
+        let pm = manager(&server, &ctx).await;
+        let p = post(
+            &server,
+            &pm,
+            "/api/v1/products",
+            json!({
+                "sku": "MUG-1", "name": "Enamel Mug", "description": "A mug for camp coffee.",
+                "price_cents": 1250, "stock": 7, "tags": ["Camping", "kitchen"], "featured": true,
+            }),
+        )
+        .await;
+        assert_eq!(p["sku"], "MUG-1");
+        assert_eq!(p["slug"], "enamel-mug");
+        assert_eq!(p["price_cents"], 1250);
+        assert_eq!(p["currency"], "EUR");
+        assert_eq!(
+            (p["stock"].as_i64(), p["available"].as_i64()),
+            (Some(7), Some(7))
+        );
+        assert_eq!(p["variants"].as_array().unwrap().len(), 1);
+        assert_eq!(p["variants"][0]["sku"], "MUG-1");
+        assert_eq!(p["tags"], json!(["Camping", "kitchen"]));
+        assert_eq!(p["active"], true);
+        assert_eq!(p["options"], json!([]));
+        let id = p["id"].as_str().unwrap().to_string();
+
+        // Readable by id and by slug, anonymously; the read fills the cache.
+        let by_slug: Value = server.get("/api/v1/products/enamel-mug").await.json();
+        assert_eq!(by_slug["id"], id.as_str());
+        server
+            .get(&format!("/api/v1/products/{id}"))
+            .await
+            .assert_status_ok();
+
+        // The flat fields write the variant, and the next read is never stale.
+        let res = server
+            .patch(&format!("/api/v1/products/{id}"))
+            .add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"price_cents": 990, "stock": 3, "name": "Enamel Mug XL"}))
+            .await;
+        res.assert_status_ok();
+        for path in [
+            format!("/api/v1/products/{id}"),
+            "/api/v1/products/enamel-mug".to_string(),
+        ] {
+            let fresh: Value = server.get(&path).await.json();
+            assert_eq!(fresh["price_cents"], 990, "{path}");
+            assert_eq!(fresh["variants"][0]["price_cents"], 990);
+            assert_eq!(fresh["stock"], 3);
+            assert_eq!(fresh["name"], "Enamel Mug XL");
+        }
+        let listed: Value = server.get("/api/v1/products?featured=true").await.json();
+        assert_eq!(listed["results"][0]["price_cents"], 990);
+
+        // Deactivated products disappear for the public but not for staff.
+        server
+            .patch(&format!("/api/v1/products/{id}"))
+            .add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"active": false}))
+            .await
+            .assert_status_ok();
+        assert_error(
+            &server.get(&format!("/api/v1/products/{id}")).await,
+            404,
+            "not_found",
+        );
+        let staff_view = server
+            .get(&format!("/api/v1/products/{id}"))
+            .add_header(pm.0.clone(), pm.1.clone())
+            .await;
+        staff_view.assert_status_ok();
+        assert_eq!(
+            server.get("/api/v1/products").await.json::<Value>()["count"],
+            0
+        );
+        let staff_list: Value = server
+            .get("/api/v1/products?include_inactive=true")
+            .add_header(pm.0.clone(), pm.1.clone())
+            .await
+            .json();
+        assert_eq!(staff_list["count"], 1);
+
+        // Without orders, DELETE deletes.
+        let res = server
+            .delete(&format!("/api/v1/products/{id}"))
+            .add_header(pm.0.clone(), pm.1.clone())
+            .await;
+        assert_eq!(res.status_code(), 204);
+        let gone = server
+            .get(&format!("/api/v1/products/{id}"))
+            .add_header(pm.0.clone(), pm.1.clone())
+            .await;
+        assert_error(&gone, 404, "not_found");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn catalogue_writes_need_a_catalogue_role() {
+    with_app(|server, ctx| async move {
+        let body = json!({"sku": "A", "name": "A", "price_cents": 1});
+        assert_error(
+            &server.post("/api/v1/products").json(&body).await,
+            401,
+            "unauthorized",
+        );
+        for (email, role) in [
+            ("c@example.com", Role::Customer),
+            ("s@example.com", Role::Staff),
+        ] {
+            let (h, v) = bearer(&access_token(&server, &ctx, email, role).await);
+            for res in [
+                server
+                    .post("/api/v1/products")
+                    .add_header(h.clone(), v.clone())
+                    .json(&body)
+                    .await,
+                server
+                    .post("/api/v1/categories")
+                    .add_header(h.clone(), v.clone())
+                    .json(&json!({"name": "x"}))
+                    .await,
+                server
+                    .post("/api/v1/brands")
+                    .add_header(h.clone(), v.clone())
+                    .json(&json!({"name": "x"}))
+                    .await,
+                server
+                    .patch(&format!("/api/v1/variants/{}", uuid::Uuid::new_v4()))
+                    .add_header(h.clone(), v.clone())
+                    .json(&json!({}))
+                    .await,
+            ] {
+                assert_error(&res, 403, "forbidden");
+            }
+        }
+        let (h, v) = bearer(&access_token(&server, &ctx, "a@example.com", Role::Admin).await);
+        let res = server
+            .post("/api/v1/products")
+            .add_header(h, v)
+            .json(&body)
+            .await;
+        assert_eq!(res.status_code(), 201, "admins manage the catalogue too");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn bad_product_input_is_rejected_and_writes_nothing() {
+    with_app(|server, ctx| async move {
+        let pm = manager(&server, &ctx).await;
+        let send = |body: Value| {
+            server
+                .post("/api/v1/products")
+                .add_header(pm.0.clone(), pm.1.clone())
+                .json(&body)
+        };
+        let res = send(json!({"sku": "N-1", "name": "Neg", "price_cents": -1, "stock": -2})).await;
+        let body = assert_error(&res, 422, "validation_failed");
+        assert!(body["error"]["details"]["price_cents"].is_array());
+        assert!(body["error"]["details"]["stock"].is_array());
+        let res = send(json!({"sku": "N-1", "name": "x".repeat(201), "price_cents": 1})).await;
+        assert!(
+            assert_error(&res, 422, "validation_failed")["error"]["details"]["name"].is_array()
+        );
+        let res =
+            send(json!({"sku": "N-1", "name": "Ok", "price_cents": 1, "category_id": "nope"}))
+                .await;
+        assert!(
+            assert_error(&res, 422, "validation_failed")["error"]["details"]["category_id"]
+                .is_array()
+        );
+        let res = send(json!({"sku": "N-1", "name": "Ok", "price_cents": "12"})).await;
+        assert_error(&res, 400, "bad_request");
+        let res =
+            send(json!({"sku": "N-1", "name": "Ok", "price_cents": 1, "colour": "red"})).await;
+        assert_error(&res, 400, "bad_request");
+
+        post(
+            &server,
+            &pm,
+            "/api/v1/products",
+            json!({"sku": "DUP", "name": "First", "price_cents": 1}),
+        )
+        .await;
+        let res = send(json!({"sku": "DUP", "name": "Second", "price_cents": 1})).await;
+        assert_error(&res, 409, "conflict");
+        let res = send(json!({"sku": "OTHER", "name": "First", "price_cents": 1})).await;
+        assert_error(&res, 409, "conflict");
+        // Only the first product exists: the failed ones left nothing behind (no variant, no tag).
+        let staff: Value = server
+            .get("/api/v1/products?include_inactive=true")
+            .add_header(pm.0.clone(), pm.1.clone())
+            .await
+            .json();
+        assert_eq!(staff["count"], 1);
+
+        for path in [
+            "/api/v1/products/does-not-exist",
+            "/api/v1/products/00000000-0000-0000-0000-000000000000",
+            "/api/v1/categories/nope",
+            "/api/v1/brands/nope",
+        ] {
+            assert_error(&server.get(path).await, 404, "not_found");
+        }
+        let res = server
+            .patch("/api/v1/variants/junk")
+            .add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"price_cents": 1}))
+            .await;
+        assert_error(&res, 404, "not_found");
+        let res = server
+            .delete(&format!("/api/v1/products/{}", uuid::Uuid::new_v4()))
+            .add_header(pm.0.clone(), pm.1.clone())
+            .await;
+        assert_error(&res, 404, "not_found");
+        let res = server
+            .get("/api/v1/products?min_price=abc&sort=cheap&page_size=500")
+            .await;
+        assert_error(&res, 422, "validation_failed");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn variant_products_aggregate_and_validate_their_variants() {
+    with_app(|server, ctx| async move {
+        let pm = manager(&server, &ctx).await;
+        let p = post(&server, &pm, "/api/v1/products", json!({
+            "name": "Trail Tee", "sku": "TEE",
+            "options": [{"name": "Size", "values": ["S", "M", "L"]}, {"name": "Colour", "values": ["Blue", "Red"]}],
+            "variants": [
+                {"sku": "TEE-S-BLU", "options": {"Size": "S", "Colour": "Blue"}, "price_cents": 2000, "stock": 2},
+                {"sku": "TEE-M-BLU", "options": {"size": "m", "colour": "blue"}, "price_cents": 2200, "stock": 0},
+            ],
+        })).await;
+        assert_eq!(p["sku"], "TEE");
+        assert_eq!(p["price_cents"], 2000);
+        assert_eq!(p["price_max_cents"], 2200);
+        assert_eq!(p["stock"], 2);
+        assert_eq!(p["variants"][1]["options"], json!({"Colour": "Blue", "Size": "M"}));
+        let id = p["id"].as_str().unwrap().to_string();
+
+        let add = |body: Value| {
+            server
+                .post(&format!("/api/v1/products/{id}/variants"))
+                .add_header(pm.0.clone(), pm.1.clone())
+                .json(&body)
+        };
+        let res = add(json!({"sku": "TEE-L-RED", "options": {"Size": "L", "Colour": "Red"}, "price_cents": 1800, "stock": 5})).await;
+        assert_eq!(res.status_code(), 201, "{}", res.text());
+        let p: Value = res.json();
+        assert_eq!((p["price_cents"].as_i64(), p["stock"].as_i64()), (Some(1800), Some(7)));
+        let res = add(json!({"sku": "TEE-XL", "options": {"Size": "XL", "Colour": "Red"}, "price_cents": 1})).await;
+        assert_error(&res, 422, "validation_failed");
+        let res = add(json!({"sku": "TEE-DUP", "options": {"Size": "L", "Colour": "Red"}, "price_cents": 1})).await;
+        assert_error(&res, 422, "validation_failed");
+        let res = add(json!({"sku": "TEE-S-BLU", "options": {"Size": "S", "Colour": "Red"}, "price_cents": 1})).await;
+        assert_error(&res, 409, "conflict");
+
+        // Flat fields belong to the variants here.
+        let res = server.patch(&format!("/api/v1/products/{id}")).add_header(pm.0.clone(), pm.1.clone()).json(&json!({"price_cents": 5})).await;
+        assert_error(&res, 422, "validation_failed");
+
+        let cheapest = p["variants"][2]["id"].as_str().unwrap().to_string();
+        let res = server.patch(&format!("/api/v1/variants/{cheapest}")).add_header(pm.0.clone(), pm.1.clone()).json(&json!({"price_cents": 2500})).await;
+        res.assert_status_ok();
+        assert_eq!(res.json::<Value>()["price_cents"], 2500);
+        let p: Value = server.get(&format!("/api/v1/products/{id}")).await.json();
+        assert_eq!((p["price_cents"].as_i64(), p["price_max_cents"].as_i64()), (Some(2000), Some(2500)));
+        let res = server.patch(&format!("/api/v1/variants/{cheapest}")).add_header(pm.0.clone(), pm.1.clone()).json(&json!({"stock": -1})).await;
+        assert_error(&res, 422, "validation_failed");
+
+        // Options may gain values but not lose used ones.
+        let res = server.patch(&format!("/api/v1/products/{id}")).add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"options": [{"name": "Size", "values": ["S", "M", "L", "XL"]}, {"name": "Colour", "values": ["Blue", "Red"]}]})).await;
+        res.assert_status_ok();
+        let res = server.patch(&format!("/api/v1/products/{id}")).add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"options": [{"name": "Size", "values": ["S", "M"]}, {"name": "Colour", "values": ["Blue", "Red"]}]})).await;
+        assert_error(&res, 422, "validation_failed");
+
+        for v in p["variants"].as_array().unwrap().iter().skip(1) {
+            let res = server.delete(&format!("/api/v1/variants/{}", v["id"].as_str().unwrap())).add_header(pm.0.clone(), pm.1.clone()).await;
+            assert_eq!(res.status_code(), 204);
+        }
+        let last = p["variants"][0]["id"].as_str().unwrap();
+        let res = server.delete(&format!("/api/v1/variants/{last}")).add_header(pm.0.clone(), pm.1.clone()).await;
+        assert_error(&res, 422, "validation_failed");
+        let p: Value = server.get(&format!("/api/v1/products/{id}")).await.json();
+        assert_eq!(p["variants"].as_array().unwrap().len(), 1);
+        assert_eq!(p["price_cents"], 2000);
+    })
+    .await;
+}
+
+/// A small catalogue: two top categories (one with a child), two brands, tags, prices.
+async fn seed(server: &loco_rs::TestServer, pm: &(HeaderName, HeaderValue)) {
+    post(server, pm, "/api/v1/categories", json!({"name": "Outdoor"})).await;
+    post(
+        server,
+        pm,
+        "/api/v1/categories",
+        json!({"name": "Tents", "parent_id": "outdoor"}),
+    )
+    .await;
+    post(server, pm, "/api/v1/categories", json!({"name": "Kitchen"})).await;
+    post(server, pm, "/api/v1/brands", json!({"name": "Fjell"})).await;
+    post(
+        server,
+        pm,
+        "/api/v1/brands",
+        json!({"name": "Kettle & Co", "slug": "kettle-co"}),
+    )
+    .await;
+    for (sku, name, desc, price, stock, cat, brand, tags, featured) in [
+        (
+            "TNT-2",
+            "Ridge Tent 2P",
+            "A light two-person tent for hiking.",
+            24900,
+            3,
+            "tents",
+            "fjell",
+            vec!["hiking"],
+            true,
+        ),
+        (
+            "TNT-4",
+            "Family Tent 4P",
+            "Roomy tent for camping with kids.",
+            39900,
+            0,
+            "tents",
+            "fjell",
+            vec!["camping"],
+            false,
+        ),
+        (
+            "LMP-1",
+            "Camp Lantern",
+            "Bright lantern; pairs with any tent.",
+            3900,
+            12,
+            "outdoor",
+            "fjell",
+            vec!["camping", "light"],
+            false,
+        ),
+        (
+            "KTL-1",
+            "Whistling Kettle",
+            "Stovetop kettle in enamel.",
+            4500,
+            4,
+            "kitchen",
+            "kettle-co",
+            vec!["enamel"],
+            true,
+        ),
+        (
+            "MUG-2",
+            "Enamel Mug",
+            "Classic mug, speckled blue.",
+            900,
+            40,
+            "kitchen",
+            "kettle-co",
+            vec!["enamel"],
+            false,
+        ),
+    ] {
+        post(
+            server,
+            pm,
+            "/api/v1/products",
+            json!({
+                "sku": sku, "name": name, "description": desc, "price_cents": price, "stock": stock,
+                "category_id": cat, "brand_id": brand, "tags": tags, "featured": featured,
+            }),
+        )
+        .await;
+    }
+}
+
+fn skus(page: &Value) -> Vec<String> {
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+#[parallel]
+async fn lists_filter_sort_paginate_and_count_facets() {
+    with_app(|server, ctx| async move {
+        let pm = manager(&server, &ctx).await;
+        seed(&server, &pm).await;
+        let get = |q: &str| {
+            let path = format!("/api/v1/products?{q}");
+            let server = &server;
+            async move {
+                let res = server.get(&path).await;
+                assert_eq!(res.status_code(), 200, "{path}: {}", res.text());
+                res.json::<Value>()
+            }
+        };
+        // Parent categories include their children.
+        let outdoor = get("category=outdoor&sort=price").await;
+        assert_eq!(skus(&outdoor), ["LMP-1", "TNT-2", "TNT-4"]);
+        assert_eq!(
+            skus(&get("category=tents&sort=price").await),
+            ["TNT-2", "TNT-4"]
+        );
+        assert_eq!(
+            skus(&get("brand=kettle-co&sort=-price").await),
+            ["KTL-1", "MUG-2"]
+        );
+        assert_eq!(skus(&get("tag=enamel&sort=name").await), ["MUG-2", "KTL-1"]);
+        assert_eq!(
+            skus(&get("min_price=4000&max_price=30000&sort=price").await),
+            ["KTL-1", "TNT-2"]
+        );
+        assert_eq!(skus(&get("category=tents&in_stock=true").await), ["TNT-2"]);
+        assert_eq!(
+            skus(&get("featured=true&sort=name").await),
+            ["TNT-2", "KTL-1"]
+        );
+        assert_eq!(get("category=nothing-here").await["count"], 0);
+
+        // Pagination: API.md body with next/previous.
+        let p1 = get("sort=price&page=1&page_size=2").await;
+        assert_eq!(
+            (p1["count"].as_u64(), p1["page_size"].as_u64()),
+            (Some(5), Some(2))
+        );
+        assert_eq!(skus(&p1), ["MUG-2", "LMP-1"]);
+        assert!(p1["next"].as_str().unwrap().contains("page=2"));
+        assert!(p1["previous"].is_null());
+        let p3 = get("sort=price&page=3&page_size=2").await;
+        assert_eq!(skus(&p3), ["TNT-4"]);
+        assert!(p3["next"].is_null());
+
+        // Facets: each counts under all the other filters, parents sum their children.
+        let f = get("brand=fjell").await;
+        let cats: Vec<(String, u64)> = f["facets"]["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["slug"].as_str().unwrap().to_string(),
+                    c["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(cats, [("outdoor".to_string(), 3), ("tents".to_string(), 2)]);
+        let brands: Vec<(String, u64)> = f["facets"]["brands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["slug"].as_str().unwrap().to_string(),
+                    c["count"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            brands,
+            [("fjell".to_string(), 3), ("kettle-co".to_string(), 2)],
+            "brand facet ignores the brand filter"
+        );
+        let k = get("category=kitchen").await;
+        assert_eq!(k["facets"]["brands"].as_array().unwrap().len(), 1);
+        assert_eq!(k["facets"]["brands"][0]["count"], 2);
+
+        // Category and brand lists count active products.
+        let cats: Value = server.get("/api/v1/categories").await.json();
+        let outdoor = cats["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["slug"] == "outdoor")
+            .unwrap();
+        assert_eq!(outdoor["product_count"], 3);
+        let tents = cats["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["slug"] == "tents")
+            .unwrap();
+        assert_eq!(tents["parent"]["slug"], "outdoor");
+        let res = server
+            .post("/api/v1/categories")
+            .add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"name": "Deep", "parent_id": "tents"}))
+            .await;
+        assert_error(&res, 422, "validation_failed");
+        let res = server
+            .delete("/api/v1/categories/kitchen")
+            .add_header(pm.0.clone(), pm.1.clone())
+            .await;
+        assert_error(&res, 409, "conflict");
+        let res = server
+            .post("/api/v1/brands")
+            .add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"name": "Fjell"}))
+            .await;
+        assert_error(&res, 409, "conflict");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn full_text_search_is_ranked_and_prefix_matched() {
+    with_app(|server, ctx| async move {
+        let pm = manager(&server, &ctx).await;
+        seed(&server, &pm).await;
+        let search = |q: &str| {
+            let path = format!("/api/v1/products?q={}", urlencode(q));
+            let server = &server;
+            async move { server.get(&path).await.json::<Value>() }
+        };
+        // "tent" is in two names and one description: names rank first.
+        let r = search("tent").await;
+        let got = skus(&r);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(
+            got[2], "LMP-1",
+            "a description match ranks below name matches: {got:?}"
+        );
+        // Stemming and prefixes: "tents" and "ten" find the same; SKUs and tags are indexed.
+        assert_eq!(search("tents").await["count"], 3);
+        assert_eq!(search("ten").await["count"], 3);
+        assert_eq!(skus(&search("KTL-1").await), ["KTL-1"]);
+        assert_eq!(search("enamel").await["count"], 2);
+        assert_eq!(skus(&search("hiking").await), ["TNT-2"]);
+        // All words must match; stop words and query syntax are ignored.
+        assert_eq!(skus(&search("the tent for kids").await), ["TNT-4"]);
+        assert_eq!(search(r#"tent" OR "*"#).await["count"], 3);
+        assert_eq!(search("zzzz").await["count"], 0);
+        // Search combines with filters and facets.
+        let r = search("tent").await;
+        assert_eq!(r["facets"]["brands"][0]["count"], 3);
+        let r = server
+            .get("/api/v1/products?q=tent&in_stock=true&sort=price")
+            .await
+            .json::<Value>();
+        assert_eq!(skus(&r), ["LMP-1", "TNT-2"]);
+        // Renaming reindexes.
+        let id = search("kettle").await["results"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        server
+            .patch(&format!("/api/v1/products/{id}"))
+            .add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"name": "Whistling Teapot"}))
+            .await
+            .assert_status_ok();
+        assert_eq!(search("teapot").await["count"], 1);
+    })
+    .await;
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
