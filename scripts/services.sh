@@ -65,3 +65,20 @@ ensure_chromium() {
   export CHROMEDRIVER="$(command -v chromedriver)" CHROMIUM="$(command -v chromium)"
   echo "chromium: $("$CHROMIUM" --version 2>/dev/null | head -n 1)"
 }
+
+# s3s-fs: an S3-compatible server that checks SigV4 signatures, so presigned URLs are really
+# verified (moto does not). Built once with cargo into the cache; 0.15+ needs a newer Rust.
+start_s3() {
+  local bin="$EMPORIUM_CACHE/tools/bin/s3s-fs"
+  if [ ! -x "$bin" ]; then
+    cargo install s3s-fs@0.14.1 --features binary --locked --root "$EMPORIUM_CACHE/tools" -q
+  fi
+  S3_PORT="${S3_PORT:-8014}"
+  S3_DATA="$(mktemp -d)"
+  "$bin" --host 127.0.0.1 --port "$S3_PORT" --access-key testing --secret-key testingsecret "$S3_DATA" \
+    >"$EMPORIUM_CACHE/s3.log" 2>&1 &
+  S3_PID=$!
+  wait_for 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$S3_PORT"
+  export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" S3_ACCESS_KEY=testing S3_SECRET_KEY=testingsecret
+  echo "s3 (s3s-fs): pid $S3_PID on $S3_ENDPOINT -> $S3_DATA"
+}

@@ -608,3 +608,81 @@ async fn full_text_search_is_ranked_and_prefix_matched() {
 pub fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Listing and product reads cost a fixed number of SQL queries whatever the page size or the
+/// number of variants, images and tags (no N+1). Counted on a connection with sea-orm's
+/// metric callback, through the same functions the API and the pages call.
+#[tokio::test]
+#[parallel]
+async fn listing_and_detail_issue_a_constant_number_of_queries() {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+
+    use emporium::{
+        domain::catalogue::{ListFilter, ListParams},
+        models::catalogue::{listing, products},
+        storage::{self, UrlWindow},
+    };
+    with_app(|server, ctx| async move {
+        let pm = manager(&server, &ctx).await;
+        seed(&server, &pm).await;
+        for i in 0..25 {
+            let p = post(&server, &pm, "/api/v1/products", json!({
+                "name": format!("Sock {i}"), "category_id": "kitchen", "brand_id": "fjell", "tags": ["wool", format!("t{i}")],
+                "options": [{"name": "Size", "values": ["S", "M", "L"]}],
+                "variants": [
+                    {"sku": format!("SOCK-{i}-S"), "options": {"Size": "S"}, "price_cents": 900 + i, "stock": 3},
+                    {"sku": format!("SOCK-{i}-M"), "options": {"Size": "M"}, "price_cents": 950 + i, "stock": 0},
+                ],
+            })).await;
+            if i % 5 == 0 {
+                let res = server
+                    .post(&format!("/api/v1/products/{}/images", p["id"].as_str().unwrap()))
+                    .add_header(pm.0.clone(), pm.1.clone())
+                    .multipart(multipart_image(&png(40, 30), "a.png", ""))
+                    .await;
+                assert_eq!(res.status_code(), 201);
+            }
+        }
+        let queries = Arc::new(AtomicUsize::new(0));
+        let mut db = ctx.db.clone();
+        let counter = queries.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let store = storage::get(&ctx);
+        let window = UrlWindow::now(3600);
+        let count_for = |filter: ListFilter, size: u64| {
+            let (db, store, queries) = (db.clone(), store.clone(), queries.clone());
+            async move {
+                queries.store(0, Ordering::SeqCst);
+                let page = listing::search(&db, store.as_ref(), window, "EUR", &filter, 1, size).await.unwrap();
+                assert_eq!(page.results.len() as u64, size.min(page.count));
+                queries.load(Ordering::SeqCst)
+            }
+        };
+        let all = ListFilter::default();
+        let small = count_for(all.clone(), 2).await;
+        let large = count_for(all.clone(), 30).await;
+        assert!(small >= 5, "the counter sees the queries: {small}");
+        assert_eq!(small, large, "queries grow with the page size");
+        assert!(large <= 12, "{large} queries for one list page");
+        let filtered = ListParams { q: Some("sock".into()), category: Some("kitchen".into()), tag: Some("wool".into()), in_stock: Some("true".into()), ..Default::default() }.parse().unwrap();
+        assert_eq!(count_for(filtered.clone(), 3).await, count_for(filtered, 25).await);
+
+        // Product detail: a product with variants, tags and an image costs what a bare one does.
+        let rich = server.get("/api/v1/products?q=sock&sort=price").await.json::<Value>()["results"][0]["slug"].as_str().unwrap().to_string();
+        let mut detail_queries = Vec::new();
+        for slug in [rich.as_str(), "enamel-mug"] {
+            queries.store(0, Ordering::SeqCst);
+            let p = products::find_product(&db, slug, false).await.unwrap();
+            products::view_of(&ctx, &db, p).await.unwrap();
+            detail_queries.push(queries.load(Ordering::SeqCst));
+        }
+        assert_eq!(detail_queries[0], detail_queries[1]);
+        assert!(detail_queries[0] <= 7, "{detail_queries:?}");
+    })
+    .await;
+}

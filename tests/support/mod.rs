@@ -240,3 +240,44 @@ pub async fn sign_in(server: &TestServer, email: &str) -> String {
     assert_eq!(res.status_code(), 303, "{}", res.text());
     csrf_from(&server.get("/").await.text())
 }
+
+/// A plain HTTP GET against a real server (S3, the app on a port): status, content type, body.
+pub async fn http_get(url: &str) -> (u16, String, Vec<u8>) {
+    use http_body_util::{BodyExt, Empty};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<bytes::Bytes>>();
+    let res = client.get(url.parse().unwrap()).await.unwrap();
+    let status = res.status().as_u16();
+    let ctype = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, ctype, body)
+}
+
+/// A PNG of the given size with a colour gradient.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// A multipart body with an `image` file field (and `alt`), and its content type.
+pub fn multipart_image(
+    bytes: &[u8],
+    filename: &str,
+    alt: &str,
+) -> axum_test::multipart::MultipartForm {
+    axum_test::multipart::MultipartForm::new()
+        .add_text("alt", alt.to_string())
+        .add_part(
+            "image",
+            axum_test::multipart::Part::bytes(bytes.to_vec()).file_name(filename.to_string()),
+        )
+}
