@@ -954,7 +954,7 @@ impl ListParams {
         let max_price = money(&mut e, "max_price", self.max_price.as_ref());
         if let (Some(lo), Some(hi)) = (min_price, max_price) {
             if lo > hi {
-                e.add("max_price", "Must not be below min_price.");
+                e.add("max_price", "Must not be below the minimum price.");
             }
         }
         let sort = match non_empty(self.sort.as_ref()) {

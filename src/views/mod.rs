@@ -1,5 +1,7 @@
 //! Presenters: API response shapes and page contexts.
 pub mod api;
+pub mod catalogue;
+pub mod money;
 
 /// RFC 3339 UTC, as API.md requires for every time.
 #[must_use]

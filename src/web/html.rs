@@ -143,6 +143,7 @@ impl Page {
             "user": user,
             "flash": flash,
             "path": self.path,
+            "description": "",
         }))
     }
 
@@ -158,6 +159,9 @@ impl Page {
         mut data: Value,
     ) -> Result<Response, PageError> {
         data["page"] = self.context(title).await?;
+        if let Some(d) = data.get("meta_description").cloned() {
+            data["page"]["description"] = d;
+        }
         let html = engine(&self.ctx)
             .render(template, data)
             .map_err(AppError::from)?;

@@ -23,6 +23,16 @@ pub struct PageRequest {
     pub page_size: u64,
 }
 
+impl Default for PageRequest {
+    /// The first page at the default size: what a page shows for unreadable paging input.
+    fn default() -> Self {
+        Self {
+            page: 1,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
 impl PageQuery {
     /// # Errors
     /// Field messages for a page below 1 or a page size outside 1–100.

@@ -6,3 +6,4 @@ mod api_conventions;
 mod api_images;
 mod pages;
 mod pages_account;
+mod pages_catalogue;

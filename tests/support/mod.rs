@@ -25,6 +25,8 @@ use sea_orm::ConnectionTrait;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 
+pub mod catalogue;
+
 pub const PASSWORD: &str = "correct horse battery";
 
 /// The app booted on its own fresh database: a temporary SQLite file, or a new PostgreSQL

@@ -1,0 +1,66 @@
+//! Money for people: integer minor units shown in the shop currency.
+
+/// "€12.50", "$1,299.00", "12.50 CHF". Two decimals, thousands separated by commas.
+#[must_use]
+pub fn format(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let units = (abs / 100).to_string();
+    let mut grouped = String::with_capacity(units.len() + units.len() / 3);
+    for (i, c) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let amount = format!("{grouped}.{:02}", abs % 100);
+    match currency {
+        "EUR" => format!("{sign}€{amount}"),
+        "USD" => format!("{sign}${amount}"),
+        "GBP" => format!("{sign}£{amount}"),
+        other => format!("{sign}{amount} {other}"),
+    }
+}
+
+/// Reads a shopper's price ("12", "12.5", "12,50") as minor units.
+#[must_use]
+pub fn parse(text: &str) -> Option<i64> {
+    let t = text.trim().replace(',', ".");
+    if t.is_empty() {
+        return None;
+    }
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    if whole.len() > 12
+        || frac.len() > 2
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    Some(whole * 100 + frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses() {
+        assert_eq!(format(1250, "EUR"), "€12.50");
+        assert_eq!(format(129_900, "USD"), "$1,299.00");
+        assert_eq!(format(5, "CHF"), "0.05 CHF");
+        assert_eq!(format(100_000_000, "GBP"), "£1,000,000.00");
+        assert_eq!(parse("12"), Some(1200));
+        assert_eq!(parse("12,5"), Some(1250));
+        assert_eq!(parse(".99"), Some(99));
+        assert_eq!(parse("1.234"), None);
+        assert_eq!(parse("-3"), None);
+        assert_eq!(parse(""), None);
+    }
+}
