@@ -98,7 +98,7 @@ impl Hooks for App {
             app = app.add_route(with_api_stack(r, ctx));
         }
         app.add_routes(controllers::shop::routes())
-            .add_routes(controllers::admin::routes())
+            .add_routes(controllers::admin::routes(ctx))
     }
 
     async fn after_routes(router: AxumRouter, ctx: &AppContext) -> Result<AxumRouter> {
@@ -122,7 +122,10 @@ impl Hooks for App {
                 web::csrf::verify,
             ))
             .layer(sessions)
-            .layer(middleware::from_fn(web::html::security_headers)))
+            .layer(middleware::from_fn_with_state(
+                web::html::SecurityHeaders::new(crate::storage::get(ctx).media_origin().as_deref()),
+                web::html::security_headers,
+            )))
     }
 
     async fn initializers(_ctx: &AppContext) -> Result<Vec<Box<dyn Initializer>>> {

@@ -290,6 +290,12 @@ impl Default for Limits {
 }
 
 impl Settings {
+    /// Upload bodies may be as large as the image limit plus room for the multipart framing.
+    #[must_use]
+    pub const fn upload_body_limit(&self) -> usize {
+        self.images.max_bytes + 64 * 1024
+    }
+
     /// Parses the `settings:` block of the loaded config.
     ///
     /// # Errors

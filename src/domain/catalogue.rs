@@ -898,6 +898,8 @@ pub struct ListFilter {
     pub sort: Option<Sort>,
     /// Staff lists also show inactive products.
     pub include_inactive: bool,
+    /// Staff lists of inactive products only (the admin's "Inactive" filter).
+    pub only_inactive: bool,
 }
 
 /// The raw query-string fields of a product list.
@@ -974,6 +976,7 @@ impl ListParams {
             featured: flag(&mut e, "featured", self.featured.as_ref()),
             sort,
             include_inactive: false,
+            only_inactive: false,
         };
         e.into_result()?;
         Ok(filter)
@@ -992,9 +995,128 @@ impl ListFilter {
     }
 }
 
+/// Options in the admin form's notation, one per line: `Size: S, M, L`.
+///
+/// # Errors
+/// A message naming the first line that has no `:` or no values. The declarations themselves
+/// are checked by [`options`].
+pub fn parse_option_lines(text: &str) -> Result<Vec<ProductOption>, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let (name, values) = line
+                .split_once(':')
+                .ok_or_else(|| format!("Write “{line}” as “Name: value, value”."))?;
+            let values: Vec<String> = values
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+            if values.is_empty() {
+                return Err(format!("“{}” needs at least one value.", name.trim()));
+            }
+            Ok(ProductOption {
+                name: name.trim().to_string(),
+                values,
+            })
+        })
+        .collect()
+}
+
+/// The inverse of [`parse_option_lines`].
+#[must_use]
+pub fn option_lines(options: &[ProductOption]) -> String {
+    options
+        .iter()
+        .map(|o| format!("{}: {}", o.name, o.values.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every combination of the option values, first option varying slowest; at most
+/// [`MAX_VARIANTS`] (the rest are left for the shop owner to add one by one).
+#[must_use]
+pub fn combinations(options: &[ProductOption]) -> Vec<BTreeMap<String, String>> {
+    let mut out = vec![BTreeMap::new()];
+    for o in options {
+        out = out
+            .into_iter()
+            .flat_map(|partial| {
+                o.values.iter().map(move |v| {
+                    let mut next = partial.clone();
+                    next.insert(o.name.clone(), v.clone());
+                    next
+                })
+            })
+            .take(MAX_VARIANTS)
+            .collect();
+    }
+    if options.is_empty() {
+        out.clear();
+    }
+    out
+}
+
+/// A SKU for one combination: the base SKU and each value in option order ("TEE-M-BLUE").
+#[must_use]
+pub fn combination_sku(
+    base: &str,
+    options: &[ProductOption],
+    combo: &BTreeMap<String, String>,
+) -> String {
+    let mut sku = base.trim().to_string();
+    for o in options {
+        if let Some(v) = combo.get(&o.name) {
+            let part = slugify(v).to_ascii_uppercase();
+            sku.push('-');
+            sku.push_str(if part.is_empty() { "X" } else { &part });
+        }
+    }
+    sku.chars().take(MAX_SKU).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_lines_round_trip_and_combine() {
+        let opts = parse_option_lines("Size: S, M,L\n\n Colour : Blue, Light grey ,").unwrap();
+        assert_eq!(
+            opts,
+            vec![
+                ProductOption {
+                    name: "Size".into(),
+                    values: vec!["S".into(), "M".into(), "L".into()]
+                },
+                ProductOption {
+                    name: "Colour".into(),
+                    values: vec!["Blue".into(), "Light grey".into()]
+                },
+            ]
+        );
+        assert_eq!(
+            option_lines(&opts),
+            "Size: S, M, L\nColour: Blue, Light grey"
+        );
+        assert!(parse_option_lines("Size S, M").is_err());
+        assert!(parse_option_lines("Size: , ").is_err());
+        let combos = combinations(&opts);
+        assert_eq!(combos.len(), 6);
+        assert_eq!(combos[1]["Size"], "S");
+        assert_eq!(combos[1]["Colour"], "Light grey");
+        assert_eq!(
+            combination_sku("TEE", &opts, &combos[1]),
+            "TEE-S-LIGHT-GREY"
+        );
+        assert!(combinations(&[]).is_empty());
+        let many = ProductOption {
+            name: "N".into(),
+            values: (0..30).map(|i| i.to_string()).collect(),
+        };
+        assert_eq!(combinations(&[many.clone(), many]).len(), MAX_VARIANTS);
+    }
 
     #[test]
     fn slugify_folds_accents_and_punctuation() {

@@ -39,6 +39,10 @@ pub trait ObjectStore: Send + Sync {
     async fn url(&self, key: &str, window: UrlWindow) -> StorageResult<String>;
     /// Readiness probe.
     async fn check(&self) -> StorageResult<()>;
+    /// The origin media URLs point at when it is not the app's own.
+    fn media_origin(&self) -> Option<String> {
+        None
+    }
     /// The local backend, which the app itself serves at `/media/`.
     fn as_local(&self) -> Option<&local::LocalStore> {
         None

@@ -16,6 +16,9 @@ use crate::settings::S3Settings;
 pub struct S3Store {
     client: Client,
     bucket: String,
+    /// Where presigned URLs point (`https://bucket.s3.region.amazonaws.com`, the custom
+    /// endpoint…), for the pages' Content-Security-Policy.
+    origin: Option<String>,
 }
 
 fn io(e: impl std::fmt::Display) -> StorageError {
@@ -65,10 +68,18 @@ impl S3Store {
         if !s.endpoint.is_empty() {
             conf = conf.endpoint_url(s.endpoint.clone());
         }
-        let store = Self {
+        let mut store = Self {
             client: Client::from_conf(conf.build()),
             bucket: s.bucket.clone(),
+            origin: None,
         };
+        // Presigning is local: this asks the SDK which host it addresses (path or virtual
+        // style), exactly as the real URLs will.
+        let probe = store.url("probe", UrlWindow::now(3600)).await?;
+        store.origin = probe
+            .parse::<axum::http::Uri>()
+            .ok()
+            .and_then(|u| Some(format!("{}://{}", u.scheme_str()?, u.authority()?)));
         if s.create_bucket && store.check().await.is_err() {
             store
                 .client
@@ -154,6 +165,10 @@ impl ObjectStore for S3Store {
             .await
             .map_err(sdk_err)?;
         Ok(req.uri().to_string())
+    }
+
+    fn media_origin(&self) -> Option<String> {
+        self.origin.clone()
     }
 
     async fn check(&self) -> StorageResult<()> {

@@ -22,6 +22,14 @@ pub fn format(cents: i64, currency: &str) -> String {
     }
 }
 
+/// An amount for a form field: "12.50", "-0.05".
+#[must_use]
+pub fn plain(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
 /// Reads a shopper's price ("12", "12.5", "12,50") as minor units.
 #[must_use]
 pub fn parse(text: &str) -> Option<i64> {
@@ -56,6 +64,9 @@ mod tests {
         assert_eq!(format(129_900, "USD"), "$1,299.00");
         assert_eq!(format(5, "CHF"), "0.05 CHF");
         assert_eq!(format(100_000_000, "GBP"), "£1,000,000.00");
+        assert_eq!(plain(1250), "12.50");
+        assert_eq!(plain(7), "0.07");
+        assert_eq!(parse(&plain(123_456)), Some(123_456));
         assert_eq!(parse("12"), Some(1200));
         assert_eq!(parse("12,5"), Some(1250));
         assert_eq!(parse(".99"), Some(99));

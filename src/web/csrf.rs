@@ -2,10 +2,10 @@
 //!
 //! Every unsafe request outside `/api` must carry the session's token, either in the
 //! `X-CSRF-Token` header (htmx sends it from the page's meta tag) or as the `csrf_token` field
-//! of a urlencoded form. The API is exempt: it authenticates with bearer tokens, which a browser
+//! of a urlencoded or multipart form. The API is exempt: it authenticates with bearer tokens, which a browser
 //! never attaches on its own.
 use axum::{
-    body::{to_bytes, Body},
+    body::{to_bytes, Body, Bytes},
     extract::{Request, State},
     http::{header, Method},
     middleware::Next,
@@ -76,21 +76,32 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
             forbidden()
         };
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_string();
+    let settings = Settings::get(&ctx);
+    let multipart = content_type.starts_with("multipart/form-data");
+    let limit = if multipart {
+        settings.upload_body_limit()
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        settings.limits.max_body_bytes
+    } else {
         return forbidden();
-    }
+    };
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, Settings::get(&ctx).limits.max_body_bytes).await else {
+    let Ok(bytes) = to_bytes(body, limit).await else {
         return PageError(AppError::PayloadTooLarge).into_response();
     };
-    let sent = form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == FORM_FIELD)
-        .map(|(_, v)| v.into_owned());
+    let sent = if multipart {
+        multipart_token(&bytes, &content_type).await
+    } else {
+        form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == FORM_FIELD)
+            .map(|(_, v)| v.into_owned())
+    };
     match sent {
         Some(s) if constant_time_eq(s.as_bytes(), expected.as_bytes()) => {
             next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -98,4 +109,17 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
         }
         _ => forbidden(),
     }
+}
+
+/// The token field of a multipart form (file uploads without JS). Forms put it first, so
+/// the file parts after it are not read.
+async fn multipart_token(bytes: &Bytes, content_type: &str) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let mut form = multer::Multipart::new(Body::from(bytes.clone()).into_data_stream(), boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(FORM_FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
 }

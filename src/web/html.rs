@@ -134,6 +134,7 @@ impl Page {
             json!({
                 "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
                 "role": u.role, "is_staff": u.role().is_staff(),
+                "manages_catalogue": crate::controllers::admin::products::CATALOGUE.contains(&u.role()),
             })
         });
         Ok(json!({
@@ -302,8 +303,43 @@ pub async fn error_pages(State(ctx): State<AppContext>, req: Request, next: Next
     }
 }
 
+/// The Content-Security-Policy values, built once at start-up: images may also come from the
+/// object store's origin (S3 presigned URLs).
+#[derive(Clone)]
+pub struct SecurityHeaders {
+    pages: HeaderValue,
+    docs: HeaderValue,
+}
+
+impl SecurityHeaders {
+    /// # Panics
+    /// Never: the origin comes from a parsed URL, which holds no header-invalid bytes.
+    #[must_use]
+    pub fn new(media_origin: Option<&str>) -> Self {
+        let img = media_origin.map_or_else(
+            || "img-src 'self' data:".to_string(),
+            |o| format!("img-src 'self' data: {o}"),
+        );
+        // No inline scripts anywhere; Swagger UI's stylesheet uses inline styles.
+        let pages = format!(
+            "default-src 'self'; {img}; style-src 'self'; script-src 'self'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+        );
+        let docs = format!(
+            "default-src 'self'; {img}; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        );
+        Self {
+            pages: HeaderValue::from_str(&pages).expect("ASCII policy"),
+            docs: HeaderValue::from_str(&docs).expect("ASCII policy"),
+        }
+    }
+}
+
 /// Security headers on every response.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(policy): State<SecurityHeaders>,
+    req: Request,
+    next: Next,
+) -> Response {
     let docs = req.uri().path() == "/api/docs";
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -316,14 +352,8 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    // No inline scripts anywhere; Swagger UI's stylesheet uses inline styles.
-    let csp = if docs {
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    } else {
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
-    };
-    h.entry("content-security-policy")
-        .or_insert(HeaderValue::from_static(csp));
+    let csp = if docs { policy.docs } else { policy.pages };
+    h.entry("content-security-policy").or_insert(csp);
     res
 }
 
@@ -333,5 +363,28 @@ pub async fn not_found(req: Request) -> Response {
         crate::errors::ApiError(AppError::NotFound).into_response()
     } else {
         PageError(AppError::NotFound).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SecurityHeaders;
+
+    #[test]
+    fn the_policy_allows_images_from_the_object_store_only_when_it_is_elsewhere() {
+        let local = SecurityHeaders::new(None);
+        assert!(local
+            .pages
+            .to_str()
+            .unwrap()
+            .contains("img-src 'self' data:;"));
+        let s3 = SecurityHeaders::new(Some("https://shop.s3.eu-west-1.amazonaws.com"));
+        for v in [&s3.pages, &s3.docs] {
+            assert!(v
+                .to_str()
+                .unwrap()
+                .contains("img-src 'self' data: https://shop.s3.eu-west-1.amazonaws.com;"));
+        }
+        assert!(!s3.pages.to_str().unwrap().contains("unsafe-inline"));
     }
 }

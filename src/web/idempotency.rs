@@ -59,7 +59,7 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     // Image uploads are the one kind of body allowed beyond the JSON limit.
     let limit = if is_upload {
-        crate::controllers::api::v1::catalogue::upload_body_limit(&settings)
+        settings.upload_body_limit()
     } else {
         settings.limits.max_body_bytes
     };

@@ -6,3 +6,4 @@ pub mod html;
 pub mod idempotency;
 pub mod pagination;
 pub mod rate_limit;
+pub mod upload;

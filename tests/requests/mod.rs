@@ -6,4 +6,5 @@ mod api_conventions;
 mod api_images;
 mod pages;
 mod pages_account;
+mod pages_admin_catalogue;
 mod pages_catalogue;

@@ -41,4 +41,29 @@
       event.detail.headers["X-CSRF-Token"] = token;
     }
   });
+
+  // Upload forms (data-upload-progress): show the bytes sent, and clear the form once the
+  // server has taken the file.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-upload-progress]");
+    var bar = form && form.querySelector("progress");
+    if (bar && event.detail.lengthComputable) {
+      bar.hidden = false;
+      bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-upload-progress]");
+    if (!form) {
+      return;
+    }
+    var bar = form.querySelector("progress");
+    if (bar) {
+      bar.hidden = true;
+      bar.value = 0;
+    }
+    if (event.detail.successful) {
+      form.reset();
+    }
+  });
 })();

@@ -95,7 +95,9 @@ fn cust<V: Into<sea_orm::Value>>(
 
 fn condition(backend: DatabaseBackend, f: &ListFilter, r: &Resolved, parts: Parts) -> Condition {
     let mut c = Condition::all();
-    if !f.include_inactive {
+    if f.only_inactive {
+        c = c.add(products::Column::Active.eq(false));
+    } else if !f.include_inactive {
         c = c.add(products::Column::Active.eq(true));
     }
     if f.featured {
@@ -226,7 +228,7 @@ pub async fn list(
         page,
         page_size,
     );
-    if filter.include_inactive {
+    if filter.include_inactive || filter.only_inactive {
         return compute.await;
     }
     let key = format!(

@@ -330,40 +330,6 @@ async fn delete_variant(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Reads the `image` (and optional `alt`) fields of an upload.
-///
-/// # Errors
-/// 400 for a malformed multipart body, 413 beyond the size limit, 422 without an image.
-pub async fn read_upload(mut form: Multipart) -> Result<(Vec<u8>, String), AppError> {
-    let mut image = None;
-    let mut alt = String::new();
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(AppError::PayloadTooLarge)
-            }
-            Err(e) => return Err(AppError::BadRequest(e.body_text())),
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::BadRequest(e.body_text())
-            }
-        })?;
-        match name.as_str() {
-            "image" => image = Some(bytes.to_vec()),
-            "alt" => alt = String::from_utf8_lossy(&bytes).into_owned(),
-            _ => {}
-        }
-    }
-    let image = image.ok_or_else(|| FieldErrors::single("image", "Attach an image file."))?;
-    Ok((image, alt))
-}
-
 #[utoipa::path(post, path = "/api/v1/products/{id}/images", tag = "catalogue", security(("bearer" = [])),
     params(("id" = String, Path)),
     request_body(content_type = "multipart/form-data", description = "Fields `image` (JPEG, PNG or WebP) and optional `alt`."),
@@ -378,7 +344,7 @@ async fn upload_image(
     let form = form.map_err(|_| {
         AppError::UnsupportedMediaType("Send multipart/form-data with an `image` field.".into())
     })?;
-    let (bytes, alt) = read_upload(form).await?;
+    let (bytes, alt) = crate::web::upload::read_image_form(form).await?;
     let view = images::upload(&ctx, &id, bytes, &alt).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
@@ -566,16 +532,10 @@ async fn delete_brand(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Upload bodies may be as large as the image limit plus room for the multipart framing.
-#[must_use]
-pub fn upload_body_limit(settings: &Settings) -> usize {
-    settings.images.max_bytes + 64 * 1024
-}
-
 #[must_use]
 pub fn routes(ctx: &AppContext) -> Routes {
     use axum::routing::{delete, get, patch, post};
-    let upload_limit = upload_body_limit(&Settings::get(ctx));
+    let upload_limit = Settings::get(ctx).upload_body_limit();
     Routes::new()
         .prefix("/api/v1")
         .add("/products", get(list).post(create))
