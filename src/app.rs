@@ -15,7 +15,7 @@ use loco_rs::{
     Result,
 };
 use migration::Migrator;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::EntityTrait;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
@@ -28,6 +28,23 @@ use crate::{
 };
 
 pub struct App;
+
+/// The demo admin and catalogue, each only when its tables are empty.
+async fn seed_demo(ctx: &AppContext) -> Result<()> {
+    let fail = |e: crate::errors::AppError| loco_rs::Error::string(&e.to_string());
+    crate::models::demo::ensure_demo_admin(ctx)
+        .await
+        .map_err(fail)?;
+    let loaded = crate::models::demo::catalogue::ensure_demo_catalogue(ctx)
+        .await
+        .map_err(fail)?;
+    if loaded > 0 {
+        println!(
+            "  Demo catalogue loaded: {loaded} products; pictures are resized in the background.\n"
+        );
+    }
+    Ok(())
+}
 
 fn with_api_stack(routes: Routes, ctx: &AppContext) -> Routes {
     routes.layer(middleware::from_fn_with_state(
@@ -79,9 +96,7 @@ impl Hooks for App {
 
     async fn before_run(ctx: &AppContext) -> Result<()> {
         if Settings::get(ctx).seed_demo {
-            crate::models::demo::ensure_demo_admin(ctx)
-                .await
-                .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+            seed_demo(ctx).await?;
         }
         Ok(())
     }
@@ -150,15 +165,13 @@ impl Hooks for App {
         IdempotencyKeys::delete_many().exec(&ctx.db).await?;
         Sessions::delete_many().exec(&ctx.db).await?;
         Users::delete_many().exec(&ctx.db).await?;
+        crate::models::catalogue::delete_all(&ctx.db)
+            .await
+            .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
         Ok(())
     }
 
     async fn seed(ctx: &AppContext, _base: &Path) -> Result<()> {
-        if Users::find().count(&ctx.db).await? == 0 {
-            crate::models::demo::ensure_demo_admin(ctx)
-                .await
-                .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
-        }
-        Ok(())
+        seed_demo(ctx).await
     }
 }

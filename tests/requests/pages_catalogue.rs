@@ -219,3 +219,56 @@ async fn product_page_picks_variants_by_plain_query_and_hides_inactive_products(
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn the_demo_catalogue_seeds_once_with_pictures_and_variants() {
+    use loco_rs::app::Hooks;
+    with_app(|server, ctx| async move {
+        emporium::app::App::seed(&ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        let list: serde_json::Value = server.get("/api/v1/products?page_size=100").await.json();
+        assert_eq!(list["count"], 60);
+        let cats: serde_json::Value = server.get("/api/v1/categories").await.json();
+        assert_eq!(cats["count"], 8);
+        let results = list["results"].as_array().unwrap();
+        assert!(
+            results
+                .iter()
+                .filter(|p| p["variants"].as_array().unwrap().len() > 1)
+                .count()
+                >= 20
+        );
+        assert!(results
+            .iter()
+            .all(|p| !p["images"].as_array().unwrap().is_empty()));
+        assert!(
+            results.iter().all(|p| p["images"][0]["status"] == "ready"),
+            "renditions were made"
+        );
+        // Seeding again changes nothing.
+        emporium::app::App::seed(&ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        let again: serde_json::Value = server.get("/api/v1/products?page_size=1").await.json();
+        assert_eq!(again["count"], 60);
+        // The home page shows it.
+        let html = server.get("/").await.text();
+        assert_eq!(
+            select(
+                &html,
+                "section[aria-labelledby=featured-title] .product-card"
+            )
+            .len(),
+            8
+        );
+        // A variant product whose price depends on the option.
+        let html = server
+            .get("/p/cast-iron-skillet?opt.Diameter=26%20cm")
+            .await
+            .text();
+        assert_eq!(texts(&html, "#price"), vec!["€49.00".to_string()]);
+    })
+    .await;
+}

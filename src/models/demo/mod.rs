@@ -1,4 +1,7 @@
-//! Demo data for a newcomer's first start: an admin whose password is printed once.
+//! Demo data for a newcomer's first start: an admin whose password is printed once, and the
+//! demo catalogue.
+pub mod catalogue;
+
 use loco_rs::app::AppContext;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
