@@ -4,7 +4,7 @@ use std::{net::SocketAddr, process::Stdio, time::Duration};
 
 use emporium::domain::role::Role;
 use fantoccini::{wd::Capabilities, Client, ClientBuilder, Locator};
-use loco_rs::app::AppContext;
+use loco_rs::app::{AppContext, Hooks};
 use serde_json::json;
 use serial_test::serial;
 
@@ -25,7 +25,19 @@ async fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// Whether the browser runs page scripts; with `NoScript` every page must work as plain
+/// links and forms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Js {
+    On,
+    Off,
+}
+
 async fn start(chromedriver: &str) -> Browser {
+    start_with(chromedriver, Js::On).await
+}
+
+async fn start_with(chromedriver: &str, js: Js) -> Browser {
     let app = support::boot().await;
     let ctx = app.ctx.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,6 +70,8 @@ async fn start(chromedriver: &str) -> Browser {
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                      "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      "--window-size=1280,900", format!("--user-data-dir={}", profile.display())],
+            // 2 = block: Chromium's own "JavaScript off" content setting.
+            "prefs": {"profile.managed_default_content_settings.javascript": if js == Js::On { 1 } else { 2 }},
         }),
     );
     let url = format!("http://127.0.0.1:{port}");
@@ -155,6 +169,52 @@ impl Browser {
             .unwrap()
     }
 
+    /// Waits (up to 5 s) until `css` exists and its text satisfies `ok`; returns the text.
+    async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if ok(&t) {
+                        return t;
+                    }
+                    last = t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never matched; last text: {last:?}");
+    }
+
+    /// Saves a screenshot under `$E2E_SCREENSHOTS` when that is set (for looking at pages).
+    async fn screenshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("E2E_SCREENSHOTS") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn query(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     async fn log_in(&self, email: &str, password: &str) {
         self.goto("/login").await;
         self.fill("email", email).await;
@@ -222,4 +282,100 @@ async fn a_shopper_registers_verifies_from_the_outbox_and_logs_in_and_out() {
     assert_eq!(b.path().await, "/login", "signed out");
     b.client.clone().close().await.unwrap();
     b.finish().await;
+}
+
+/// The catalogue journey of issue 3: search from the home page, narrow by a category facet,
+/// open a product, pick a variant and see its price — with scripts (htmx swaps regions and
+/// pushes the URL) and without (the same forms submitted as plain GETs).
+async fn browse_search_filter_and_pick_a_variant(js: Js) {
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start_with(&chromedriver, js).await;
+    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+        .await
+        .unwrap();
+
+    let tag = if js == Js::On { "js" } else { "nojs" };
+    b.goto("/").await;
+    b.screenshot(&format!("{tag}-home")).await;
+    b.fill("q", "notebook").await;
+    b.submit("/products").await;
+    assert_eq!(b.path().await, "/products");
+    let names = b.text(".product-grid").await;
+    assert!(names.contains("Dot Grid Notebook"), "{names}");
+
+    // The whole shop, narrowed by the Stationery facet.
+    b.click_and_wait(".site-header a[href='/products']").await;
+    let before = b.text(".result-count").await;
+    assert!(before.contains("60 products"), "{before}");
+    b.click("input[name=category][value=stationery]").await;
+    if js == Js::On {
+        b.wait_text(".result-count", |t| t.contains("8 products"))
+            .await;
+        assert!(
+            b.query().await.contains("category=stationery"),
+            "URL pushed"
+        );
+    } else {
+        assert!(
+            !b.query().await.contains("category="),
+            "nothing happens without a submit"
+        );
+        b.click_and_wait("#apply-filters").await;
+        assert!(b.query().await.contains("category=stationery"));
+        assert!(b.text(".result-count").await.contains("8 products"));
+    }
+    let cards = b
+        .client
+        .find_all(Locator::Css(".product-card-name"))
+        .await
+        .unwrap();
+    assert!(!cards.is_empty());
+    assert!(b.text(".product-grid").await.contains("Dot Grid Notebook"));
+    let facet = b
+        .client
+        .find(Locator::Css("input[name=category][value=stationery]"))
+        .await
+        .unwrap();
+    assert!(facet.is_selected().await.unwrap(), "the facet stays chosen");
+    b.screenshot(&format!("{tag}-listing")).await;
+
+    b.click_and_wait("a.product-card-link[href='/p/dot-grid-notebook']")
+        .await;
+    assert_eq!(b.path().await, "/p/dot-grid-notebook");
+    assert_eq!(b.text("#price").await, "€16.00");
+    let gallery = b.client.find(Locator::Css("#gallery img")).await.unwrap();
+    assert_eq!(
+        gallery.attr("alt").await.unwrap().as_deref(),
+        Some("Dot Grid Notebook")
+    );
+
+    // The A4 size costs more.
+    b.click("input[name='opt.Size'][value=A4]").await;
+    if js == Js::On {
+        b.wait_text("#price", |t| t == "€20.00").await;
+        assert!(b.query().await.contains("opt.Size=A4"), "URL pushed");
+    } else {
+        assert_eq!(b.text("#price").await, "€16.00", "no script, no change yet");
+        b.click_and_wait("#variant-update").await;
+        assert_eq!(b.text("#price").await, "€20.00");
+    }
+    b.screenshot(&format!("{tag}-product")).await;
+    let sku = b.text("#sku").await;
+    assert!(sku.starts_with("DOT-GRID-NOTEBOOK-A4-"), "{sku}");
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+#[tokio::test]
+#[serial]
+async fn a_shopper_searches_filters_and_picks_a_variant_with_htmx() {
+    browse_search_filter_and_pick_a_variant(Js::On).await;
+}
+
+#[tokio::test]
+#[serial]
+async fn a_shopper_searches_filters_and_picks_a_variant_without_javascript() {
+    browse_search_filter_and_pick_a_variant(Js::Off).await;
 }
