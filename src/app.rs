@@ -31,7 +31,8 @@ pub struct App;
 
 /// The demo admin and catalogue, each only when its tables are empty.
 async fn seed_demo(ctx: &AppContext) -> Result<()> {
-    let fail = |e: crate::errors::AppError| loco_rs::Error::string(&e.to_string());
+    // Debug, not Display: the cause of an internal error is what the developer needs here.
+    let fail = |e: crate::errors::AppError| loco_rs::Error::string(&format!("{e:?}"));
     crate::models::demo::ensure_demo_admin(ctx)
         .await
         .map_err(fail)?;
@@ -71,7 +72,7 @@ impl Hooks for App {
         create_app::<Self, Migrator>(mode, environment, config).await
     }
 
-    async fn after_context(ctx: AppContext) -> Result<AppContext> {
+    async fn after_context(mut ctx: AppContext) -> Result<AppContext> {
         let settings = Arc::new(Settings::from_config(&ctx.config)?);
         let jwt_secret = ctx.config.get_jwt_config()?.secret.clone();
         let store = storage::connect(&settings, &jwt_secret)
@@ -91,6 +92,7 @@ impl Hooks for App {
         ctx.shared_store.insert(Arc::new(jobs));
         ctx.shared_store.insert(Arc::new(counters));
         ctx.shared_store.insert(Arc::new(views));
+        Settings::pack(&mut ctx.config);
         Ok(ctx)
     }
 
@@ -157,6 +159,7 @@ impl Hooks for App {
         t.register(tasks::maintenance::DeliverMail);
         t.register(tasks::maintenance::PurgeExpired);
         t.register(tasks::work_jobs::WorkJobs);
+        t.register(tasks::seed_bench::SeedBench);
     }
 
     async fn truncate(ctx: &AppContext) -> Result<()> {

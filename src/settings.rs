@@ -296,17 +296,33 @@ impl Settings {
         self.images.max_bytes + 64 * 1024
     }
 
-    /// Parses the `settings:` block of the loaded config.
+    /// Parses the `settings:` block of the loaded config (as loaded, or as [`Self::pack`] left it).
     ///
     /// # Errors
     /// `loco_rs::Error` when the block is missing or has unknown or mistyped keys.
     pub fn from_config(config: &loco_rs::config::Config) -> loco_rs::Result<Self> {
-        let value = config
-            .settings
-            .clone()
-            .ok_or_else(|| loco_rs::Error::string("config has no `settings:` block"))?;
-        serde_json::from_value(value)
-            .map_err(|e| loco_rs::Error::string(&format!("invalid `settings:` block: {e}")))
+        let invalid = |e: serde_json::Error| {
+            loco_rs::Error::string(&format!("invalid `settings:` block: {e}"))
+        };
+        match &config.settings {
+            None => Err(loco_rs::Error::string("config has no `settings:` block")),
+            Some(serde_json::Value::String(packed)) => {
+                serde_json::from_str(packed).map_err(invalid)
+            }
+            Some(tree) => serde_json::from_value(tree.clone()).map_err(invalid),
+        }
+    }
+
+    /// Replaces the config's `settings:` tree by its JSON text. Axum clones the app context
+    /// (and so the config) for every extractor and middleware of every request; cloning the
+    /// tree was a fifth of the CPU time of a cached product read, cloning one string is not.
+    /// Loco's CLI builds a second context from the same config, so the text stays readable.
+    pub fn pack(config: &mut loco_rs::config::Config) {
+        if let Some(tree @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) =
+            config.settings.take()
+        {
+            config.settings = Some(serde_json::Value::String(tree.to_string()));
+        }
     }
 
     /// The settings parsed at boot (stored in the shared store by `App::after_context`).

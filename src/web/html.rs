@@ -124,12 +124,20 @@ impl Page {
     /// Session store failures.
     pub async fn context(&self, title: &str) -> Result<Value, AppError> {
         let settings = Settings::get(&self.ctx);
+        // Read first: removing marks the session modified even when there is nothing to
+        // remove, and a modified session is written back — a database write per page view.
         let flash: Vec<Flash> = self
             .session
-            .remove(FLASH_KEY)
+            .get(FLASH_KEY)
             .await
             .map_err(AppError::internal)?
             .unwrap_or_default();
+        if !flash.is_empty() {
+            self.session
+                .remove_value(FLASH_KEY)
+                .await
+                .map_err(AppError::internal)?;
+        }
         let user = self.user.as_ref().map(|u| {
             json!({
                 "email": u.email, "first_name": u.first_name, "last_name": u.last_name,

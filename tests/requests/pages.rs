@@ -159,3 +159,29 @@ async fn admin_area_is_for_staff_and_admin_pages_for_admins() {
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn reading_pages_does_not_write_the_session_back() {
+    use emporium::models::_entities::sessions;
+    use sea_orm::EntityTrait;
+    with_app(|server, ctx| async move {
+        user(&ctx, "reader@example.com", Role::Customer).await;
+        sign_in(&server, "reader@example.com").await;
+        let before = sessions::Entity::find().all(&ctx.db).await.unwrap();
+        assert_eq!(before.len(), 1);
+        // A save would move the inactivity expiry, which has one-second resolution.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        for path in ["/", "/products", "/account"] {
+            server.get(path).await.assert_status_ok();
+        }
+        let after = sessions::Entity::find().all(&ctx.db).await.unwrap();
+        assert_eq!(after.len(), 1);
+        assert_eq!(
+            after[0].expires_at, before[0].expires_at,
+            "no write per page view"
+        );
+        assert_eq!(after[0].data, before[0].data);
+    })
+    .await;
+}

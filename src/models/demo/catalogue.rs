@@ -234,16 +234,10 @@ pub async fn ensure_demo_catalogue(ctx: &AppContext) -> AppResult<usize> {
     if product_rows::Entity::find().count(&ctx.db).await? > 0 {
         return Ok(0);
     }
-    for (slug, name, parent, description) in CATEGORIES {
-        let draft = catalogue::group(name, Some(slug), description)?;
-        groups::create_category(ctx, draft, (!parent.is_empty()).then_some(*parent)).await?;
-    }
-    for (slug, name, description) in BRANDS {
-        groups::create_brand(ctx, catalogue::group(name, Some(slug), description)?).await?;
-    }
+    create_groups(ctx).await?;
     let all = products();
     for (i, d) in all.iter().enumerate() {
-        let view = products::create(ctx, draft(i, d)?, &refs(d)).await?;
+        let view = products::create(ctx, draft(i, d, d.name)?, &refs(d)).await?;
 
         let pictures = if d.featured || !d.options.is_empty() {
             2
@@ -265,6 +259,39 @@ pub async fn ensure_demo_catalogue(ctx: &AppContext) -> AppResult<usize> {
     Ok(all.len())
 }
 
+async fn create_groups(ctx: &AppContext) -> AppResult<()> {
+    for (slug, name, parent, description) in CATEGORIES {
+        let draft = catalogue::group(name, Some(slug), description)?;
+        groups::create_category(ctx, draft, (!parent.is_empty()).then_some(*parent)).await?;
+    }
+    for (slug, name, description) in BRANDS {
+        groups::create_brand(ctx, catalogue::group(name, Some(slug), description)?).await?;
+    }
+    Ok(())
+}
+
+/// The benchmark's catalogue (`cargo loco task seed_bench count:5000`): the demo categories
+/// and brands, and `count` products cycling through the demo ones with numbered names, the
+/// same share of variant products, and no pictures. Only into an empty catalogue.
+///
+/// # Errors
+/// Database errors; a catalogue that already has products.
+pub async fn load_bench_catalogue(ctx: &AppContext, count: usize) -> AppResult<usize> {
+    if product_rows::Entity::find().count(&ctx.db).await? > 0 {
+        return Err(crate::errors::AppError::Conflict(
+            "The catalogue is not empty; seed the benchmark into a fresh database.".into(),
+        ));
+    }
+    create_groups(ctx).await?;
+    let all = products();
+    for i in 0..count {
+        let d = &all[i % all.len()];
+        let name = format!("{} No. {}", d.name, i / all.len() + 1);
+        products::create(ctx, draft(i, d, &name)?, &refs(d)).await?;
+    }
+    Ok(count)
+}
+
 fn refs(d: &Demo) -> products::GroupRefs {
     products::GroupRefs {
         category: Some(Some(d.category.to_string())),
@@ -274,7 +301,7 @@ fn refs(d: &Demo) -> products::GroupRefs {
 
 /// A product's input: a spread of stock levels (some sold out, some low) that stays the
 /// same on every install.
-fn draft(i: usize, d: &Demo) -> AppResult<catalogue::ProductDraft> {
+fn draft(i: usize, d: &Demo, name: &str) -> AppResult<catalogue::ProductDraft> {
     let stock_of = |k: usize| -> i64 {
         match (i * 7 + k * 5) % 13 {
             0 => 0,
@@ -282,7 +309,7 @@ fn draft(i: usize, d: &Demo) -> AppResult<catalogue::ProductDraft> {
             n => i64::try_from(n * 3).unwrap_or(10),
         }
     };
-    let base = catalogue::slugify(d.name).to_ascii_uppercase();
+    let base = catalogue::slugify(name).to_ascii_uppercase();
     let options = parse_option_lines(&d.options.replace("; ", "\n"))
         .map_err(|m| crate::domain::validation::FieldErrors::single("options", m))?;
     let variants = combinations(&options)
@@ -304,7 +331,7 @@ fn draft(i: usize, d: &Demo) -> AppResult<catalogue::ProductDraft> {
         .collect::<Vec<_>>();
     let simple = variants.is_empty();
     let input = ProductInput {
-        name: d.name.to_string(),
+        name: name.to_string(),
         slug: None,
         description: Some(d.description.to_string()),
         seo_title: None,
@@ -342,7 +369,7 @@ mod tests {
         let mut variant_products = 0;
         let mut sold_out = 0;
         for (i, d) in all.iter().enumerate() {
-            let draft = draft(i, d).unwrap_or_else(|e| panic!("{}: {e:?}", d.name));
+            let draft = draft(i, d, d.name).unwrap_or_else(|e| panic!("{}: {e:?}", d.name));
             assert!(CATEGORIES.iter().any(|c| c.0 == d.category), "{}", d.name);
             assert!(BRANDS.iter().any(|b| b.0 == d.brand), "{}", d.name);
             if draft.variants.len() > 1 {
