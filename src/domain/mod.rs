@@ -4,5 +4,6 @@ pub mod account;
 pub mod catalogue;
 pub mod email;
 pub mod imaging;
+pub mod pricing;
 pub mod role;
 pub mod validation;
