@@ -4,6 +4,7 @@ pub mod account;
 pub mod catalogue;
 pub mod email;
 pub mod imaging;
+pub mod order_status;
 pub mod pricing;
 pub mod role;
 pub mod validation;
