@@ -1058,6 +1058,38 @@ pub fn combinations(options: &[ProductOption]) -> Vec<BTreeMap<String, String>> 
     out
 }
 
+/// The SKU a product gets when none is typed: its name in capitals ("Trail Tee" → TRAIL-TEE).
+#[must_use]
+pub fn sku_from_name(name: &str) -> String {
+    slugify(name)
+        .to_ascii_uppercase()
+        .chars()
+        .take(MAX_SKU)
+        .collect()
+}
+
+/// One variant per combination of the options (see [`combinations`]), each with a SKU made
+/// from `base` and the same price, stock and threshold; callers adjust single ones after.
+#[must_use]
+pub fn variants_for(
+    base: &str,
+    options: &[ProductOption],
+    price_cents: i64,
+    stock: i64,
+    low_stock_threshold: Option<i64>,
+) -> Vec<VariantInput> {
+    combinations(options)
+        .into_iter()
+        .map(|combo| VariantInput {
+            sku: combination_sku(base, options, &combo),
+            options: combo,
+            price_cents,
+            stock,
+            low_stock_threshold,
+        })
+        .collect()
+}
+
 /// A SKU for one combination: the base SKU and each value in option order ("TEE-M-BLUE").
 #[must_use]
 pub fn combination_sku(
@@ -1110,6 +1142,12 @@ mod tests {
             combination_sku("TEE", &opts, &combos[1]),
             "TEE-S-LIGHT-GREY"
         );
+        let variants = variants_for("TEE", &opts, 900, 2, None);
+        assert_eq!(variants.len(), 6);
+        assert_eq!(variants[1].sku, "TEE-S-LIGHT-GREY");
+        assert_eq!(variants[1].options, combos[1]);
+        assert_eq!((variants[5].price_cents, variants[5].stock), (900, 2));
+        assert_eq!(sku_from_name("Chef's Knife 20 cm"), "CHEF-S-KNIFE-20-CM");
         assert!(combinations(&[]).is_empty());
         let many = ProductOption {
             name: "N".into(),

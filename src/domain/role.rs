@@ -30,6 +30,9 @@ impl Role {
         }
     }
 
+    /// The roles that manage the catalogue (PRODUCT.md "Roles"), for the API and the admin.
+    pub const CATALOGUE_MANAGERS: &'static [Self] = &[Self::ProductManager, Self::Admin];
+
     /// Staff roles may enter the admin area.
     #[must_use]
     pub const fn is_staff(self) -> bool {

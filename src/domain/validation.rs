@@ -56,6 +56,20 @@ impl FieldErrors {
         v.to_string()
     }
 
+    /// Reads an optional whole number typed into a form: `None` when empty or unreadable (then
+    /// with a message under `field`). Ranges are checked by the rule that uses it.
+    pub fn whole_number(&mut self, field: &str, value: &str) -> Option<i64> {
+        let v = value.trim();
+        if v.is_empty() {
+            return None;
+        }
+        let n = v.parse::<i64>().ok();
+        if n.is_none() {
+            self.add(field, "Enter a whole number.");
+        }
+        n
+    }
+
     /// Checks an optional, length-limited text field and returns it trimmed.
     pub fn optional_text(&mut self, field: &str, value: &str, max_chars: usize) -> String {
         let v = value.trim();

@@ -87,6 +87,49 @@ pub fn chosen_variant<'a>(
         .or_else(|| p.variants.first())
 }
 
+/// The variant picker: each option with its values, which one is chosen, which exist at all and
+/// which are sold out given the rest of the chosen variant.
+#[must_use]
+pub fn option_choices(p: &ProductView, chosen: Option<&VariantView>) -> Vec<Value> {
+    p.options
+        .iter()
+        .map(|o| {
+            let current = chosen.and_then(|v| v.options.get(&o.name));
+            let values: Vec<Value> = o
+                .values
+                .iter()
+                .map(|val| {
+                    let with_value = |v: &&VariantView| v.options.get(&o.name) == Some(val);
+                    let available = p.variants.iter().filter(with_value).any(|v| {
+                        v.available > 0
+                            && chosen.is_none_or(|c| {
+                                c.options
+                                    .iter()
+                                    .all(|(k, x)| k == &o.name || v.options.get(k) == Some(x))
+                            })
+                    });
+                    json!({
+                        "value": val, "selected": current == Some(val), "available": available,
+                        "exists": p.variants.iter().any(|v| with_value(&v)),
+                    })
+                })
+                .collect();
+            json!({"name": o.name, "values": values})
+        })
+        .collect()
+}
+
+/// The chosen variant for the buy box: price, SKU and stock words.
+#[must_use]
+pub fn variant(p: &ProductView, v: &VariantView) -> Value {
+    let (state, label) = availability(v);
+    json!({
+        "id": v.id, "sku": v.sku, "options": v.options,
+        "price_display": money::format(v.price_cents, &p.currency),
+        "available": v.available, "stock_state": state, "stock_label": label,
+    })
+}
+
 /// Stock status words for a variant.
 #[must_use]
 pub fn availability(v: &VariantView) -> (&'static str, String) {

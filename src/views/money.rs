@@ -30,6 +30,23 @@ pub fn plain(cents: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
+/// Reads an amount typed into a form field: `None` when left empty, or when it cannot be read
+/// (then a message is added under `field`).
+pub fn read(
+    errors: &mut crate::domain::validation::FieldErrors,
+    field: &str,
+    text: &str,
+) -> Option<i64> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    let cents = parse(text);
+    if cents.is_none() {
+        errors.add(field, "Enter an amount like 12 or 12.50.");
+    }
+    cents
+}
+
 /// Reads a shopper's price ("12", "12.5", "12,50") as minor units.
 #[must_use]
 pub fn parse(text: &str) -> Option<i64> {

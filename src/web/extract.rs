@@ -153,7 +153,7 @@ impl RoleSet for AdminOnly {
 pub struct CatalogueManagers;
 
 impl RoleSet for CatalogueManagers {
-    const ROLES: &'static [Role] = &[Role::ProductManager, Role::Admin];
+    const ROLES: &'static [Role] = Role::CATALOGUE_MANAGERS;
 }
 
 /// Who is reading a public endpoint: anonymous, or a verified bearer token's claims (staff see

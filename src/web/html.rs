@@ -18,7 +18,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::{
-    domain::role::Role,
+    domain::{role::Role, validation::FieldErrors},
     errors::{AppError, ErrorPage, PageError},
     models::users::{self, Model},
     settings::Settings,
@@ -142,7 +142,7 @@ impl Page {
             json!({
                 "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
                 "role": u.role, "is_staff": u.role().is_staff(),
-                "manages_catalogue": crate::controllers::admin::products::CATALOGUE.contains(&u.role()),
+                "manages_catalogue": Role::CATALOGUE_MANAGERS.contains(&u.role()),
             })
         });
         Ok(json!({
@@ -225,6 +225,27 @@ impl Page {
 fn login_redirect(path: &str) -> Response {
     let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
     Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+/// Anticipated failures re-render the form (422) with messages; the rest become error pages.
+/// Messages that belong to no field are under `_form`.
+///
+/// # Errors
+/// The error itself, as an error page, when no form could show it.
+pub fn form_errors(e: AppError) -> Result<FieldErrors, PageError> {
+    match e {
+        AppError::Validation(f) => Ok(f),
+        AppError::Unauthorized(m) | AppError::Conflict(m) => Ok(FieldErrors::single("_form", m)),
+        AppError::Unprocessable { message, .. } => Ok(FieldErrors::single("_form", message)),
+        AppError::RateLimited { retry_after } => Ok(FieldErrors::single(
+            "_form",
+            format!(
+                "Too many attempts. Try again in {} minutes.",
+                retry_after.div_ceil(60)
+            ),
+        )),
+        other => Err(PageError(other)),
+    }
 }
 
 /// Only local paths are followed after login (no open redirect).

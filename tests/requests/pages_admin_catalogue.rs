@@ -186,7 +186,11 @@ async fn product_forms_create_edit_and_refuse_bad_input_with_messages() {
             ])
             .await;
         assert_eq!(res.status_code(), 422);
-        assert_css_exists(&res.text(), ".form-error");
+        assert_css_eq(
+            &res.text(),
+            ".form-error .field-error",
+            "Another product already uses this SKU.",
+        );
 
         // Deactivate from the table: gone from the shop, listed under "inactive".
         let id = edit.rsplit('/').next().unwrap().to_string();
@@ -342,7 +346,11 @@ async fn options_make_every_variant_and_each_row_is_edited_on_its_own() {
             ])
             .await;
         assert_eq!(res.status_code(), 422);
-        assert_css_exists(&res.text(), "#variants .form-error");
+        assert_css_eq(
+            &res.text(),
+            "#variants .form-error .field-error",
+            "Options: Another variant has these option values.",
+        );
 
         let res = server
             .post(&format!("/admin/variants/{red_m}/delete"))
@@ -435,7 +443,11 @@ async fn images_upload_with_and_without_htmx_and_show_their_rendition_status() {
             .multipart(form)
             .await;
         assert_eq!(res.status_code(), 422);
-        assert_css_exists(&res.text(), "#image-list .form-error");
+        assert_css_eq(
+            &res.text(),
+            "#image-list .form-error .field-error",
+            "The file is not a JPEG, PNG or WebP image.",
+        );
         let p = product_json(&server, "mug").await;
         assert_eq!(p["images"].as_array().unwrap().len(), 2);
 

@@ -12,10 +12,10 @@ use serde_json::{json, Value};
 
 use super::products::CATALOGUE;
 use crate::{
-    domain::{catalogue, validation::FieldErrors},
+    domain::catalogue,
     errors::{AppError, PageError},
     models::catalogue::groups,
-    web::html::{flash, Page},
+    web::html::{flash, form_errors, Page},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,18 +133,10 @@ async fn save(
             Ok(Redirect::to(kind.path()).into_response())
         }
         Err(e) => {
-            let errors = match e {
-                AppError::Validation(fe) => json!(fe),
-                AppError::Conflict(m) => json!(FieldErrors::single("slug", m)),
-                AppError::Unprocessable { message, .. } => {
-                    json!(FieldErrors::single("parent_id", message))
-                }
-                other => return Err(other.into()),
-            };
             let refused = Refused {
                 target: key.unwrap_or("new").to_string(),
                 form: json!(f),
-                errors,
+                errors: json!(form_errors(e)?),
             };
             list_page(page, kind, Some(refused)).await
         }

@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 use crate::{
     domain::{
         catalogue::{
-            self, combination_sku, combinations, option_lines, parse_option_lines, ListParams,
-            ProductInput, ProductPatchInput, VariantInput, VariantPatchInput,
+            self, option_lines, parse_option_lines, ListParams, ProductInput, ProductPatchInput,
+            VariantInput, VariantPatchInput,
         },
         role::Role,
         validation::FieldErrors,
@@ -33,23 +33,19 @@ use crate::{
     settings::Settings,
     views::{catalogue as present, money},
     web::{
-        html::{flash, Page},
+        html::{self, flash, Page},
         pagination::PageQuery,
         upload::read_image_form,
     },
 };
 
 /// Who may change the catalogue.
-pub const CATALOGUE: &[Role] = &[Role::ProductManager, Role::Admin];
+pub const CATALOGUE: &[Role] = Role::CATALOGUE_MANAGERS;
 
-/// Validation and conflict errors become messages on the form; anything else is an error page.
-/// Keys the form has no field for are listed at the top (`_form`).
+/// The messages of a refused form ([`html::form_errors`]); those for keys the form has no field
+/// for (`variants[2].sku`, say) are listed at the top, under `_form`, named.
 fn form_errors(err: AppError, fields: &[&str]) -> Result<Value, PageError> {
-    let errors = match err {
-        AppError::Validation(e) => e,
-        AppError::Conflict(m) => FieldErrors::single("_form", m),
-        other => return Err(other.into()),
-    };
+    let errors = html::form_errors(err)?;
     let mut out = FieldErrors::new();
     for (key, messages) in errors.0 {
         for m in messages {
@@ -61,33 +57,6 @@ fn form_errors(err: AppError, fields: &[&str]) -> Result<Value, PageError> {
         }
     }
     Ok(json!(out))
-}
-
-/// A whole number typed in a form, or a message under `field`.
-fn whole(errors: &mut FieldErrors, field: &str, text: &str) -> Option<i64> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    t.parse::<i64>().map_or_else(
-        |_| {
-            errors.add(field, "Enter a whole number.");
-            None
-        },
-        Some,
-    )
-}
-
-/// An amount typed in currency units, or a message under `field`.
-fn amount(errors: &mut FieldErrors, field: &str, text: &str) -> Option<i64> {
-    if text.trim().is_empty() {
-        return None;
-    }
-    let cents = money::parse(text);
-    if cents.is_none() {
-        errors.add(field, "Enter an amount like 12 or 12.50.");
-    }
-    cents
 }
 
 fn split_tags(text: &str) -> Vec<String> {
@@ -226,39 +195,28 @@ impl ProductForm {
     /// The new product: with options, one variant per combination at the typed price and stock.
     fn input(&self) -> Result<ProductInput, FieldErrors> {
         let mut e = FieldErrors::new();
-        let price = amount(&mut e, "price_cents", &self.price);
-        let stock = whole(&mut e, "stock", &self.stock);
-        let threshold = whole(&mut e, "low_stock_threshold", &self.low_stock_threshold);
+        let price = money::read(&mut e, "price_cents", &self.price);
+        let stock = e.whole_number("stock", &self.stock);
+        let threshold = e.whole_number("low_stock_threshold", &self.low_stock_threshold);
         let options = parse_option_lines(&self.options).unwrap_or_else(|m| {
             e.add("options", m);
             Vec::new()
         });
-        // Without a SKU, one is made from the name ("Trail Tee" → TRAIL-TEE).
-        let base: String = if self.sku.trim().is_empty() {
-            catalogue::slugify(&self.name)
-                .to_ascii_uppercase()
-                .chars()
-                .take(24)
-                .collect()
+        let base = if self.sku.trim().is_empty() {
+            catalogue::sku_from_name(&self.name)
         } else {
             self.sku.trim().to_string()
         };
-        let mut variants = Vec::new();
-        if !options.is_empty() {
-            if price.is_none() {
-                e.add("price_cents", "Enter the price the variants start with.");
-            }
-            variants = combinations(&options)
-                .into_iter()
-                .map(|combo| VariantInput {
-                    sku: combination_sku(&base, &options, &combo),
-                    options: combo,
-                    price_cents: price.unwrap_or(0),
-                    stock: stock.unwrap_or(0),
-                    low_stock_threshold: threshold,
-                })
-                .collect();
+        if !options.is_empty() && price.is_none() {
+            e.add("price_cents", "Enter the price the variants start with.");
         }
+        let variants = catalogue::variants_for(
+            &base,
+            &options,
+            price.unwrap_or(0),
+            stock.unwrap_or(0),
+            threshold,
+        );
         e.into_result()?;
         let simple = options.is_empty();
         Ok(ProductInput {
@@ -285,14 +243,14 @@ impl ProductForm {
         let mut e = FieldErrors::new();
         let simple = current.options.is_empty() && current.variants.len() == 1;
         let (price, stock, threshold) = if simple {
-            let price = amount(&mut e, "price_cents", &self.price);
+            let price = money::read(&mut e, "price_cents", &self.price);
             if price.is_none() && self.price.trim().is_empty() {
                 e.add("price_cents", "This field is required.");
             }
             (
                 price,
-                whole(&mut e, "stock", &self.stock),
-                whole(&mut e, "low_stock_threshold", &self.low_stock_threshold),
+                e.whole_number("stock", &self.stock),
+                e.whole_number("low_stock_threshold", &self.low_stock_threshold),
             )
         } else {
             (None, None, None)
@@ -558,9 +516,9 @@ async fn update_variant(
     let input = VariantPatchInput {
         sku: group_ref(&f.sku),
         options: None,
-        price_cents: amount(&mut e, "price_cents", &f.price),
-        stock: whole(&mut e, "stock", &f.stock),
-        low_stock_threshold: whole(&mut e, "low_stock_threshold", &f.low_stock_threshold),
+        price_cents: money::read(&mut e, "price_cents", &f.price),
+        stock: e.whole_number("stock", &f.stock),
+        low_stock_threshold: e.whole_number("low_stock_threshold", &f.low_stock_threshold),
     };
     let result = match e.into_result() {
         Ok(()) => products::update_variant(&page.ctx, &id, &input)
@@ -614,7 +572,7 @@ async fn add_variant(
         .iter()
         .filter_map(|(k, v)| k.strip_prefix("opt.").map(|n| (n.to_string(), v.clone())))
         .collect();
-    let price = amount(&mut e, "price_cents", &get("price"));
+    let price = money::read(&mut e, "price_cents", &get("price"));
     if price.is_none() && get("price").trim().is_empty() {
         e.add("price_cents", "This field is required.");
     }
@@ -622,8 +580,8 @@ async fn add_variant(
         sku: get("sku"),
         options,
         price_cents: price.unwrap_or(0),
-        stock: whole(&mut e, "stock", &get("stock")).unwrap_or(0),
-        low_stock_threshold: whole(&mut e, "low_stock_threshold", &get("low_stock_threshold")),
+        stock: e.whole_number("stock", &get("stock")).unwrap_or(0),
+        low_stock_threshold: e.whole_number("low_stock_threshold", &get("low_stock_threshold")),
     };
     let result = match e.into_result() {
         Ok(()) => products::add_variant(&page.ctx, &id, &input)
@@ -689,7 +647,6 @@ async fn upload_image(
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, PageError> {
     page.require_role(CATALOGUE)?;
-    let product = products::detail(&page.ctx, &id, true).await?;
     let result = match form {
         Ok(form) => match read_image_form(form).await {
             Ok((bytes, alt)) => images::upload(&page.ctx, &id, bytes, &alt)
@@ -726,7 +683,7 @@ async fn upload_image(
     match errors {
         None => {
             flash(&page.session, "success", "Image uploaded.").await;
-            Ok(Redirect::to(&format!("/admin/products/{}#images", product.id)).into_response())
+            Ok(Redirect::to(&format!("/admin/products/{}#images", fresh.id)).into_response())
         }
         Some(errors) => {
             let state = EditState {

@@ -24,7 +24,7 @@ use crate::{
     },
     web::{
         extract::ClientId,
-        html::{flash, safe_next, sign_in, sign_out, Page},
+        html::{flash, form_errors, safe_next, sign_in, sign_out, Page},
     },
 };
 
@@ -32,23 +32,6 @@ type PageResult = Result<Response, PageError>;
 
 fn errors_json(e: &FieldErrors) -> Value {
     json!(e)
-}
-
-/// Anticipated failures re-render the form (422) with messages; the rest become error pages.
-fn form_errors(e: AppError) -> Result<FieldErrors, PageError> {
-    match e {
-        AppError::Validation(f) => Ok(f),
-        AppError::Unauthorized(m) | AppError::Conflict(m) => Ok(FieldErrors::single("_form", m)),
-        AppError::Unprocessable { message, .. } => Ok(FieldErrors::single("_form", message)),
-        AppError::RateLimited { retry_after } => Ok(FieldErrors::single(
-            "_form",
-            format!(
-                "Too many attempts. Try again in {} minutes.",
-                retry_after.div_ceil(60)
-            ),
-        )),
-        other => Err(PageError(other)),
-    }
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -10,7 +10,7 @@ use axum::{
 };
 use loco_rs::prelude::Routes;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::{
     domain::{
@@ -42,18 +42,8 @@ impl ShopFilter {
     /// The API's list parameters, and messages for what could not be read (left out).
     fn params(&self) -> (ListParams, FieldErrors) {
         let mut errors = FieldErrors::new();
-        let mut price = |field: &str, text: &str| {
-            if text.trim().is_empty() {
-                return None;
-            }
-            let cents = money::parse(text);
-            if cents.is_none() {
-                errors.add(field, "Enter an amount like 12 or 12.50.");
-            }
-            cents.map(|c| c.to_string())
-        };
-        let min = price("min", &self.min);
-        let max = price("max", &self.max);
+        let min = money::read(&mut errors, "min", &self.min).map(|c| c.to_string());
+        let max = money::read(&mut errors, "max", &self.max).map(|c| c.to_string());
         let sort = Sort::parse(&self.sort).ok().map(|s| s.as_str().to_string());
         let params = ListParams {
             q: Some(self.q.clone()),
@@ -78,6 +68,7 @@ async fn render_listing(
     uri: &axum::http::Uri,
     filter: &ShopFilter,
     paging: &PageQuery,
+    category_page: bool,
 ) -> Result<Response, PageError> {
     let paging = paging.parse().unwrap_or_default();
     let (params, mut errors) = filter.params();
@@ -112,6 +103,9 @@ async fn render_listing(
     let category = categories
         .iter()
         .find(|c| !filter.category.is_empty() && c.slug == filter.category);
+    if category_page && category.is_none() {
+        return Err(AppError::NotFound.into());
+    }
     let children: Vec<_> = category.map_or_else(Vec::new, |cat| {
         categories
             .iter()
@@ -161,7 +155,7 @@ async fn index(
     Query(filter): Query<ShopFilter>,
     Query(paging): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    render_listing(&page, &headers, &uri, &filter, &paging).await
+    render_listing(&page, &headers, &uri, &filter, &paging, false).await
 }
 
 /// `/c/{slug}`: the listing filtered to one category (and its sub-categories), at a stable
@@ -174,12 +168,8 @@ async fn category(
     Query(mut filter): Query<ShopFilter>,
     Query(paging): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let all = groups::categories(&page.ctx).await?;
-    if !all.iter().any(|c| c.slug == slug) {
-        return Err(AppError::NotFound.into());
-    }
     filter.category = slug;
-    render_listing(&page, &headers, &uri, &filter, &paging).await
+    render_listing(&page, &headers, &uri, &filter, &paging, true).await
 }
 
 /// `opt.<Option name>=<value>` fields of the variant picker, and `image=<id>`.
@@ -207,43 +197,8 @@ async fn product(
         .and_then(|id| p.images.iter().find(|i| i.id.to_string() == *id))
         .or_else(|| p.images.first())
         .map(present::image);
-    // Which values are sold out, given the rest of the chosen variant.
-    let options: Vec<Value> = p
-        .options
-        .iter()
-        .map(|o| {
-            let current = variant
-                .as_ref()
-                .and_then(|v| v.options.get(&o.name).cloned())
-                .unwrap_or_default();
-            let values: Vec<Value> = o
-                .values
-                .iter()
-                .map(|val| {
-                    let available = p.variants.iter().any(|v| {
-                        v.options.get(&o.name) == Some(val)
-                            && v.available > 0
-                            && variant.as_ref().is_none_or(|cv| {
-                                cv.options
-                                    .iter()
-                                    .all(|(k, x)| k == &o.name || v.options.get(k) == Some(x))
-                            })
-                    });
-                    let exists = p.variants.iter().any(|v| v.options.get(&o.name) == Some(val));
-                    json!({"value": val, "selected": *val == current, "available": available, "exists": exists})
-                })
-                .collect();
-            json!({"name": o.name, "values": values})
-        })
-        .collect();
-    let variant_view = variant.as_ref().map(|v| {
-        let (state, label) = present::availability(v);
-        json!({
-            "id": v.id, "sku": v.sku, "options": v.options,
-            "price_display": money::format(v.price_cents, &p.currency),
-            "available": v.available, "stock_state": state, "stock_label": label,
-        })
-    });
+    let options = present::option_choices(&p, variant.as_ref());
+    let variant_view = variant.as_ref().map(|v| present::variant(&p, v));
     let image_query: String = chosen
         .iter()
         .map(|(k, v)| {

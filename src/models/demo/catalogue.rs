@@ -6,9 +6,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::{
     domain::{
-        catalogue::{
-            self, combination_sku, combinations, parse_option_lines, ProductInput, VariantInput,
-        },
+        catalogue::{self, parse_option_lines, ProductInput},
         imaging,
     },
     errors::AppResult,
@@ -309,26 +307,23 @@ fn draft(i: usize, d: &Demo, name: &str) -> AppResult<catalogue::ProductDraft> {
             n => i64::try_from(n * 3).unwrap_or(10),
         }
     };
-    let base = catalogue::slugify(name).to_ascii_uppercase();
+    let base = catalogue::sku_from_name(name);
     let options = parse_option_lines(&d.options.replace("; ", "\n"))
         .map_err(|m| crate::domain::validation::FieldErrors::single("options", m))?;
-    let variants = combinations(&options)
-        .into_iter()
-        .enumerate()
-        .map(|(k, combo)| {
-            let first = options
-                .first()
-                .and_then(|o| o.values.iter().position(|v| Some(v) == combo.get(&o.name)))
-                .unwrap_or(0);
-            VariantInput {
-                sku: combination_sku(&base, &options, &combo),
-                price_cents: d.price + d.step * i64::try_from(first).unwrap_or(0),
-                stock: stock_of(k + 1),
-                low_stock_threshold: Some(3),
-                options: combo,
-            }
-        })
-        .collect::<Vec<_>>();
+    let mut variants = catalogue::variants_for(&base, &options, d.price, 0, Some(3));
+    for (k, v) in variants.iter_mut().enumerate() {
+        // The first option's later values cost more (A4 over A5, 26 cm over 20 cm).
+        let step = options
+            .first()
+            .and_then(|o| {
+                o.values
+                    .iter()
+                    .position(|x| v.options.get(&o.name) == Some(x))
+            })
+            .unwrap_or(0);
+        v.price_cents = d.price + d.step * i64::try_from(step).unwrap_or(0);
+        v.stock = stock_of(k + 1);
+    }
     let simple = variants.is_empty();
     let input = ProductInput {
         name: name.to_string(),
