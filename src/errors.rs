@@ -12,7 +12,7 @@ use axum::{
 use sea_orm::DbErr;
 use serde_json::json;
 
-use crate::domain::validation::FieldErrors;
+use crate::domain::{order_status::InvalidTransition, stock::Shortage, validation::FieldErrors};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -34,6 +34,13 @@ pub enum AppError {
     /// 409 `conflict`: the request clashes with current state (duplicate, already done).
     #[error("{0}")]
     Conflict(String),
+    /// 409 `insufficient_stock`: some lines cannot be had in the quantity asked; `details` maps
+    /// each short product id to sentences naming the variant and what is left.
+    #[error("Some items are not available in the quantity requested.")]
+    InsufficientStock(Vec<Shortage>),
+    /// 409 `invalid_transition`: the order's state machine has no such step from its state.
+    #[error("{0}")]
+    InvalidTransition(#[from] InvalidTransition),
     /// 413 `payload_too_large`: the body exceeds the configured limit.
     #[error("The request body is too large.")]
     PayloadTooLarge,
@@ -66,7 +73,9 @@ impl AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::InsufficientStock(_) | Self::InvalidTransition(_) => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -86,6 +95,8 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::InsufficientStock(_) => "insufficient_stock",
+            Self::InvalidTransition(_) => "invalid_transition",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
@@ -100,6 +111,13 @@ impl AppError {
     pub fn details(&self) -> serde_json::Value {
         match self {
             Self::Validation(fields) => json!(fields),
+            Self::InsufficientStock(short) => {
+                let mut by_product = FieldErrors::new();
+                for s in short {
+                    by_product.add(&s.product_id.to_string(), s.message());
+                }
+                json!(by_product)
+            }
             _ => json!({}),
         }
     }

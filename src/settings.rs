@@ -36,6 +36,55 @@ pub struct Settings {
     /// How long cached catalogue reads live at most (writes invalidate them at once).
     #[serde(default = "default_catalogue_cache_secs")]
     pub catalogue_cache_secs: u64,
+    #[serde(default)]
+    pub checkout: CheckoutSettings,
+}
+
+/// Cart and checkout rules of the shop (PRODUCT.md "Cart, checkout, orders").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckoutSettings {
+    /// Whether catalogue prices include tax.
+    pub price_mode: crate::domain::pricing::PriceMode,
+    /// The flat shipping fee, in minor units.
+    pub shipping_fee_cents: i64,
+    /// Shipping is free from this (discounted) subtotal; `None`: never free.
+    pub free_shipping_from_cents: Option<i64>,
+    /// How long an unpaid order keeps its reservation.
+    pub order_ttl_minutes: i64,
+    /// The country whose tax rate carts are estimated with until an address is known.
+    pub default_country: String,
+    /// Most units of one variant in a cart or order line.
+    pub max_line_quantity: i32,
+    /// Most distinct lines in one cart.
+    pub max_cart_lines: usize,
+    /// Guest carts untouched for this long are deleted by the purge task.
+    pub guest_cart_days: i64,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        Self {
+            price_mode: crate::domain::pricing::PriceMode::TaxExclusive,
+            shipping_fee_cents: 495,
+            free_shipping_from_cents: Some(5000),
+            order_ttl_minutes: 15,
+            default_country: "DE".into(),
+            max_line_quantity: 99,
+            max_cart_lines: 50,
+            guest_cart_days: 30,
+        }
+    }
+}
+
+impl CheckoutSettings {
+    #[must_use]
+    pub const fn shipping(&self) -> crate::domain::pricing::Shipping {
+        crate::domain::pricing::Shipping {
+            fee_cents: self.shipping_fee_cents,
+            free_from_cents: self.free_shipping_from_cents,
+        }
+    }
 }
 
 fn default_catalogue_cache_secs() -> u64 {

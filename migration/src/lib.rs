@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_accounts;
 mod m20261122_000002_platform;
 mod m20261122_000003_catalogue;
+mod m20261201_000004_orders;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_accounts::Migration),
             Box::new(m20261122_000002_platform::Migration),
             Box::new(m20261122_000003_catalogue::Migration),
+            Box::new(m20261201_000004_orders::Migration),
         ]
     }
 }

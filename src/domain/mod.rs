@@ -6,5 +6,7 @@ pub mod email;
 pub mod imaging;
 pub mod order_status;
 pub mod pricing;
+pub mod promo;
 pub mod role;
+pub mod stock;
 pub mod validation;

@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Created at checkout, stock reserved, awaiting payment until `expires_at`.
@@ -102,6 +102,27 @@ impl OrderStatus {
 }
 
 impl OrderEvent {
+    pub const ALL: [Self; 6] = [
+        Self::Pay,
+        Self::Ship,
+        Self::Complete,
+        Self::Cancel,
+        Self::Expire,
+        Self::Refund,
+    ];
+
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pay => "pay",
+            Self::Ship => "ship",
+            Self::Complete => "complete",
+            Self::Cancel => "cancel",
+            Self::Expire => "expire",
+            Self::Refund => "refund",
+        }
+    }
+
     const fn past_tense(self) -> &'static str {
         match self {
             Self::Pay => "paid",

@@ -28,6 +28,26 @@ pub enum PriceMode {
     TaxInclusive,
 }
 
+impl PriceMode {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::TaxExclusive => "tax_exclusive",
+            Self::TaxInclusive => "tax_inclusive",
+        }
+    }
+
+    /// The stored text; anything unknown reads as the default.
+    #[must_use]
+    pub fn parse(s: &str) -> Self {
+        if s == "tax_inclusive" {
+            Self::TaxInclusive
+        } else {
+            Self::TaxExclusive
+        }
+    }
+}
+
 /// A promo code's effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Discount {

@@ -31,6 +31,24 @@ pub enum Mail {
         token: String,
         valid_minutes: i64,
     },
+    /// Order confirmation, cancellation or expiry.
+    Order {
+        kind: OrderMail,
+        first_name: String,
+        vars: serde_json::Value,
+    },
+    /// Variants that reached their low-stock threshold, for admins.
+    LowStockDigest {
+        items: serde_json::Value,
+    },
+}
+
+/// The order mails; each has its own templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderMail {
+    Placed,
+    Cancelled,
+    Expired,
 }
 
 impl Mail {
@@ -40,6 +58,19 @@ impl Mail {
             Self::Welcome { .. } => "welcome",
             Self::VerifyEmail { .. } => "verify_email",
             Self::PasswordReset { .. } => "password_reset",
+            Self::Order {
+                kind: OrderMail::Placed,
+                ..
+            } => "order_placed",
+            Self::Order {
+                kind: OrderMail::Cancelled,
+                ..
+            } => "order_cancelled",
+            Self::Order {
+                kind: OrderMail::Expired,
+                ..
+            } => "order_expired",
+            Self::LowStockDigest { .. } => "low_stock_digest",
         }
     }
 
@@ -60,6 +91,14 @@ impl Mail {
                 "reset_url": format!("{base}/reset?token={token}"),
                 "valid_minutes": valid_minutes,
             }),
+            Self::Order {
+                first_name, vars, ..
+            } => {
+                let mut v = vars.clone();
+                v["first_name"] = json!(first_name);
+                v
+            }
+            Self::LowStockDigest { items } => json!({ "items": items }),
         }
     }
 }

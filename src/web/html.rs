@@ -237,6 +237,14 @@ pub fn form_errors(e: AppError) -> Result<FieldErrors, PageError> {
         AppError::Validation(f) => Ok(f),
         AppError::Unauthorized(m) | AppError::Conflict(m) => Ok(FieldErrors::single("_form", m)),
         AppError::Unprocessable { message, .. } => Ok(FieldErrors::single("_form", message)),
+        AppError::InvalidTransition(t) => Ok(FieldErrors::single("_form", t.to_string())),
+        AppError::InsufficientStock(short) => {
+            let mut f = FieldErrors::new();
+            for s in &short {
+                f.add("_form", s.message());
+            }
+            Ok(f)
+        }
         AppError::RateLimited { retry_after } => Ok(FieldErrors::single(
             "_form",
             format!(

@@ -1,0 +1,205 @@
+//! Checkout: the cart becomes an order, with every line reserved in one transaction.
+//!
+//! Design:
+//! - One write transaction does everything: lock the cart, re-price it, take the promo use,
+//!   number the order, freeze the lines, reserve every line, write the timeline and the
+//!   confirmation mail, empty the cart. Any failure rolls all of it back, so a checkout that
+//!   answers `insufficient_stock` has reserved nothing and numbered nothing.
+//! - Lines are reserved in ascending variant id (see `models::stock`). A short line does not
+//!   stop the loop: every short variant is named in the answer, then the transaction is
+//!   rolled back.
+//! - Concurrent checkouts of one customer are serialised by the cart row lock (PostgreSQL
+//!   `FOR UPDATE`; SQLite takes the write lock at `BEGIN IMMEDIATE`), so the cart cannot be
+//!   ordered twice; an `Idempotency-Key` retry is answered by the stored response.
+use chrono::{Duration, Utc};
+use loco_rs::app::AppContext;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    _entities::{carts, order_lines, orders, promo_codes},
+    actor::Actor,
+    carts as cart_model, counters,
+    db::write_txn,
+    orders::{queue_mail, record_event, view, OrderView},
+    promos,
+    stock::{self, Change},
+    tax_rates,
+    users::Model as User,
+};
+use crate::{
+    domain::{
+        account::Address, order_status::OrderStatus, stock::StockReason, validation::FieldErrors,
+    },
+    errors::{AppError, AppResult},
+    jobs::{Job, Jobs},
+    mail::OrderMail,
+    settings::Settings,
+};
+
+/// What the shopper confirms at checkout.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    pub shipping: Address,
+    /// `None`: the same as shipping.
+    pub billing: Option<Address>,
+}
+
+fn address_json(a: &Address) -> String {
+    json!({
+        "line1": a.line1, "line2": a.line2, "city": a.city,
+        "postal_code": a.postal_code, "country": a.country, "phone": a.phone,
+    })
+    .to_string()
+}
+
+/// Places the user's cart as a pending order.
+///
+/// # Errors
+/// 422 `validation_failed` for an empty cart (field `cart`) or a promo code that no longer
+/// applies (field `code`); 409 `insufficient_stock` naming every short product.
+#[tracing::instrument(name = "checkout::place_order", skip_all, fields(user_id = user.id))]
+pub async fn place_order(ctx: &AppContext, user: &User, cmd: PlaceOrder) -> AppResult<OrderView> {
+    let settings = Settings::get(ctx);
+    let txn = write_txn(&ctx.db).await?;
+    let cart = carts::Entity::find()
+        .filter(carts::Column::UserId.eq(user.id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let Some(cart) = cart else {
+        return Err(empty_cart());
+    };
+    let lines = cart_model::lines(&txn, cart.id).await?;
+    if lines.is_empty() {
+        return Err(empty_cart());
+    }
+    let inactive: Vec<_> = lines
+        .iter()
+        .filter(|l| !l.product.active)
+        .map(|l| l.shortage(i64::from(l.item.quantity)))
+        .collect();
+    if !inactive.is_empty() {
+        return Err(AppError::InsufficientStock(inactive));
+    }
+    let promo = match cart.promo_code_id {
+        Some(id) => promo_codes::Entity::find_by_id(id).one(&txn).await?,
+        None => None,
+    };
+    let subtotal: i64 = lines
+        .iter()
+        .map(|l| l.variant.price_cents * i64::from(l.item.quantity))
+        .sum();
+    let discount = cart_model::coupon_effect(&txn, promo.as_ref(), subtotal, Some(user))
+        .await?
+        .map_err(promos::rejected)?;
+    let rate = tax_rates::rate_for(&txn, &cmd.shipping.country).await?;
+    let totals = cart_model::price(&settings, &lines, discount, rate);
+
+    let now = Utc::now();
+    let number = counters::next(&txn, "order", 1001).await?;
+    let billing = cmd.billing.as_ref().unwrap_or(&cmd.shipping);
+    let order = orders::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        number: Set(number),
+        user_id: Set(user.id),
+        email: Set(user.email.clone()),
+        status: Set(OrderStatus::Pending.as_str().to_string()),
+        currency: Set(settings.currency.clone()),
+        subtotal_cents: Set(totals.subtotal_cents),
+        discount_cents: Set(totals.discount_cents),
+        shipping_cents: Set(totals.shipping_cents),
+        tax_cents: Set(totals.tax_cents),
+        total_cents: Set(totals.total_cents),
+        tax_rate_bp: Set(i32::try_from(rate).unwrap_or(0)),
+        price_mode: Set(settings.checkout.price_mode.as_str().to_string()),
+        promo_code_id: Set(promo.as_ref().map(|p| p.id)),
+        coupon: Set(promo.as_ref().map(|p| p.code.clone())),
+        shipping_address: Set(address_json(&cmd.shipping)),
+        billing_address: Set(address_json(billing)),
+        carrier: Set(None),
+        tracking_number: Set(None),
+        expires_at: Set(Some(
+            (now + Duration::minutes(settings.checkout.order_ttl_minutes)).into(),
+        )),
+        paid_at: Set(None),
+        shipped_at: Set(None),
+        created_at: Set(now.into()),
+        updated_at: Set(now.into()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(p) = &promo {
+        promos::redeem(&txn, p, order.id, user.id).await?;
+    }
+
+    let actor = Actor::user(user);
+    let mut sorted: Vec<_> = lines.iter().collect();
+    sorted.sort_by_key(|l| l.variant.id);
+    let mut short = Vec::new();
+    for l in sorted {
+        let reserved = stock::apply(
+            &txn,
+            &Change {
+                variant_id: l.variant.id,
+                reason: StockReason::Reserve,
+                quantity: l.item.quantity,
+                order_id: Some(order.id),
+                purchase_order_id: None,
+                note: &format!("order {number}"),
+                actor: &actor,
+            },
+        )
+        .await?;
+        if reserved.is_none() {
+            short.push(l.shortage(i64::from(l.item.quantity)));
+        }
+    }
+    if !short.is_empty() {
+        // Dropping the transaction rolls back the order, its number and every reservation.
+        return Err(AppError::InsufficientStock(short));
+    }
+    let mut frozen = Vec::with_capacity(lines.len());
+    for l in &lines {
+        frozen.push(
+            order_lines::ActiveModel {
+                order_id: Set(order.id),
+                product_id: Set(l.product.id),
+                variant_id: Set(l.variant.id),
+                sku: Set(l.variant.sku.clone()),
+                name: Set(l.display_name()),
+                unit_price_cents: Set(l.variant.price_cents),
+                quantity: Set(l.item.quantity),
+                line_total_cents: Set(l.variant.price_cents * i64::from(l.item.quantity)),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?,
+        );
+    }
+    record_event(
+        &txn,
+        order.id,
+        None,
+        OrderStatus::Pending,
+        "place",
+        &actor,
+        "",
+    )
+    .await?;
+    cart_model::clear(&txn, cart.id).await?;
+    let mail_id = queue_mail(&txn, &settings, &order, &frozen, OrderMail::Placed, false).await?;
+    let out = view(&txn, order).await?;
+    txn.commit().await?;
+    Jobs::get(ctx)
+        .enqueue_all([Job::DeliverMail { mail_id }])
+        .await;
+    super::catalogue::cache::invalidate(&ctx.cache).await;
+    Ok(out)
+}
+
+fn empty_cart() -> AppError {
+    FieldErrors::single("cart", "Your cart is empty.").into()
+}

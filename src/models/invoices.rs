@@ -1,0 +1,84 @@
+//! Invoices: one per paid order, numbered without gaps in the order payments were recorded.
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    _entities::{invoices, orders, users},
+    counters,
+    orders::{view, OrderView},
+};
+use crate::{
+    errors::{AppError, AppResult},
+    settings::Settings,
+};
+
+/// Issues the order's invoice in the caller's transaction (the payment's), taking the next
+/// number; an order that already has one keeps it.
+///
+/// # Errors
+/// Database errors.
+pub async fn issue<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+) -> AppResult<invoices::Model> {
+    if let Some(existing) = invoices::Entity::find()
+        .filter(invoices::Column::OrderId.eq(order.id))
+        .one(db)
+        .await?
+    {
+        return Ok(existing);
+    }
+    let number = counters::next(db, "invoice", 1).await?;
+    Ok(invoices::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        order_id: Set(order.id),
+        number: Set(number),
+        issued_at: Set(Utc::now().into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// The invoice document: the seller, the buyer and the frozen order.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InvoiceView {
+    pub id: Uuid,
+    pub number: i64,
+    /// The number as printed, e.g. `INV-000042`.
+    pub reference: String,
+    pub issued_at: String,
+    pub seller: String,
+    pub customer_name: String,
+    pub customer_email: String,
+    pub order: OrderView,
+}
+
+/// The invoice of an order the caller may see.
+///
+/// # Errors
+/// `NotFound` when the order has no invoice (it was never paid).
+pub async fn for_order<C: ConnectionTrait>(
+    db: &C,
+    settings: &Settings,
+    order: orders::Model,
+) -> AppResult<InvoiceView> {
+    let inv = invoices::Entity::find()
+        .filter(invoices::Column::OrderId.eq(order.id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let user = users::Entity::find_by_id(order.user_id).one(db).await?;
+    Ok(InvoiceView {
+        id: inv.pid,
+        number: inv.number,
+        reference: format!("INV-{:06}", inv.number),
+        issued_at: crate::views::rfc3339(&inv.issued_at),
+        seller: settings.shop_name.clone(),
+        customer_name: user.as_ref().map(|u| u.full_name()).unwrap_or_default(),
+        customer_email: order.email.clone(),
+        order: view(db, order).await?,
+    })
+}

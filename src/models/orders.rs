@@ -1,0 +1,638 @@
+//! Orders: reading them, and moving them through the state machine.
+//!
+//! Design:
+//! - [`act`] is the one entry point for every transition, called by the API, the admin pages,
+//!   the expiry job and (issue 5) the payment webhooks. It asks `OrderStatus::apply` whether
+//!   the step exists, checks who may take it, persists it with a compare-and-set on the
+//!   status (`… WHERE id = ? AND status = <from>`), writes the timeline row and then performs
+//!   the step's side effects explicitly, all in one transaction: stock (release, sale,
+//!   restock), promo usage, the invoice, and the mail (outbox row; delivered after commit).
+//! - Two actors racing (expiry against payment, two admins) both try the compare-and-set;
+//!   exactly one matches, the other gets `invalid_transition` from the state it lost to.
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use loco_rs::app::AppContext;
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    _entities::{invoices, order_events, order_lines, orders, products, users, variants},
+    actor::Actor,
+    addresses::AddressView,
+    db::write_txn,
+    invoices as invoice_model, promos,
+    stock::{self, Change},
+};
+use crate::{
+    domain::{
+        order_status::{InvalidTransition, OrderEvent, OrderStatus},
+        pricing::PriceMode,
+        stock::StockReason,
+    },
+    errors::{AppError, AppResult},
+    jobs::{Job, Jobs},
+    mail::{self, Mail, OrderMail},
+    settings::Settings,
+    views::money,
+};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderLineView {
+    pub product_id: Uuid,
+    pub variant_id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub unit_price_cents: i64,
+    pub quantity: i32,
+    pub line_total_cents: i64,
+}
+
+/// One step of the order timeline.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub status: OrderStatus,
+    /// `place` for the order's creation, otherwise the event that led to `status`.
+    pub event: String,
+    pub at: String,
+    pub actor: String,
+    pub note: String,
+}
+
+/// API.md's order body.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub number: i64,
+    pub status: OrderStatus,
+    pub email: String,
+    pub customer_id: Option<Uuid>,
+    pub items: Vec<OrderLineView>,
+    pub subtotal_cents: i64,
+    pub discount_cents: i64,
+    pub shipping_cents: i64,
+    pub tax_cents: i64,
+    pub total_cents: i64,
+    pub tax_rate_bp: i32,
+    pub prices_include_tax: bool,
+    pub currency: String,
+    pub coupon: Option<String>,
+    pub shipping_address: AddressView,
+    pub billing_address: AddressView,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub timeline: Vec<TimelineEntry>,
+    pub expires_at: Option<String>,
+    pub paid_at: Option<String>,
+    pub shipped_at: Option<String>,
+    pub invoice_number: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Reads an address stored as JSON on the order.
+fn address(text: &str) -> AddressView {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .map(|v| AddressView {
+            line1: v["line1"].as_str().unwrap_or_default().into(),
+            line2: v["line2"].as_str().unwrap_or_default().into(),
+            city: v["city"].as_str().unwrap_or_default().into(),
+            postal_code: v["postal_code"].as_str().unwrap_or_default().into(),
+            country: v["country"].as_str().unwrap_or_default().into(),
+            phone: v["phone"].as_str().unwrap_or_default().into(),
+        })
+        .unwrap_or_default()
+}
+
+/// Builds the views of several orders with one query per child table (no N+1).
+///
+/// # Errors
+/// Database errors.
+pub async fn views<C: ConnectionTrait>(
+    db: &C,
+    list: Vec<orders::Model>,
+) -> AppResult<Vec<OrderView>> {
+    if list.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i32> = list.iter().map(|o| o.id).collect();
+    let lines = order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.is_in(ids.clone()))
+        .order_by_asc(order_lines::Column::Id)
+        .all(db)
+        .await?;
+    let events = order_events::Entity::find()
+        .filter(order_events::Column::OrderId.is_in(ids.clone()))
+        .order_by_asc(order_events::Column::Id)
+        .all(db)
+        .await?;
+    let product_pids: BTreeMap<i32, Uuid> = products::Entity::find()
+        .select_only()
+        .columns([products::Column::Id, products::Column::Pid])
+        .filter(products::Column::Id.is_in(lines.iter().map(|l| l.product_id)))
+        .into_tuple::<(i32, Uuid)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let variant_pids: BTreeMap<i32, Uuid> = variants::Entity::find()
+        .select_only()
+        .columns([variants::Column::Id, variants::Column::Pid])
+        .filter(variants::Column::Id.is_in(lines.iter().map(|l| l.variant_id)))
+        .into_tuple::<(i32, Uuid)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let user_pids: BTreeMap<i32, Uuid> = users::Entity::find()
+        .select_only()
+        .columns([users::Column::Id, users::Column::Pid])
+        .filter(users::Column::Id.is_in(list.iter().map(|o| o.user_id)))
+        .into_tuple::<(i32, Uuid)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let invoice_numbers: BTreeMap<i32, i64> = invoices::Entity::find()
+        .select_only()
+        .columns([invoices::Column::OrderId, invoices::Column::Number])
+        .filter(invoices::Column::OrderId.is_in(ids))
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(list
+        .into_iter()
+        .map(|o| OrderView {
+            id: o.pid,
+            number: o.number,
+            status: o.status.parse().unwrap_or(OrderStatus::Pending),
+            email: o.email.clone(),
+            customer_id: user_pids.get(&o.user_id).copied(),
+            items: lines
+                .iter()
+                .filter(|l| l.order_id == o.id)
+                .map(|l| OrderLineView {
+                    product_id: product_pids.get(&l.product_id).copied().unwrap_or_default(),
+                    variant_id: variant_pids.get(&l.variant_id).copied().unwrap_or_default(),
+                    sku: l.sku.clone(),
+                    name: l.name.clone(),
+                    unit_price_cents: l.unit_price_cents,
+                    quantity: l.quantity,
+                    line_total_cents: l.line_total_cents,
+                })
+                .collect(),
+            subtotal_cents: o.subtotal_cents,
+            discount_cents: o.discount_cents,
+            shipping_cents: o.shipping_cents,
+            tax_cents: o.tax_cents,
+            total_cents: o.total_cents,
+            tax_rate_bp: o.tax_rate_bp,
+            prices_include_tax: PriceMode::parse(&o.price_mode) == PriceMode::TaxInclusive,
+            currency: o.currency.clone(),
+            coupon: o.coupon.clone(),
+            shipping_address: address(&o.shipping_address),
+            billing_address: address(&o.billing_address),
+            carrier: o.carrier.clone(),
+            tracking_number: o.tracking_number.clone(),
+            timeline: events
+                .iter()
+                .filter(|e| e.order_id == o.id)
+                .map(|e| TimelineEntry {
+                    status: e.to_status.parse().unwrap_or(OrderStatus::Pending),
+                    event: e.event.clone(),
+                    at: crate::views::rfc3339(&e.created_at),
+                    actor: e.actor.clone(),
+                    note: e.note.clone(),
+                })
+                .collect(),
+            expires_at: o.expires_at.as_ref().map(crate::views::rfc3339),
+            paid_at: o.paid_at.as_ref().map(crate::views::rfc3339),
+            shipped_at: o.shipped_at.as_ref().map(crate::views::rfc3339),
+            invoice_number: invoice_numbers.get(&o.id).copied(),
+            created_at: crate::views::rfc3339(&o.created_at),
+            updated_at: crate::views::rfc3339(&o.updated_at),
+        })
+        .collect())
+}
+
+/// # Errors
+/// Database errors.
+pub async fn view<C: ConnectionTrait>(db: &C, order: orders::Model) -> AppResult<OrderView> {
+    views(db, vec![order])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+/// The order `pid` as `viewer` may see it: their own, or any for staff. Someone else's order
+/// is `NotFound`, never `Forbidden` (API.md: never reveal it exists).
+///
+/// # Errors
+/// `NotFound`.
+pub async fn find_for<C: ConnectionTrait>(
+    db: &C,
+    pid: Uuid,
+    viewer: &Actor,
+) -> AppResult<orders::Model> {
+    let order = orders::Entity::find()
+        .filter(orders::Column::Pid.eq(pid))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if viewer.is_staff() || viewer.user_id == Some(order.user_id) {
+        Ok(order)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Which orders to list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    /// A customer's id or e-mail (staff only).
+    pub customer: Option<String>,
+    /// An order number or an e-mail fragment (the admin search box).
+    pub q: Option<String>,
+}
+
+/// One page of orders, newest first: the viewer's own, or everyone's for staff.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: &Actor,
+    filter: &OrderFilter,
+    page: u64,
+    page_size: u64,
+) -> AppResult<(Vec<OrderView>, u64)> {
+    let mut q = orders::Entity::find()
+        .order_by_desc(orders::Column::CreatedAt)
+        .order_by_desc(orders::Column::Id);
+    if !viewer.is_staff() {
+        q = q.filter(orders::Column::UserId.eq(viewer.user_id.unwrap_or(-1)));
+    } else if let Some(c) = filter
+        .customer
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let user = match Uuid::parse_str(c) {
+            Ok(pid) => {
+                users::Entity::find()
+                    .filter(users::Column::Pid.eq(pid))
+                    .one(db)
+                    .await?
+            }
+            Err(_) => {
+                users::Entity::find()
+                    .filter(users::Column::Email.eq(c.to_lowercase()))
+                    .one(db)
+                    .await?
+            }
+        };
+        q = q.filter(orders::Column::UserId.eq(user.map_or(-1, |u| u.id)));
+    }
+    if let Some(s) = filter.status {
+        q = q.filter(orders::Column::Status.eq(s.as_str()));
+    }
+    if let Some(term) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let mut any = Condition::any().add(orders::Column::Email.contains(term.to_lowercase()));
+        if let Ok(n) = term.trim_start_matches('#').parse::<i64>() {
+            any = any.add(orders::Column::Number.eq(n));
+        }
+        q = q.filter(any);
+    }
+    let paginator = q.paginate(db, page_size);
+    let count = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+    Ok((views(db, rows).await?, count))
+}
+
+/// A step someone asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Payment arrived (issue 5's webhooks), or an admin records a payment made offline.
+    Pay,
+    Ship {
+        carrier: Option<String>,
+        tracking_number: Option<String>,
+    },
+    Complete,
+    Cancel,
+    /// `restock` puts the goods of a shipped or completed order back on the shelf; a paid,
+    /// unshipped order is always restocked (its goods never left).
+    Refund {
+        restock: bool,
+    },
+    Expire,
+}
+
+impl Action {
+    #[must_use]
+    pub const fn event(&self) -> OrderEvent {
+        match self {
+            Self::Pay => OrderEvent::Pay,
+            Self::Ship { .. } => OrderEvent::Ship,
+            Self::Complete => OrderEvent::Complete,
+            Self::Cancel => OrderEvent::Cancel,
+            Self::Refund { .. } => OrderEvent::Refund,
+            Self::Expire => OrderEvent::Expire,
+        }
+    }
+}
+
+/// Who may take which step: the owner may cancel their order while it is pending; admins
+/// take every step; the system (jobs, payment provider) may pay and expire.
+fn may(
+    actor: &Actor,
+    order: &orders::Model,
+    event: OrderEvent,
+    from: OrderStatus,
+) -> AppResult<()> {
+    let owner = actor.user_id == Some(order.user_id);
+    let allowed = match event {
+        _ if actor.is_admin() => true,
+        OrderEvent::Cancel => owner && from == OrderStatus::Pending,
+        OrderEvent::Pay | OrderEvent::Expire => actor.user_id.is_none(),
+        OrderEvent::Ship | OrderEvent::Complete | OrderEvent::Refund => false,
+    };
+    if allowed {
+        Ok(())
+    } else if owner && event == OrderEvent::Cancel {
+        Err(AppError::Conflict(
+            "This order can no longer be cancelled online; please contact us.".into(),
+        ))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Takes one step of the state machine with its side effects; see the module notes.
+///
+/// # Errors
+/// `NotFound` (not the viewer's order), `Forbidden` (role), `InvalidTransition` (no such
+/// step from the current state, also when another request moved the order first).
+#[tracing::instrument(name = "orders::act", skip_all, fields(order_id = %pid, event = ?action.event()))]
+pub async fn act(
+    ctx: &AppContext,
+    pid: Uuid,
+    action: Action,
+    actor: &Actor,
+) -> AppResult<OrderView> {
+    let settings = Settings::get(ctx);
+    let event = action.event();
+    let txn = write_txn(&ctx.db).await?;
+    let order = find_for(&txn, pid, actor).await?;
+    let from: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
+    may(actor, &order, event, from)?;
+    let to = from.apply(event)?;
+    let now = Utc::now();
+    let mut cas = orders::Entity::update_many()
+        .col_expr(orders::Column::Status, Expr::value(to.as_str()))
+        .col_expr(orders::Column::UpdatedAt, Expr::value(now.fixed_offset()))
+        .filter(orders::Column::Id.eq(order.id))
+        .filter(orders::Column::Status.eq(from.as_str()));
+    match &action {
+        Action::Pay => {
+            cas = cas.col_expr(orders::Column::PaidAt, Expr::value(now.fixed_offset()));
+        }
+        Action::Ship {
+            carrier,
+            tracking_number,
+        } => {
+            cas = cas
+                .col_expr(orders::Column::ShippedAt, Expr::value(now.fixed_offset()))
+                .col_expr(orders::Column::Carrier, Expr::value(carrier.clone()))
+                .col_expr(
+                    orders::Column::TrackingNumber,
+                    Expr::value(tracking_number.clone()),
+                );
+        }
+        _ => {}
+    }
+    if cas.exec(&txn).await?.rows_affected != 1 {
+        // Another request moved the order between our read and our write.
+        drop(txn);
+        let current = orders::Entity::find_by_id(order.id)
+            .one(&ctx.db)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        return Err(InvalidTransition {
+            from: current.status.parse().unwrap_or(from),
+            event,
+        }
+        .into());
+    }
+    let note = match &action {
+        Action::Ship {
+            carrier,
+            tracking_number,
+        } => [carrier.as_deref(), tracking_number.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+        Action::Refund { restock: true } => "goods restocked".into(),
+        _ => String::new(),
+    };
+    record_event(&txn, order.id, Some(from), to, event.as_str(), actor, &note).await?;
+
+    let lines = order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.eq(order.id))
+        .order_by_asc(order_lines::Column::VariantId)
+        .all(&txn)
+        .await?;
+    let stock_move = match (&action, from) {
+        (Action::Pay, _) => Some(StockReason::Sale),
+        (Action::Cancel | Action::Expire, OrderStatus::Pending) => Some(StockReason::Release),
+        (Action::Cancel | Action::Refund { .. }, OrderStatus::Paid)
+        | (Action::Refund { restock: true }, _) => Some(StockReason::Restock),
+        _ => None,
+    };
+    if let Some(reason) = stock_move {
+        for l in &lines {
+            let applied = stock::apply(
+                &txn,
+                &Change {
+                    variant_id: l.variant_id,
+                    reason,
+                    quantity: l.quantity,
+                    order_id: Some(order.id),
+                    purchase_order_id: None,
+                    note: &format!("order {}", order.number),
+                    actor,
+                },
+            )
+            .await?;
+            if applied.is_none() {
+                return Err(AppError::Internal(
+                    format!(
+                        "stock of variant {} does not cover order {}",
+                        l.variant_id, order.number
+                    )
+                    .into(),
+                ));
+            }
+        }
+    }
+    if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) {
+        promos::release(&txn, order.id).await?;
+    }
+    if event == OrderEvent::Pay {
+        invoice_model::issue(&txn, &order).await?;
+    }
+    let mail_kind = match to {
+        OrderStatus::Cancelled => Some(OrderMail::Cancelled),
+        OrderStatus::Expired => Some(OrderMail::Expired),
+        _ => None,
+    };
+    let mut mail_id = None;
+    if let Some(kind) = mail_kind {
+        mail_id = Some(
+            queue_mail(
+                &txn,
+                &settings,
+                &order,
+                &lines,
+                kind,
+                from == OrderStatus::Paid,
+            )
+            .await?,
+        );
+    }
+    let fresh = orders::Entity::find_by_id(order.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let out = view(&txn, fresh).await?;
+    txn.commit().await?;
+    if let Some(id) = mail_id {
+        Jobs::get(ctx)
+            .enqueue_all([Job::DeliverMail { mail_id: id }])
+            .await;
+    }
+    if stock_move.is_some() {
+        super::catalogue::cache::invalidate(&ctx.cache).await;
+    }
+    Ok(out)
+}
+
+/// Appends a timeline row.
+///
+/// # Errors
+/// Database errors.
+pub async fn record_event<C: ConnectionTrait>(
+    db: &C,
+    order_id: i32,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    event: &str,
+    actor: &Actor,
+    note: &str,
+) -> AppResult<()> {
+    order_events::ActiveModel {
+        order_id: Set(order_id),
+        from_status: Set(from.map(|s| s.as_str().to_string())),
+        to_status: Set(to.as_str().to_string()),
+        event: Set(event.to_string()),
+        actor: Set(actor.label.clone()),
+        note: Set(note.to_string()),
+        created_at: Set(Utc::now().into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Renders an order mail into the outbox (in the caller's transaction).
+///
+/// # Errors
+/// Database or template errors.
+pub async fn queue_mail<C: ConnectionTrait>(
+    db: &C,
+    settings: &Settings,
+    order: &orders::Model,
+    lines: &[order_lines::Model],
+    kind: OrderMail,
+    paid: bool,
+) -> AppResult<Uuid> {
+    let user = users::Entity::find_by_id(order.user_id).one(db).await?;
+    let vars = json!({
+        "number": order.number,
+        "total": money::format(order.total_cents, &order.currency),
+        "order_url": format!("{}/orders/{}", settings.base_url, order.pid),
+        "expires_at": order.expires_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+        "paid": paid,
+        "lines": lines.iter().map(|l| json!({
+            "name": l.name, "quantity": l.quantity,
+            "total": money::format(l.line_total_cents, &order.currency),
+        })).collect::<Vec<_>>(),
+    });
+    mail::queue(
+        db,
+        settings,
+        &order.email,
+        &Mail::Order {
+            kind,
+            first_name: user.map(|u| u.first_name).unwrap_or_default(),
+            vars,
+        },
+    )
+    .await
+}
+
+/// Expires every pending order whose reservation ran out by `now`: releases its stock and
+/// promo usage through [`act`]. An order paid in the meantime is left alone (the
+/// compare-and-set refuses). Returns how many expired.
+///
+/// # Errors
+/// Database errors.
+pub async fn expire_due(ctx: &AppContext, now: DateTime<Utc>) -> AppResult<usize> {
+    let due: Vec<Uuid> = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::Pid)
+        .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(orders::Column::ExpiresAt.lte(now.fixed_offset()))
+        .order_by_asc(orders::Column::ExpiresAt)
+        .limit(500)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?;
+    let actor = Actor::system("expiry");
+    let mut expired = 0;
+    for pid in due {
+        match act(ctx, pid, Action::Expire, &actor).await {
+            Ok(_) => expired += 1,
+            Err(AppError::InvalidTransition(_)) => {}
+            Err(e) => tracing::error!(order = %pid, error = %e, "could not expire order"),
+        }
+    }
+    Ok(expired)
+}
+
+/// Order counts by status, for the admin.
+///
+/// # Errors
+/// Database errors.
+pub async fn count_by_status(db: &DatabaseConnection) -> AppResult<BTreeMap<String, i64>> {
+    let rows: Vec<(String, i64)> = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::Status)
+        .column_as(orders::Column::Id.count(), "n")
+        .group_by(orders::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}

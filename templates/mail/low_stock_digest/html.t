@@ -1,0 +1,6 @@
+<p style="margin:0 0 16px;">These items have reached their low-stock threshold since the last check:</p>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="margin:0 0 16px;border-collapse:collapse;">
+<tr><th align="left" style="padding:6px 0;border-bottom:2px solid #d9dee5;">Item</th><th align="left" style="padding:6px 0;border-bottom:2px solid #d9dee5;">SKU</th><th align="right" style="padding:6px 0;border-bottom:2px solid #d9dee5;">Available</th><th align="right" style="padding:6px 0;border-bottom:2px solid #d9dee5;">Threshold</th></tr>
+{% for i in items %}<tr><td style="padding:6px 0;border-bottom:1px solid #d9dee5;">{{ i.name | escape }}</td><td style="padding:6px 0;border-bottom:1px solid #d9dee5;">{{ i.sku | escape }}</td><td align="right" style="padding:6px 0;border-bottom:1px solid #d9dee5;">{{ i.available }}</td><td align="right" style="padding:6px 0;border-bottom:1px solid #d9dee5;">{{ i.threshold }}</td></tr>
+{% endfor %}</table>
+<p style="margin:0 0 24px;"><a href="{{ base_url | escape }}/admin/inventory" style="display:inline-block;padding:12px 20px;background:#0f6b5c;color:#ffffff;text-decoration:none;border-radius:6px;font-weight:600;">Open the inventory</a></p>

@@ -1,0 +1,1 @@
+Low stock: {{ items | length }} item{% if items | length != 1 %}s{% endif %} at or under threshold

@@ -1,0 +1,1 @@
+Your order {{ number }} was cancelled

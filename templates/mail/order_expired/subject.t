@@ -1,0 +1,1 @@
+Your order {{ number }} expired unpaid

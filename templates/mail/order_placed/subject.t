@@ -1,0 +1,1 @@
+Your order {{ number }} at {{ shop_name }}
