@@ -160,9 +160,28 @@ impl Hooks for App {
         t.register(tasks::maintenance::PurgeExpired);
         t.register(tasks::work_jobs::WorkJobs);
         t.register(tasks::seed_bench::SeedBench);
+        t.register(tasks::orders::ExpireOrders);
+        t.register(tasks::orders::CheckStock);
     }
 
     async fn truncate(ctx: &AppContext) -> Result<()> {
+        // Children before parents: the order tables RESTRICT deletes of users and variants.
+        Invoices::delete_many().exec(&ctx.db).await?;
+        Notifications::delete_many().exec(&ctx.db).await?;
+        StockLedger::delete_many().exec(&ctx.db).await?;
+        PromoRedemptions::delete_many().exec(&ctx.db).await?;
+        OrderEvents::delete_many().exec(&ctx.db).await?;
+        OrderLines::delete_many().exec(&ctx.db).await?;
+        Orders::delete_many().exec(&ctx.db).await?;
+        PurchaseOrderLines::delete_many().exec(&ctx.db).await?;
+        PurchaseOrders::delete_many().exec(&ctx.db).await?;
+        CartItems::delete_many().exec(&ctx.db).await?;
+        Carts::delete_many().exec(&ctx.db).await?;
+        PromoCodes::delete_many().exec(&ctx.db).await?;
+        TaxRates::delete_many().exec(&ctx.db).await?;
+        crate::models::_entities::counters::Entity::delete_many()
+            .exec(&ctx.db)
+            .await?;
         DeadJobs::delete_many().exec(&ctx.db).await?;
         MailOutbox::delete_many().exec(&ctx.db).await?;
         IdempotencyKeys::delete_many().exec(&ctx.db).await?;

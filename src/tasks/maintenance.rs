@@ -52,7 +52,8 @@ impl Task for PurgeExpired {
     fn task(&self) -> TaskInfo {
         TaskInfo {
             name: "purge_expired".to_string(),
-            detail: "Delete expired sessions, tokens and idempotency records".to_string(),
+            detail: "Delete expired sessions, tokens, idempotency records and stale guest carts"
+                .to_string(),
         }
     }
 
@@ -64,7 +65,13 @@ impl Task for PurgeExpired {
         let keys = idempotency::purge_expired(&ctx.db)
             .await
             .map_err(|e| Error::string(&e.to_string()))?;
-        tracing::info!(sessions, tokens, keys, "purged expired records");
+        let carts = crate::models::carts::purge_stale_guests(
+            &ctx.db,
+            crate::settings::Settings::get(ctx).checkout.guest_cart_days,
+        )
+        .await
+        .map_err(|e| Error::string(&e.to_string()))?;
+        tracing::info!(sessions, tokens, keys, carts, "purged expired records");
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! `cargo loco task <name>`: thin wrappers over model functions, also run by the scheduler.
 pub mod create_user;
 pub mod maintenance;
+pub mod orders;
 pub mod seed_bench;
 pub mod work_jobs;

@@ -29,3 +29,45 @@ pub struct ProfilePage {
     pub next: Option<String>,
     pub previous: Option<String>,
 }
+
+/// Declares a list-envelope schema for the OpenAPI document.
+macro_rules! page_schema {
+    ($name:ident, $item:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Debug, Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub results: Vec<$item>,
+            pub count: u64,
+            pub page: u64,
+            pub page_size: u64,
+            pub next: Option<String>,
+            pub previous: Option<String>,
+        }
+    };
+}
+
+page_schema!(
+    OrderPage,
+    crate::models::orders::OrderView,
+    "A page of orders in API.md's list envelope."
+);
+page_schema!(
+    PromoPage,
+    crate::models::promos::PromoView,
+    "A page of promo codes."
+);
+page_schema!(
+    PurchaseOrderPage,
+    crate::models::purchase_orders::PurchaseOrderView,
+    "A page of purchase orders."
+);
+page_schema!(
+    LedgerPage,
+    crate::models::stock::LedgerEntry,
+    "A page of stock ledger rows."
+);
+page_schema!(
+    NotificationPage,
+    crate::models::notifications::NotificationView,
+    "A page of notifications."
+);

@@ -2,6 +2,7 @@
 pub mod api;
 pub mod catalogue;
 pub mod money;
+pub mod orders;
 
 /// RFC 3339 UTC, as API.md requires for every time.
 #[must_use]

@@ -156,6 +156,33 @@ impl RoleSet for CatalogueManagers {
     const ROLES: &'static [Role] = Role::CATALOGUE_MANAGERS;
 }
 
+/// Staff and admins: purchase orders, the stock ledger, notifications (API.md "Back office").
+pub struct StaffAndAdmins;
+
+impl RoleSet for StaffAndAdmins {
+    const ROLES: &'static [Role] = &[Role::Staff, Role::Admin];
+}
+
+/// The bearer-authenticated user when a token is sent; `None` for an anonymous caller. A token
+/// that is sent but invalid is still a 401.
+pub struct MaybeUser(pub Option<Model>);
+
+impl FromRequestParts<AppContext> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let CurrentUser(user) = CurrentUser::from_request_parts(parts, ctx).await?;
+            Ok(Self(Some(user)))
+        } else {
+            Ok(Self(None))
+        }
+    }
+}
+
 /// Who is reading a public endpoint: anonymous, or a verified bearer token's claims (staff see
 /// inactive products). A present but invalid token is still a 401.
 pub struct Viewer(pub Option<Claims>);
@@ -195,5 +222,25 @@ impl<R: RoleSet> FromRequestParts<AppContext> for Authorized<R> {
             return Err(ApiError(AppError::Forbidden));
         }
         Ok(Self(user, std::marker::PhantomData))
+    }
+}
+
+/// A JSON body that may be left out entirely (an empty body reads as `T::default()`), for
+/// actions whose fields are all optional, like `POST /orders/{id}/ship`.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError(AppError::PayloadTooLarge))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|e| ApiError(AppError::BadRequest(format!("Malformed JSON body: {e}"))))
     }
 }

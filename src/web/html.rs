@@ -192,6 +192,15 @@ impl Page {
             .await
     }
 
+    /// Who acts, for timelines and the stock ledger.
+    #[must_use]
+    pub fn actor(&self) -> crate::models::actor::Actor {
+        self.user.as_ref().map_or_else(
+            || crate::models::actor::Actor::system("anonymous"),
+            crate::models::actor::Actor::user,
+        )
+    }
+
     /// The signed-in user.
     ///
     /// # Errors

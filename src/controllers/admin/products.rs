@@ -376,7 +376,7 @@ async fn new(page: Page) -> Result<Response, PageError> {
 async fn create(page: Page, Form(f): Form<ProductForm>) -> Result<Response, PageError> {
     page.require_role(CATALOGUE)?;
     let result = match f.input().and_then(|i| i.parse()) {
-        Ok(draft) => products::create(&page.ctx, draft, &f.refs()).await,
+        Ok(draft) => products::create(&page.ctx, draft, &f.refs(), &page.actor()).await,
         Err(e) => Err(e.into()),
     };
     match result {
@@ -411,7 +411,7 @@ async fn update(
     page.require_role(CATALOGUE)?;
     let current = products::detail(&page.ctx, &id, true).await?;
     let result = match f.patch(&current).and_then(|p| p.parse()) {
-        Ok(patch) => products::update(&page.ctx, &id, patch, &f.refs()).await,
+        Ok(patch) => products::update(&page.ctx, &id, patch, &f.refs(), &page.actor()).await,
         Err(e) => Err(e.into()),
     };
     match result {
@@ -452,7 +452,7 @@ async fn set_active(
         ..Default::default()
     }
     .parse()?;
-    let p = products::update(&page.ctx, &id, patch, &GroupRefs::default()).await?;
+    let p = products::update(&page.ctx, &id, patch, &GroupRefs::default(), &page.actor()).await?;
     let verb = if active { "Activated" } else { "Deactivated" };
     flash(&page.session, "success", format!("{verb} {}.", p.name)).await;
     let back = crate::web::html::safe_next(&f.back);
@@ -521,7 +521,7 @@ async fn update_variant(
         low_stock_threshold: e.whole_number("low_stock_threshold", &f.low_stock_threshold),
     };
     let result = match e.into_result() {
-        Ok(()) => products::update_variant(&page.ctx, &id, &input)
+        Ok(()) => products::update_variant(&page.ctx, &id, &input, &page.actor())
             .await
             .map(|_| ()),
         Err(e) => Err(e.into()),
@@ -584,7 +584,7 @@ async fn add_variant(
         low_stock_threshold: e.whole_number("low_stock_threshold", &get("low_stock_threshold")),
     };
     let result = match e.into_result() {
-        Ok(()) => products::add_variant(&page.ctx, &id, &input)
+        Ok(()) => products::add_variant(&page.ctx, &id, &input, &page.actor())
             .await
             .map(|_| ()),
         Err(e) => Err(e.into()),

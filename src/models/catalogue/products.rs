@@ -20,11 +20,15 @@ use crate::{
     errors::{is_foreign_key_violation, AppError, AppResult},
     models::{
         _entities::{product_tags, products, tags, variants},
+        actor::Actor,
         db::write_txn,
+        stock::set_on_hand,
     },
     settings::Settings,
     storage::{self, UrlWindow},
 };
+
+const STOCK_EDIT_NOTE: &str = "stock level set in the catalogue";
 
 /// Finds a product by UUID or slug. Inactive products are only found for staff.
 ///
@@ -168,7 +172,8 @@ fn variant_row(product_id: i32, position: i32, v: &VariantDraft) -> variants::Ac
         sku: Set(v.sku.clone()),
         options: Set(serde_json::to_string(&v.options).unwrap_or_else(|_| "{}".into())),
         price_cents: Set(v.price_cents),
-        stock: Set(v.stock),
+        // The starting level is written by `initial_stock`, so the ledger explains it.
+        stock: Set(0),
         reserved: Set(0),
         low_stock_threshold: Set(v.low_stock_threshold),
         position: Set(position),
@@ -176,6 +181,19 @@ fn variant_row(product_id: i32, position: i32, v: &VariantDraft) -> variants::Ac
         updated_at: Set(now),
         ..Default::default()
     }
+}
+
+/// Records a new variant's starting stock as the ledger's first row.
+async fn initial_stock(
+    db: &impl ConnectionTrait,
+    variant_id: i32,
+    stock: i32,
+    actor: &Actor,
+) -> AppResult<()> {
+    if stock > 0 {
+        set_on_hand(db, variant_id, stock, "initial stock", actor).await?;
+    }
+    Ok(())
 }
 
 /// Replaces a product's tags, creating missing tags.
@@ -246,6 +264,7 @@ pub async fn create(
     ctx: &AppContext,
     draft: ProductDraft,
     refs: &GroupRefs,
+    actor: &Actor,
 ) -> AppResult<ProductView> {
     let txn = write_txn(&ctx.db).await?;
     let (category, brand) = resolve_refs(&txn, refs).await?;
@@ -275,10 +294,11 @@ pub async fn create(
     .await
     .map_err(duplicate)?;
     for (i, v) in draft.variants.iter().enumerate() {
-        variant_row(product.id, i32::try_from(i).unwrap_or(0), v)
+        let row = variant_row(product.id, i32::try_from(i).unwrap_or(0), v)
             .insert(&txn)
             .await
             .map_err(duplicate)?;
+        initial_stock(&txn, row.id, v.stock, actor).await?;
     }
     set_tags(&txn, product.id, &draft.tags).await?;
     refresh_product(&txn, product.id).await?;
@@ -302,6 +322,7 @@ pub async fn update(
     id: &str,
     patch: ProductPatch,
     refs: &GroupRefs,
+    actor: &Actor,
 ) -> AppResult<ProductView> {
     let txn = write_txn(&ctx.db).await?;
     let p = find_product(&txn, id, true).await?;
@@ -379,14 +400,14 @@ pub async fn update(
         if let Some(v) = patch.price_cents {
             only.price_cents = Set(v);
         }
-        if let Some(v) = patch.stock {
-            only.stock = Set(v);
-        }
         if let Some(v) = patch.low_stock_threshold {
             only.low_stock_threshold = Set(v);
         }
         only.updated_at = Set(chrono::Utc::now().into());
         only.update(&txn).await.map_err(duplicate)?;
+        if let Some(v) = patch.stock {
+            set_on_hand(&txn, vs[0].id, v, STOCK_EDIT_NOTE, actor).await?;
+        }
     }
     if let Some(list) = &patch.tags {
         set_tags(&txn, p.id, list).await?;
@@ -440,6 +461,8 @@ pub async fn delete(ctx: &AppContext, id: &str) -> AppResult<Removal> {
                     ..Default::default()
                 },
                 &GroupRefs::default(),
+                // Deactivating touches no stock, so nothing is recorded under this actor.
+                &Actor::system("catalogue"),
             )
             .await?;
             Ok(Removal::Deactivated(Box::new(view)))
@@ -490,6 +513,7 @@ pub async fn add_variant(
     ctx: &AppContext,
     product: &str,
     input: &catalogue::VariantInput,
+    actor: &Actor,
 ) -> AppResult<ProductView> {
     let txn = write_txn(&ctx.db).await?;
     let p = find_product(&txn, product, true).await?;
@@ -521,10 +545,11 @@ pub async fn add_variant(
         );
     }
     let position = vs.iter().map(|v| v.position).max().map_or(0, |m| m + 1);
-    variant_row(p.id, position, &draft)
+    let row = variant_row(p.id, position, &draft)
         .insert(&txn)
         .await
         .map_err(duplicate)?;
+    initial_stock(&txn, row.id, draft.stock, actor).await?;
     refresh_product(&txn, p.id).await?;
     let fresh = products::Entity::find_by_id(p.id)
         .one(&txn)
@@ -543,6 +568,7 @@ pub async fn update_variant(
     ctx: &AppContext,
     id: &str,
     input: &catalogue::VariantPatchInput,
+    actor: &Actor,
 ) -> AppResult<views::VariantView> {
     let txn = write_txn(&ctx.db).await?;
     let (v, p) = find_variant(&txn, id).await?;
@@ -569,14 +595,19 @@ pub async fn update_variant(
     if let Some(x) = patch.price_cents {
         row.price_cents = Set(x);
     }
-    if let Some(x) = patch.stock {
-        row.stock = Set(x);
-    }
     if let Some(x) = patch.low_stock_threshold {
         row.low_stock_threshold = Set(x);
     }
     row.updated_at = Set(chrono::Utc::now().into());
-    let saved = row.update(&txn).await.map_err(duplicate)?;
+    let variant_id = row.id.clone().unwrap();
+    row.update(&txn).await.map_err(duplicate)?;
+    if let Some(x) = patch.stock {
+        set_on_hand(&txn, variant_id, x, STOCK_EDIT_NOTE, actor).await?;
+    }
+    let saved = variants::Entity::find_by_id(variant_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     refresh_product(&txn, p.id).await?;
     txn.commit().await?;
     cache::invalidate(&ctx.cache).await;

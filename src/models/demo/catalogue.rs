@@ -12,6 +12,7 @@ use crate::{
     errors::AppResult,
     models::{
         _entities::products as product_rows,
+        actor::Actor,
         catalogue::{groups, images, products},
     },
 };
@@ -235,7 +236,13 @@ pub async fn ensure_demo_catalogue(ctx: &AppContext) -> AppResult<usize> {
     create_groups(ctx).await?;
     let all = products();
     for (i, d) in all.iter().enumerate() {
-        let view = products::create(ctx, draft(i, d, d.name)?, &refs(d)).await?;
+        let view = products::create(
+            ctx,
+            draft(i, d, d.name)?,
+            &refs(d),
+            &Actor::system("demo catalogue"),
+        )
+        .await?;
 
         let pictures = if d.featured || !d.options.is_empty() {
             2
@@ -285,7 +292,13 @@ pub async fn load_bench_catalogue(ctx: &AppContext, count: usize) -> AppResult<u
     for i in 0..count {
         let d = &all[i % all.len()];
         let name = format!("{} No. {}", d.name, i / all.len() + 1);
-        products::create(ctx, draft(i, d, &name)?, &refs(d)).await?;
+        products::create(
+            ctx,
+            draft(i, d, &name)?,
+            &refs(d),
+            &Actor::system("benchmark catalogue"),
+        )
+        .await?;
     }
     Ok(count)
 }

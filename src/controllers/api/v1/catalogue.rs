@@ -19,6 +19,7 @@ use crate::{
         validation::FieldErrors,
     },
     errors::{ApiError, AppError},
+    models::actor::Actor,
     models::catalogue::{
         groups::{self, BrandView, CategoryView},
         images,
@@ -171,7 +172,7 @@ pub struct CreateProductRequest {
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(ctx): State<AppContext>,
-    _m: Manager,
+    m: Manager,
     ApiJson(req): ApiJson<CreateProductRequest>,
 ) -> Result<Response, ApiError> {
     let input = ProductInput {
@@ -195,7 +196,7 @@ async fn create(
         category: req.category_id.map(Some),
         brand: req.brand_id.map(Some),
     };
-    let created = products::create(&ctx, draft, &refs).await?;
+    let created = products::create(&ctx, draft, &refs, &Actor::user(&m.0)).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -230,7 +231,7 @@ pub struct UpdateProductRequest {
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update(
     State(ctx): State<AppContext>,
-    _m: Manager,
+    m: Manager,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateProductRequest>,
 ) -> Result<Json<ProductView>, ApiError> {
@@ -254,7 +255,9 @@ async fn update(
         category: req.category_id,
         brand: req.brand_id,
     };
-    Ok(Json(products::update(&ctx, &id, patch, &refs).await?))
+    Ok(Json(
+        products::update(&ctx, &id, patch, &refs, &Actor::user(&m.0)).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "catalogue", security(("bearer" = [])),
@@ -279,11 +282,12 @@ async fn destroy(
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_variant(
     State(ctx): State<AppContext>,
-    _m: Manager,
+    m: Manager,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<VariantRequest>,
 ) -> Result<Response, ApiError> {
-    let view = products::add_variant(&ctx, &id, &VariantInput::from(req)).await?;
+    let view =
+        products::add_variant(&ctx, &id, &VariantInput::from(req), &Actor::user(&m.0)).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -304,7 +308,7 @@ pub struct UpdateVariantRequest {
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_variant(
     State(ctx): State<AppContext>,
-    _m: Manager,
+    m: Manager,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateVariantRequest>,
 ) -> Result<Json<VariantView>, ApiError> {
@@ -315,7 +319,9 @@ async fn update_variant(
         stock: req.stock,
         low_stock_threshold: req.low_stock_threshold,
     };
-    Ok(Json(products::update_variant(&ctx, &id, &input).await?))
+    Ok(Json(
+        products::update_variant(&ctx, &id, &input, &Actor::user(&m.0)).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/variants/{id}", tag = "catalogue", security(("bearer" = [])),

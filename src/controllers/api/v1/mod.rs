@@ -1,8 +1,11 @@
 pub mod admin_users;
 pub mod auth;
+pub mod back_office;
+pub mod cart;
 pub mod catalogue;
 pub mod me;
 pub mod openapi;
+pub mod orders;
 pub mod shop;
 
 use loco_rs::{app::AppContext, prelude::Routes};
@@ -16,6 +19,9 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         me::routes(),
         admin_users::routes(),
         shop::routes(),
+        cart::routes(),
+        orders::routes(),
+        back_office::routes(),
         openapi::routes(),
     ]
 }

@@ -9,7 +9,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{admin_users, auth, catalogue, me, shop};
+use super::{admin_users, auth, back_office, cart, catalogue, me, orders, shop};
 
 struct BearerAuth;
 
@@ -44,6 +44,17 @@ impl Modify for BearerAuth {
         catalogue::update_category, catalogue::delete_category,
         catalogue::list_brands, catalogue::create_brand, catalogue::show_brand,
         catalogue::update_brand, catalogue::delete_brand,
+        cart::show, cart::add_item, cart::update_item, cart::remove_item, cart::apply_coupon, cart::remove_coupon,
+        orders::place, orders::list, orders::show, orders::cancel, orders::ship, orders::complete,
+        orders::refund, orders::mark_paid, orders::invoice,
+        back_office::list_promos, back_office::create_promo, back_office::show_promo,
+        back_office::update_promo, back_office::delete_promo,
+        back_office::list_purchase_orders, back_office::create_purchase_order,
+        back_office::show_purchase_order, back_office::receive_purchase_order,
+        back_office::ledger, back_office::adjust,
+        back_office::list_notifications, back_office::mark_notification, back_office::delete_notification,
+        back_office::list_tax_rates, back_office::create_tax_rate, back_office::update_tax_rate,
+        back_office::delete_tax_rate,
         crate::controllers::health::health,
     ),
     tags(
@@ -52,6 +63,9 @@ impl Modify for BearerAuth {
         (name = "admin", description = "Back office"),
         (name = "shop", description = "Shop information"),
         (name = "catalogue", description = "Products, variants, images, categories and brands"),
+        (name = "cart", description = "Guest and user carts, promo codes on carts"),
+        (name = "orders", description = "Checkout, orders and their state machine, invoices"),
+        (name = "back office", description = "Promo codes, purchase orders, stock, notifications, tax rates"),
     )
 )]
 pub struct ApiDoc;

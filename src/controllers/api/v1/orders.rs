@@ -1,0 +1,342 @@
+//! `/api/v1/checkout`, `/api/v1/orders*`: API.md "Checkout, orders, payments".
+use axum::{
+    extract::{OriginalUri, Path, Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use loco_rs::{app::AppContext, prelude::Routes};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::{
+    domain::{account::Address, validation::FieldErrors},
+    errors::{ApiError, AppError},
+    models::{
+        actor::Actor,
+        checkout::{self, PlaceOrder},
+        invoices::{self, InvoiceView},
+        orders::{self, Action, OrderFilter, OrderView},
+    },
+    settings::Settings,
+    views::api::{ErrorBody, OrderPage},
+    web::{
+        extract::{ApiJson, CurrentUser, OptionalJson},
+        pagination::PageQuery,
+    },
+};
+
+/// API.md's address object.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressRequest {
+    pub line1: String,
+    #[serde(default)]
+    pub line2: String,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+impl AddressRequest {
+    /// Field messages are prefixed with the address's name (`shipping_address.city`).
+    fn parse(&self, prefix: &str) -> Result<Address, FieldErrors> {
+        Address::parse(
+            &self.line1,
+            &self.line2,
+            &self.city,
+            &self.postal_code,
+            &self.country,
+            &self.phone,
+        )
+        .map_err(|e| {
+            let mut out = FieldErrors::new();
+            for (k, msgs) in e.0 {
+                for m in msgs {
+                    out.add(&format!("{prefix}.{k}"), m);
+                }
+            }
+            out
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    pub shipping_address: AddressRequest,
+    /// Defaults to the shipping address.
+    pub billing_address: Option<AddressRequest>,
+}
+
+impl TryFrom<CheckoutRequest> for PlaceOrder {
+    type Error = FieldErrors;
+
+    fn try_from(r: CheckoutRequest) -> Result<Self, FieldErrors> {
+        let shipping = r.shipping_address.parse("shipping_address");
+        let billing = r
+            .billing_address
+            .as_ref()
+            .map(|b| b.parse("billing_address"))
+            .transpose();
+        match (shipping, billing) {
+            (Ok(shipping), Ok(billing)) => Ok(Self { shipping, billing }),
+            (s, b) => {
+                let mut all = FieldErrors::new();
+                for e in [s.err(), b.err()].into_iter().flatten() {
+                    for (k, msgs) in e.0 {
+                        for m in msgs {
+                            all.add(&k, m);
+                        }
+                    }
+                }
+                Err(all)
+            }
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/checkout", tag = "orders", security(("bearer" = [])), request_body = CheckoutRequest,
+    responses((status = 201, body = OrderView, description = "A pending order; its stock is reserved until `expires_at`"),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "`insufficient_stock`: nothing was reserved"),
+        (status = 422, body = ErrorBody, description = "Empty cart (`details.cart`), bad address, or a promo code that no longer applies")))]
+async fn place(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<CheckoutRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let cmd = PlaceOrder::try_from(req)?;
+    let order = checkout::place_order(&ctx, &user, cmd).await?;
+    Ok((StatusCode::CREATED, Json(order)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct OrderQuery {
+    /// Only orders in this status.
+    pub status: Option<String>,
+    /// Staff and admin: a customer's id or e-mail.
+    pub customer: Option<String>,
+    /// Staff and admin: an order number or part of an e-mail.
+    pub q: Option<String>,
+}
+
+impl OrderQuery {
+    fn parse(&self) -> Result<OrderFilter, FieldErrors> {
+        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(s.parse().map_err(|m| FieldErrors::single("status", m))?),
+            None => None,
+        };
+        Ok(OrderFilter {
+            status,
+            customer: self.customer.clone(),
+            q: self.q.clone(),
+        })
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrderQuery, PageQuery),
+    responses((status = 200, body = OrderPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    OriginalUri(uri): OriginalUri,
+    Query(filter): Query<OrderQuery>,
+    Query(page): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let page = page.parse()?;
+    let filter = filter.parse()?;
+    let (rows, count) = orders::list(
+        &ctx.db,
+        &Actor::user(&user),
+        &filter,
+        page.page,
+        page.page_size,
+    )
+    .await?;
+    Ok(Json(page.wrap(
+        rows,
+        count,
+        &Settings::get(&ctx).base_url,
+        &uri,
+    )))
+}
+
+fn order_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn show(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let order = orders::find_for(&ctx.db, order_id(&id)?, &Actor::user(&user)).await?;
+    Ok(Json(orders::view(&ctx.db, order).await?))
+}
+
+async fn step(
+    ctx: &AppContext,
+    user: &crate::models::users::Model,
+    id: &str,
+    action: Action,
+) -> Result<Json<OrderView>, ApiError> {
+    Ok(Json(
+        orders::act(ctx, order_id(id)?, action, &Actor::user(user)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrderView, description = "Owner: while pending. Admin: pending or paid (restocked; the payment is refunded)."),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_transition`")))]
+async fn cancel(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    step(&ctx, &user, &id, Action::Cancel).await
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipRequest {
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+fn optional_text(
+    errors: &mut FieldErrors,
+    field: &str,
+    v: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    let v = v.map(str::trim).filter(|v| !v.is_empty())?;
+    if v.chars().count() > max {
+        errors.add(field, format!("Must be at most {max} characters."));
+    }
+    Some(v.to_string())
+}
+
+/// Reads the ship fields (API and admin form alike).
+///
+/// # Errors
+/// Field messages for over-long values.
+pub fn ship_action(carrier: Option<&str>, tracking: Option<&str>) -> Result<Action, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let carrier = optional_text(&mut errors, "carrier", carrier, 80);
+    let tracking_number = optional_text(&mut errors, "tracking_number", tracking, 120);
+    errors.into_result()?;
+    Ok(Action::Ship {
+        carrier,
+        tracking_number,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/ship", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ShipRequest,
+    responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn ship(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    OptionalJson(req): OptionalJson<ShipRequest>,
+) -> Result<Json<OrderView>, ApiError> {
+    let action = ship_action(req.carrier.as_deref(), req.tracking_number.as_deref())?;
+    step(&ctx, &user, &id, action).await
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/complete", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn complete(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    step(&ctx, &user, &id, Action::Complete).await
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// Put the goods of a shipped or completed order back in stock (a paid, unshipped
+    /// order is always restocked).
+    #[serde(default)]
+    pub restock: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = RefundRequest,
+    responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn refund(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    OptionalJson(req): OptionalJson<RefundRequest>,
+) -> Result<Json<OrderView>, ApiError> {
+    step(
+        &ctx,
+        &user,
+        &id,
+        Action::Refund {
+            restock: req.restock,
+        },
+    )
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/mark-paid", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrderView, description = "Admin: record a payment received outside the shop (bank transfer, cash); the reservation becomes a sale and the invoice is issued."),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn mark_paid(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    step(&ctx, &user, &id, Action::Pay).await
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}/invoice", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = InvoiceView, description = "JSON; with `Accept: text/html` the printable page"),
+        (status = 404, body = ErrorBody, description = "Not the caller's order, or not paid yet")))]
+async fn invoice(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let actor = Actor::user(&user);
+    let order = orders::find_for(&ctx.db, order_id(&id)?, &actor).await?;
+    // API.md: owner and admin; other staff roles have no business with invoices.
+    if !(actor.is_admin() || actor.user_id == Some(order.user_id)) {
+        return Err(AppError::NotFound.into());
+    }
+    let inv = invoices::for_order(&ctx.db, &Settings::get(&ctx), order).await?;
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        let html = crate::views::orders::invoice_html(&ctx, &inv)?;
+        return Ok(html.into_response());
+    }
+    Ok(Json(inv).into_response())
+}
+
+#[must_use]
+pub fn routes() -> Routes {
+    use axum::routing::{get, post};
+    Routes::new()
+        .prefix("/api/v1")
+        .add("/checkout", post(place))
+        .add("/orders", get(list))
+        .add("/orders/{id}", get(show))
+        .add("/orders/{id}/cancel", post(cancel))
+        .add("/orders/{id}/ship", post(ship))
+        .add("/orders/{id}/complete", post(complete))
+        .add("/orders/{id}/refund", post(refund))
+        .add("/orders/{id}/mark-paid", post(mark_paid))
+        .add("/orders/{id}/invoice", get(invoice))
+}

@@ -1,0 +1,142 @@
+//! Page contexts for carts, orders and invoices: the API bodies plus amounts formatted for
+//! people, so templates never do arithmetic or formatting.
+use loco_rs::{
+    app::AppContext,
+    controller::views::{engines::TeraView, ViewRenderer},
+};
+use serde_json::{json, Value};
+
+use super::money;
+use crate::{
+    domain::order_status::OrderStatus,
+    errors::{AppError, AppResult},
+    models::{carts::CartView, invoices::InvoiceView, orders::OrderView},
+};
+
+fn add_display(v: &mut Value, fields: &[&str], currency: &str) {
+    for f in fields {
+        if let Some(cents) = v[*f].as_i64() {
+            let key = f.trim_end_matches("_cents").to_string() + "_display";
+            v[key] = json!(money::format(cents, currency));
+        }
+    }
+}
+
+const TOTALS: [&str; 5] = [
+    "subtotal_cents",
+    "discount_cents",
+    "shipping_cents",
+    "tax_cents",
+    "total_cents",
+];
+
+/// Basis points as a percentage for people: 1900 → "19", 750 → "7.5".
+#[must_use]
+pub fn percent(bp: i64) -> String {
+    let whole = bp / 100;
+    let frac = bp % 100;
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac:02}")
+            .trim_end_matches('0')
+            .to_string()
+    }
+}
+
+#[must_use]
+pub fn cart(c: &CartView) -> Value {
+    let mut v = json!(c);
+    add_display(&mut v, &TOTALS, &c.currency);
+    v["tax_rate_display"] = json!(percent(i64::from(c.tax_rate_bp)));
+    if let Some(items) = v["items"].as_array_mut() {
+        for item in items {
+            add_display(item, &["unit_price_cents", "line_total_cents"], &c.currency);
+            let over = item["quantity"].as_i64() > item["available"].as_i64();
+            item["short"] = json!(over);
+        }
+    }
+    v
+}
+
+/// What the shopper reads for each status.
+#[must_use]
+pub const fn status_label(s: OrderStatus) -> &'static str {
+    match s {
+        OrderStatus::Pending => "Awaiting payment",
+        OrderStatus::Paid => "Paid",
+        OrderStatus::Shipped => "Shipped",
+        OrderStatus::Completed => "Completed",
+        OrderStatus::Cancelled => "Cancelled",
+        OrderStatus::Expired => "Expired",
+        OrderStatus::Refunded => "Refunded",
+    }
+}
+
+/// "2026-12-01T10:00:00Z" → "2026-12-01 10:00 UTC".
+#[must_use]
+pub fn when(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
+        |_| rfc3339.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+#[must_use]
+pub fn order(o: &OrderView) -> Value {
+    let mut v = json!(o);
+    add_display(&mut v, &TOTALS, &o.currency);
+    v["status_label"] = json!(status_label(o.status));
+    v["tax_rate_display"] = json!(percent(i64::from(o.tax_rate_bp)));
+    v["created_display"] = json!(when(&o.created_at));
+    v["expires_display"] = json!(o.expires_at.as_deref().map(when));
+    v["item_count"] = json!(o.items.iter().map(|i| i64::from(i.quantity)).sum::<i64>());
+    if let Some(items) = v["items"].as_array_mut() {
+        for item in items {
+            add_display(item, &["unit_price_cents", "line_total_cents"], &o.currency);
+        }
+    }
+    if let Some(steps) = v["timeline"].as_array_mut() {
+        for (step, t) in steps.iter_mut().zip(&o.timeline) {
+            step["at_display"] = json!(when(&t.at));
+            step["status_label"] = json!(status_label(t.status));
+        }
+    }
+    v
+}
+
+#[must_use]
+pub fn orders(list: &[OrderView]) -> Vec<Value> {
+    list.iter().map(order).collect()
+}
+
+/// The printable invoice: a standalone page (no shop navigation), for the browser's print.
+///
+/// # Errors
+/// Template errors.
+pub fn invoice_html(
+    ctx: &AppContext,
+    inv: &InvoiceView,
+) -> AppResult<axum::response::Html<String>> {
+    let engine: std::sync::Arc<TeraView> = crate::web::html::engine(ctx);
+    let mut data = json!(inv);
+    data["order"] = order(&inv.order);
+    data["issued_display"] = json!(when(&inv.issued_at));
+    let html = engine
+        .render("orders/invoice.html", data)
+        .map_err(AppError::from)?;
+    Ok(axum::response::Html(html))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent;
+
+    #[test]
+    fn basis_points_read_as_percentages() {
+        assert_eq!(percent(1900), "19");
+        assert_eq!(percent(750), "7.5");
+        assert_eq!(percent(5), "0.05");
+        assert_eq!(percent(0), "0");
+    }
+}
