@@ -30,6 +30,12 @@ impl Actor {
         }
     }
 
+    /// A job or the shop itself, not a person: it sees every order.
+    #[must_use]
+    pub const fn is_system(&self) -> bool {
+        self.user_id.is_none()
+    }
+
     #[must_use]
     pub fn is_admin(&self) -> bool {
         self.role == Some(Role::Admin)

@@ -582,7 +582,7 @@ pub async fn apply_coupon(
     cart: &carts::Model,
     user: Option<&User>,
     code: &str,
-) -> AppResult<()> {
+) -> AppResult<carts::Model> {
     let promo = promos::find_by_code(&ctx.db, code)
         .await?
         .ok_or_else(|| promos::rejected(PromoRejection::Unknown))?;
@@ -603,18 +603,24 @@ pub async fn apply_coupon(
         .filter(carts::Column::Id.eq(cart.id))
         .exec(&ctx.db)
         .await?;
-    Ok(())
+    Ok(carts::Model {
+        promo_code_id: Some(promo.id),
+        ..cart.clone()
+    })
 }
 
 /// # Errors
 /// Database errors.
-pub async fn remove_coupon(ctx: &AppContext, cart: &carts::Model) -> AppResult<()> {
+pub async fn remove_coupon(ctx: &AppContext, cart: &carts::Model) -> AppResult<carts::Model> {
     carts::Entity::update_many()
         .col_expr(carts::Column::PromoCodeId, Expr::value(Option::<i32>::None))
         .filter(carts::Column::Id.eq(cart.id))
         .exec(&ctx.db)
         .await?;
-    Ok(())
+    Ok(carts::Model {
+        promo_code_id: None,
+        ..cart.clone()
+    })
 }
 
 /// Merges the guest cart named by `token` into `user`'s cart and deletes it. Quantities add

@@ -247,7 +247,7 @@ pub async fn find_for<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if viewer.is_staff() || viewer.user_id == Some(order.user_id) {
+    if viewer.is_system() || viewer.is_staff() || viewer.user_id == Some(order.user_id) {
         Ok(order)
     } else {
         Err(AppError::NotFound)
@@ -351,27 +351,17 @@ impl Action {
     }
 }
 
-/// Who may take which step: the owner may cancel their order while it is pending; admins
-/// take every step; the system (jobs, payment provider) may pay and expire.
-fn may(
-    actor: &Actor,
-    order: &orders::Model,
-    event: OrderEvent,
-    from: OrderStatus,
-) -> AppResult<()> {
-    let owner = actor.user_id == Some(order.user_id);
+/// Who may take which step, before the state machine is asked: admins take every step; the
+/// system (jobs, the payment provider) may pay and expire; the owner may ask to cancel.
+fn may(actor: &Actor, order: &orders::Model, event: OrderEvent) -> AppResult<()> {
     let allowed = match event {
         _ if actor.is_admin() => true,
-        OrderEvent::Cancel => owner && from == OrderStatus::Pending,
-        OrderEvent::Pay | OrderEvent::Expire => actor.user_id.is_none(),
+        OrderEvent::Cancel => actor.user_id == Some(order.user_id),
+        OrderEvent::Pay | OrderEvent::Expire => actor.is_system(),
         OrderEvent::Ship | OrderEvent::Complete | OrderEvent::Refund => false,
     };
     if allowed {
         Ok(())
-    } else if owner && event == OrderEvent::Cancel {
-        Err(AppError::Conflict(
-            "This order can no longer be cancelled online; please contact us.".into(),
-        ))
     } else {
         Err(AppError::Forbidden)
     }
@@ -394,8 +384,14 @@ pub async fn act(
     let txn = write_txn(&ctx.db).await?;
     let order = find_for(&txn, pid, actor).await?;
     let from: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
-    may(actor, &order, event, from)?;
+    may(actor, &order, event)?;
     let to = from.apply(event)?;
+    if event == OrderEvent::Cancel && from != OrderStatus::Pending && !actor.is_admin() {
+        // The state machine allows cancelling a paid order, but only staff can refund it.
+        return Err(AppError::Conflict(
+            "This order can no longer be cancelled online; please contact us.".into(),
+        ));
+    }
     let now = Utc::now();
     let mut cas = orders::Entity::update_many()
         .col_expr(orders::Column::Status, Expr::value(to.as_str()))

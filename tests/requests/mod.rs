@@ -1,9 +1,12 @@
 mod api_account;
 mod api_admin_users;
 mod api_auth;
+mod api_back_office;
+mod api_cart;
 mod api_catalogue;
 mod api_conventions;
 mod api_images;
+mod api_orders;
 mod pages;
 mod pages_account;
 mod pages_admin_catalogue;

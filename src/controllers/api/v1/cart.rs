@@ -196,7 +196,7 @@ async fn apply_coupon(
     ApiJson(req): ApiJson<CouponRequest>,
 ) -> Result<Response, ApiError> {
     let (cart, notices) = for_change(&ctx, &caller).await?;
-    carts::apply_coupon(&ctx, &cart, caller.user.as_ref(), &req.code).await?;
+    let cart = carts::apply_coupon(&ctx, &cart, caller.user.as_ref(), &req.code).await?;
     let view = carts::view(&ctx, Some(&cart), caller.user.as_ref(), notices).await?;
     Ok(respond(StatusCode::OK, view, None))
 }
@@ -208,9 +208,9 @@ async fn remove_coupon(
     State(ctx): State<AppContext>,
     caller: CartCaller,
 ) -> Result<Response, ApiError> {
-    let (cart, notices) = existing(&ctx, &caller).await?;
+    let (mut cart, notices) = existing(&ctx, &caller).await?;
     if let Some(c) = &cart {
-        carts::remove_coupon(&ctx, c).await?;
+        cart = Some(carts::remove_coupon(&ctx, c).await?);
     }
     let view = carts::view(&ctx, cart.as_ref(), caller.user.as_ref(), notices).await?;
     Ok(respond(StatusCode::OK, view, None))
