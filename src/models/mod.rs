@@ -12,6 +12,7 @@ pub mod db;
 pub mod dead_jobs;
 pub mod demo;
 pub mod idempotency;
+pub mod inventory;
 pub mod invoices;
 pub mod mail_outbox;
 pub mod notifications;

@@ -127,6 +127,8 @@ pub fn variant(p: &ProductView, v: &VariantView) -> Value {
         "id": v.id, "sku": v.sku, "options": v.options,
         "price_display": money::format(v.price_cents, &p.currency),
         "available": v.available, "stock_state": state, "stock_label": label,
+        // The form's hint only; the cart enforces the real limits.
+        "max_quantity": v.available.clamp(1, 99),
     })
 }
 

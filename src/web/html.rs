@@ -26,6 +26,8 @@ use crate::{
 
 const USER_KEY: &str = "user_pid";
 const FLASH_KEY: &str = "flash";
+/// A guest's cart token, kept in their session until they log in.
+pub const CART_TOKEN_KEY: &str = "cart_token";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flash {
@@ -151,6 +153,7 @@ impl Page {
             "csrf_token": crate::web::csrf::token(&self.session).await?,
             "user": user,
             "flash": flash,
+            "cart_count": self.cart_count().await?,
             "path": self.path,
             "description": "",
         }))
@@ -190,6 +193,40 @@ impl Page {
     ) -> Result<Response, PageError> {
         self.render_status(StatusCode::OK, template, title, data)
             .await
+    }
+
+    /// The guest cart token of this session, if a cart was started before logging in.
+    ///
+    /// # Errors
+    /// Session store failures.
+    pub async fn cart_token(&self) -> Result<Option<String>, AppError> {
+        self.session
+            .get::<String>(CART_TOKEN_KEY)
+            .await
+            .map_err(AppError::internal)
+    }
+
+    /// The session's cart (the user's, or the guest's by its token); none is created.
+    ///
+    /// # Errors
+    /// Session or database errors.
+    pub async fn cart(&self) -> Result<Option<crate::models::_entities::carts::Model>, AppError> {
+        use crate::models::carts::{self, CartKey};
+        if let Some(u) = &self.user {
+            return carts::find(&self.ctx.db, &CartKey::User(u)).await;
+        }
+        match self.cart_token().await? {
+            Some(t) => carts::find(&self.ctx.db, &CartKey::Guest(&t)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Units in the session's cart for the header; no query for a visitor without a cart.
+    async fn cart_count(&self) -> Result<i64, AppError> {
+        match self.cart().await? {
+            Some(c) => crate::models::carts::item_count(&self.ctx.db, c.id).await,
+            None => Ok(0),
+        }
     }
 
     /// Who acts, for timelines and the stock ledger.

@@ -11,3 +11,4 @@ mod pages;
 mod pages_account;
 mod pages_admin_catalogue;
 mod pages_catalogue;
+mod pages_orders;

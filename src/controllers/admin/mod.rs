@@ -1,9 +1,15 @@
 //! The admin dashboard (staff roles only).
 pub mod dashboard;
 pub mod groups;
+pub mod inventory;
 pub mod jobs;
+pub mod orders;
+pub mod notifications;
 pub mod outbox;
 pub mod products;
+pub mod promo_codes;
+pub mod purchase_orders;
+pub mod tax_rates;
 pub mod users;
 
 use loco_rs::{app::AppContext, prelude::Routes};
@@ -19,5 +25,11 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         groups::routes(),
         outbox::routes(),
         jobs::routes(),
+        orders::routes(),
+        inventory::routes(),
+        purchase_orders::routes(),
+        promo_codes::routes(),
+        tax_rates::routes(),
+        notifications::routes(),
     ]
 }

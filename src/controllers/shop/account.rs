@@ -70,6 +70,7 @@ async fn login(page: Page, ClientId(client): ClientId, Form(f): Form<LoginForm>)
                 format!("Welcome back, {}.", user.first_name),
             )
             .await;
+            super::cart::adopt_guest_cart(&page, &user).await?;
             let default = if user.role().is_staff() {
                 "/admin"
             } else {
@@ -133,6 +134,7 @@ async fn register(page: Page, Form(f): Form<RegisterForm>) -> PageResult {
                 "Your account is ready. We have sent you a link to confirm your e-mail address.",
             )
             .await;
+            super::cart::adopt_guest_cart(&page, &user).await?;
             Ok(Redirect::to("/account").into_response())
         }
         Err(e) => {

@@ -1,11 +1,19 @@
 //! The storefront pages.
 pub mod account;
+pub mod cart;
 pub mod catalogue;
+pub mod checkout;
 pub mod home;
 
 use loco_rs::prelude::Routes;
 
 #[must_use]
 pub fn routes() -> Vec<Routes> {
-    vec![home::routes(), catalogue::routes(), account::routes()]
+    vec![
+        home::routes(),
+        catalogue::routes(),
+        account::routes(),
+        cart::routes(),
+        checkout::routes(),
+    ]
 }

@@ -1,0 +1,404 @@
+//! `/admin/purchase-orders`: the list (by status), a form to order stock from a supplier by
+//! SKU, and the detail page with the button that receives it. Staff and admins.
+//!
+//! The form speaks in SKUs and shop money ("12.50"); each filled line becomes the API's
+//! `LineInput` naming the variant, and `purchase_orders::create` checks every rule. Receiving
+//! is `purchase_orders::receive`, which adds stock exactly once: a second press is answered
+//! with its "already received" message.
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::{OriginalUri, Path, Query},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use chrono::{NaiveDate, NaiveTime};
+use loco_rs::prelude::Routes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::inventory::STOCK_VIEWERS;
+use crate::{
+    domain::validation::FieldErrors,
+    errors::{AppError, PageError},
+    models::{
+        inventory,
+        purchase_orders::{self, LineInput, PurchaseOrderInput, PurchaseOrderView},
+    },
+    settings::Settings,
+    views::{money, orders::when},
+    web::{
+        html::{flash, form_errors, Page},
+        pagination::PageQuery,
+    },
+};
+
+/// Line rows the new form offers; more are kept when a refused form had more filled.
+const FORM_ROWS: usize = 5;
+
+fn parse_id(id: &str) -> Result<Uuid, PageError> {
+    Uuid::parse_str(id).map_err(|_| PageError(AppError::NotFound))
+}
+
+/// A purchase order for the pages: the view plus amounts and times for people.
+fn present(po: &PurchaseOrderView, currency: &str) -> Value {
+    let mut v = json!(po);
+    v["total_cost_display"] = json!(money::format(po.total_cost_cents, currency));
+    v["created_display"] = json!(when(&po.created_at));
+    v["expected_display"] = json!(po
+        .expected_at
+        .as_deref()
+        .map(|t| t.get(..10).unwrap_or(t).to_string()));
+    v["received_display"] = json!(po.received_at.as_deref().map(when));
+    v["units"] = json!(po.lines.iter().map(|l| i64::from(l.quantity)).sum::<i64>());
+    if let Some(lines) = v["lines"].as_array_mut() {
+        for (line, l) in lines.iter_mut().zip(&po.lines) {
+            line["unit_cost_display"] = json!(money::format(l.unit_cost_cents, currency));
+            line["line_total_display"] = json!(money::format(
+                l.unit_cost_cents * i64::from(l.quantity),
+                currency
+            ));
+        }
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ListFilter {
+    /// "", "open" or "received".
+    status: String,
+}
+
+async fn index(
+    page: Page,
+    OriginalUri(uri): OriginalUri,
+    Query(filter): Query<ListFilter>,
+    Query(paging): Query<PageQuery>,
+) -> Result<Response, PageError> {
+    page.require_role(STOCK_VIEWERS)?;
+    let request = paging.parse()?;
+    let status = match filter.status.as_str() {
+        s @ ("open" | "received") => Some(s),
+        _ => None,
+    };
+    let (rows, count) =
+        purchase_orders::list(&page.ctx.db, status, request.page, request.page_size).await?;
+    let currency = Settings::get(&page.ctx).currency.clone();
+    page.render(
+        "admin/purchase_orders/index.html",
+        "Purchase orders",
+        json!({
+            "orders": rows.iter().map(|po| present(po, &currency)).collect::<Vec<_>>(),
+            "status": status.unwrap_or(""),
+            "pagination": request.page_nav(count, &uri),
+        }),
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The new form
+
+/// One line row as typed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+struct LineRow {
+    sku: String,
+    quantity: String,
+    unit_cost: String,
+}
+
+impl LineRow {
+    fn is_blank(&self) -> bool {
+        self.sku.trim().is_empty()
+            && self.quantity.trim().is_empty()
+            && self.unit_cost.trim().is_empty()
+    }
+}
+
+/// The form as typed: `supplier`, `expected_at` (a date) and `lines[<row>][sku|quantity|unit_cost]`.
+struct NewForm {
+    supplier: String,
+    expected_at: String,
+    rows: Vec<LineRow>,
+}
+
+impl NewForm {
+    fn read(fields: BTreeMap<String, String>) -> Self {
+        let mut rows: BTreeMap<usize, LineRow> = BTreeMap::new();
+        let mut supplier = String::new();
+        let mut expected_at = String::new();
+        for (key, value) in fields {
+            match key.as_str() {
+                "supplier" => supplier = value,
+                "expected_at" => expected_at = value,
+                _ => {
+                    let Some((row, field)) = key
+                        .strip_prefix("lines[")
+                        .and_then(|k| k.split_once("]["))
+                        .and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f.strip_suffix(']')?)))
+                    else {
+                        continue;
+                    };
+                    if row >= purchase_orders::MAX_LINES {
+                        continue;
+                    }
+                    let line = rows.entry(row).or_default();
+                    match field {
+                        "sku" => line.sku = value,
+                        "quantity" => line.quantity = value,
+                        "unit_cost" => line.unit_cost = value,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut rows: Vec<LineRow> = rows.into_values().collect();
+        rows.retain(|r| !r.is_blank());
+        Self {
+            supplier,
+            expected_at,
+            rows,
+        }
+    }
+
+    /// The rows to show again: the filled ones, then blank ones up to [`FORM_ROWS`] (one
+    /// blank at least).
+    fn shown_rows(&self) -> Vec<LineRow> {
+        let mut rows = self.rows.clone();
+        let blanks = FORM_ROWS.saturating_sub(rows.len()).max(1);
+        rows.extend(std::iter::repeat_with(LineRow::default).take(blanks));
+        rows
+    }
+}
+
+/// Messages per form row (`rows[i]`) and for the whole form (`_form`, `supplier`, …).
+#[derive(Default)]
+struct Refusal {
+    fields: FieldErrors,
+    rows: BTreeMap<usize, Vec<String>>,
+}
+
+impl Refusal {
+    fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.rows.is_empty()
+    }
+
+    fn row(&mut self, i: usize, message: impl Into<String>) {
+        self.rows.entry(i).or_default().push(message.into());
+    }
+
+    /// Sorts the model's messages: `lines[2].quantity` belongs to the row that became line 2.
+    fn absorb(&mut self, errors: FieldErrors, row_of_line: &[usize]) {
+        for (key, messages) in errors.0 {
+            let line = key
+                .strip_prefix("lines[")
+                .and_then(|k| k.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| row_of_line.get(i).copied());
+            let label = if key.ends_with(".quantity") {
+                "Quantity: "
+            } else if key.ends_with(".unit_cost_cents") {
+                "Unit cost: "
+            } else {
+                ""
+            };
+            for m in messages {
+                match line {
+                    Some(row) => self.row(row, format!("{label}{m}")),
+                    None => self.fields.add(&key, m),
+                }
+            }
+        }
+    }
+}
+
+/// Reads the date input as midnight UTC.
+fn expected_at(errors: &mut FieldErrors, text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        Ok(d) => Some(d.and_time(NaiveTime::MIN).and_utc()),
+        Err(_) => {
+            errors.add("expected_at", "Enter a date like 2026-12-31.");
+            None
+        }
+    }
+}
+
+async fn form_page(
+    page: &Page,
+    form: &NewForm,
+    refusal: &Refusal,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    page.require_role(STOCK_VIEWERS)?;
+    let rows: Vec<Value> = form
+        .shown_rows()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({
+                "index": i, "sku": r.sku, "quantity": r.quantity, "unit_cost": r.unit_cost,
+                "errors": refusal.rows.get(&i).cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    page.render_status(
+        status,
+        "admin/purchase_orders/new.html",
+        "New purchase order",
+        json!({
+            "form": {"supplier": form.supplier, "expected_at": form.expected_at},
+            "rows": rows,
+            "errors": refusal.fields,
+            "currency": Settings::get(&page.ctx).currency,
+        }),
+    )
+    .await
+}
+
+async fn new(page: Page) -> Result<Response, PageError> {
+    let form = NewForm {
+        supplier: String::new(),
+        expected_at: String::new(),
+        rows: Vec::new(),
+    };
+    form_page(&page, &form, &Refusal::default(), StatusCode::OK).await
+}
+
+async fn create(
+    page: Page,
+    Form(fields): Form<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    page.require_role(STOCK_VIEWERS)?;
+    let form = NewForm::read(fields);
+    let mut refusal = Refusal::default();
+    let expected_at = expected_at(&mut refusal.fields, &form.expected_at);
+    let skus: Vec<String> = form
+        .rows
+        .iter()
+        .map(|r| r.sku.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let known = inventory::find_by_skus(&page.ctx.db, &skus).await?;
+    let mut lines = Vec::new();
+    let mut row_of_line = Vec::new();
+    for (i, r) in form.rows.iter().enumerate() {
+        let sku = r.sku.trim();
+        let variant = if sku.is_empty() {
+            refusal.row(i, "Enter the SKU.");
+            None
+        } else {
+            let v = known.iter().find(|v| v.sku == sku);
+            if v.is_none() {
+                refusal.row(i, format!("No variant has the SKU “{sku}”."));
+            }
+            v
+        };
+        let mut e = FieldErrors::new();
+        let quantity = e.whole_number("quantity", &r.quantity);
+        if r.quantity.trim().is_empty() {
+            e.add("quantity", "Enter a quantity.");
+        }
+        let unit_cost = money::read(&mut e, "unit_cost", &r.unit_cost);
+        for (field, messages) in e.0 {
+            let label = if field == "quantity" { "Quantity" } else { "Unit cost" };
+            for m in messages {
+                refusal.row(i, format!("{label}: {m}"));
+            }
+        }
+        if let (Some(v), Some(quantity)) = (variant, quantity) {
+            lines.push(LineInput {
+                product_id: None,
+                variant_id: Some(v.pid),
+                quantity,
+                unit_cost_cents: unit_cost.unwrap_or(0),
+            });
+            row_of_line.push(i);
+        }
+    }
+    if form.rows.is_empty() {
+        refusal.fields.add("lines", "Add at least one line.");
+    }
+    if !refusal.is_empty() {
+        return form_page(&page, &form, &refusal, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let input = PurchaseOrderInput {
+        supplier: form.supplier.clone(),
+        expected_at,
+        lines,
+    };
+    match purchase_orders::create(&page.ctx, input, &page.actor()).await {
+        Ok(po) => {
+            flash(
+                &page.session,
+                "success",
+                format!(
+                    "Created purchase order #{} from {}.",
+                    po.number, po.supplier
+                ),
+            )
+            .await;
+            Ok(Redirect::to(&format!("/admin/purchase-orders/{}", po.id)).into_response())
+        }
+        Err(e) => {
+            refusal.absorb(form_errors(e)?, &row_of_line);
+            form_page(&page, &form, &refusal, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Detail and receiving
+
+async fn show(page: Page, Path(id): Path<String>) -> Result<Response, PageError> {
+    page.require_role(STOCK_VIEWERS)?;
+    let po = purchase_orders::show(&page.ctx.db, parse_id(&id)?).await?;
+    let currency = Settings::get(&page.ctx).currency.clone();
+    page.render(
+        "admin/purchase_orders/show.html",
+        &format!("Purchase order #{}", po.number),
+        json!({ "po": present(&po, &currency) }),
+    )
+    .await
+}
+
+async fn receive(page: Page, Path(id): Path<String>) -> Result<Response, PageError> {
+    page.require_role(STOCK_VIEWERS)?;
+    let pid = parse_id(&id)?;
+    match purchase_orders::receive(&page.ctx, pid, &page.actor()).await {
+        Ok(po) => {
+            let units: i64 = po.lines.iter().map(|l| i64::from(l.quantity)).sum();
+            flash(
+                &page.session,
+                "success",
+                format!(
+                    "Received purchase order #{}: {units} units added to stock.",
+                    po.number
+                ),
+            )
+            .await;
+        }
+        Err(AppError::Conflict(m)) => flash(&page.session, "error", m).await,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/admin/purchase-orders/{pid}")).into_response())
+}
+
+#[must_use]
+pub fn routes() -> Routes {
+    use axum::routing::{get, post};
+    Routes::new()
+        .add("/admin/purchase-orders", get(index).post(create))
+        .add("/admin/purchase-orders/new", get(new))
+        .add("/admin/purchase-orders/{id}", get(show))
+        .add("/admin/purchase-orders/{id}/receive", post(receive))
+}

@@ -1,0 +1,296 @@
+//! Cart, checkout and order pages for shoppers, and the admin order pages: plain forms with
+//! 303 redirects, htmx fragments with the badge out of band, and 422 with messages.
+use loco_rs::testing::prelude::*;
+use serde_json::Value;
+use serial_test::parallel;
+
+use crate::support::{orders::*, *};
+
+async fn add_form(
+    server: &loco_rs::TestServer,
+    csrf: &str,
+    product: &str,
+    variant: &str,
+    qty: &str,
+    htmx: bool,
+) -> axum_test::TestResponse {
+    let mut req = server.post("/cart/items");
+    if htmx {
+        req = req.add_header("hx-request", "true");
+    }
+    req.form(&[
+        ("csrf_token", csrf),
+        ("product_id", product),
+        ("variant_id", variant),
+        ("quantity", qty),
+        ("back", "/p/ridge-tent-2p"),
+    ])
+    .await
+}
+
+#[tokio::test]
+#[parallel]
+async fn a_guest_fills_the_cart_from_the_product_page_with_and_without_htmx() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let tent = shop.id("TNT-2").to_string();
+        let variant = variant_of(&server, &tent).await;
+        let page = server.get("/p/ridge-tent-2p").await.text();
+        assert_css_exists(&page, "form#add-to-cart");
+        let csrf = csrf_from(&page);
+
+        let res = add_form(&server, &csrf, &tent, &variant, "1", false).await;
+        assert_eq!(res.status_code(), 303);
+        assert_eq!(res.headers()["location"], "/cart");
+        let cart = server.get("/cart").await.text();
+        assert!(cart.contains("Added Ridge Tent 2P to your cart."), "{cart}");
+        assert_count(&cart, "table.cart-lines tbody tr", 1);
+        assert_css_exists(&cart, "#mini-cart");
+        assert!(select(&cart, "#mini-cart .badge")[0].contains(">1<"));
+
+        let frag = add_form(&server, &csrf, &tent, &variant, "1", true).await;
+        frag.assert_status_ok();
+        let text = frag.text();
+        assert!(text.contains("id=\"add-result\"") && !text.contains("<html"));
+        assert!(
+            text.contains("hx-swap-oob=\"true\"")
+                && select(&text, "#mini-cart .badge")[0].contains(">2<")
+        );
+
+        // Two more would exceed the three tents there are: the buy box says so.
+        let over = add_form(&server, &csrf, &tent, &variant, "2", true).await;
+        assert_eq!(over.status_code(), 422);
+        assert!(
+            over.text()
+                .contains("Only 3 of Ridge Tent 2P (TNT-2) are available"),
+            "{}",
+            over.text()
+        );
+        let over = add_form(&server, &csrf, &tent, &variant, "2", false).await;
+        assert_eq!(over.headers()["location"], "/p/ridge-tent-2p");
+        assert!(server
+            .get("/p/ridge-tent-2p")
+            .await
+            .text()
+            .contains("are available"));
+
+        // Quantities change in place with htmx; a plain post redirects back to the cart.
+        let cart = server.get("/cart").await.text();
+        let item = select(&cart, "table.cart-lines tbody tr")[0]
+            .split("id=\"line-")
+            .nth(1)
+            .unwrap()[..36]
+            .to_string();
+        let res = server
+            .post(&format!("/cart/items/{item}"))
+            .add_header("hx-request", "true")
+            .form(&[("csrf_token", csrf.as_str()), ("quantity", "3")])
+            .await;
+        res.assert_status_ok();
+        let frag = res.text();
+        assert_css_exists(&frag, "section#cart");
+        assert!(select(&frag, "#total")[0].contains("€747.00"), "{frag}");
+        let too_many = server
+            .post(&format!("/cart/items/{item}"))
+            .form(&[("csrf_token", csrf.as_str()), ("quantity", "4")])
+            .await;
+        assert_eq!(too_many.status_code(), 422);
+        assert!(too_many.text().contains("Only 3 of"));
+        let removed = server
+            .post(&format!("/cart/items/{item}/remove"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(removed.status_code(), 303);
+        assert!(server
+            .get("/cart")
+            .await
+            .text()
+            .contains("Your cart is empty."));
+        // Without the CSRF token nothing is added.
+        let forged = server
+            .post("/cart/items")
+            .form(&[("product_id", tent.as_str()), ("quantity", "1")])
+            .await;
+        assert_eq!(forged.status_code(), 403);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn logging_in_keeps_the_guest_cart_and_checkout_places_the_order() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        user(
+            &ctx,
+            "ann@example.com",
+            emporium::domain::role::Role::Customer,
+        )
+        .await;
+        let kettle = shop.id("KTL-1").to_string();
+        let variant = variant_of(&server, &kettle).await;
+        let csrf = csrf_from(&server.get("/p/whistling-kettle").await.text());
+        add_form(&server, &csrf, &kettle, &variant, "2", false).await;
+
+        // Checkout needs a login; after it the guest's kettles are in Ann's cart.
+        let res = server.get("/checkout").await;
+        assert_eq!(res.status_code(), 303);
+        assert!(res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"));
+        let csrf = csrf_from(&server.get("/login").await.text());
+        let res = server
+            .post("/login")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "ann@example.com"),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(res.status_code(), 303);
+        let cart = server.get("/cart").await.text();
+        assert_count(&cart, "table.cart-lines tbody tr", 1);
+        assert!(cart.contains("Whistling Kettle"));
+
+        let page = server.get("/checkout").await.text();
+        assert_css_exists(&page, "form#checkout-form");
+        let csrf = csrf_from(&page);
+        let bad = server
+            .post("/checkout")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("line1", ""),
+                ("city", "Kiel"),
+                ("postal_code", "24103"),
+                ("country", "Germany"),
+                ("billing_same", "on"),
+            ])
+            .await;
+        assert_eq!(bad.status_code(), 422);
+        let html = bad.text();
+        assert!(
+            html.contains("This field is required.") && html.contains("two-letter country code")
+        );
+        assert!(html.contains("value=\"Kiel\""), "the input is kept");
+
+        let res = server
+            .post("/checkout")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("line1", "1 Harbour Road"),
+                ("city", "Kiel"),
+                ("postal_code", "24103"),
+                ("country", "de"),
+                ("billing_same", "on"),
+                ("save_address", "on"),
+            ])
+            .await;
+        assert_eq!(res.status_code(), 303, "{}", res.text());
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with("/orders/"));
+        let order = server.get(&location).await.text();
+        assert!(order.contains("Thank you! Your order #1001 is placed."));
+        assert!(select(&order, "#order-status")[0].contains("Awaiting payment"));
+        assert_css_exists(&order, "#timeline li");
+        assert_eq!(
+            server
+                .get("/cart")
+                .await
+                .text()
+                .contains("Your cart is empty."),
+            true
+        );
+        let history = server.get("/orders").await.text();
+        assert_count(&history, "table#orders tbody tr", 1);
+        // The address was saved for next time.
+        assert!(
+            server.get("/checkout").await.status_code() == 303,
+            "empty cart goes back to the cart"
+        );
+
+        // Cancelling from the order page releases the kettles.
+        let csrf = csrf_from(&order);
+        let res = server
+            .post(&format!("{location}/cancel"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(res.status_code(), 303);
+        let order = server.get(&location).await.text();
+        assert!(select(&order, "#order-status")[0].contains("Cancelled"));
+        assert_css_not_exists(&order, "#cancel-order");
+        assert_eq!(product(&server, &kettle).await["available"], 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn admins_move_orders_from_the_order_page_and_staff_only_read_it() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        add(&server, &ann, shop.id("LMP-1"), 1).await;
+        let order: Value = checkout(&server, &ann).await.json();
+        let id = order["id"].as_str().unwrap().to_string();
+
+        sign_in(&server, "ann@example.com").await;
+        assert_eq!(server.get("/admin/orders").await.status_code(), 403);
+        let other = server
+            .get("/orders/00000000-0000-4000-8000-000000000000")
+            .await;
+        assert_eq!(other.status_code(), 404);
+
+        sign_in(&server, "staff@example.com").await;
+        let list = server.get("/admin/orders?status=pending").await.text();
+        assert_count(&list, "table#orders tbody tr", 1);
+        let page = server.get(&format!("/admin/orders/{id}")).await.text();
+        assert_css_not_exists(&page, "#action-mark-paid");
+
+        let csrf = sign_in(&server, "admin@example.com").await;
+        let page = server.get(&format!("/admin/orders/{id}")).await.text();
+        assert_css_exists(&page, "#action-mark-paid");
+        assert_css_exists(&page, "#action-cancel");
+        assert_css_not_exists(&page, "#action-ship");
+        let res = server
+            .post(&format!("/admin/orders/{id}/mark-paid"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(res.status_code(), 303);
+        let page = server.get(&format!("/admin/orders/{id}")).await.text();
+        assert!(page.contains("Order #1001 is now paid."));
+        assert!(page.contains("Invoice INV-1"));
+
+        let res = server
+            .post(&format!("/admin/orders/{id}/ship"))
+            .add_header("hx-request", "true")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("carrier", "DHL"),
+                ("tracking_number", "JJD000390007"),
+            ])
+            .await;
+        res.assert_status_ok();
+        let panel = res.text();
+        assert_css_exists(&panel, "aside#order-panel");
+        assert!(select(&panel, "#order-status")[0].contains("Shipped"));
+        assert!(panel.contains("JJD000390007"));
+        assert_css_exists(&panel, "#action-complete");
+        // A step the state machine does not have from here is refused with its reason.
+        let res = server
+            .post(&format!("/admin/orders/{id}/mark-paid"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(res.status_code(), 422);
+        assert!(res
+            .text()
+            .contains("An order that is shipped cannot be paid."));
+
+        // The shopper's invoice page prints the order.
+        sign_in(&server, "ann@example.com").await;
+        let inv = server.get(&format!("/orders/{id}/invoice")).await;
+        inv.assert_status_ok();
+        assert!(inv.text().contains("Invoice INV-000001") && inv.text().contains("Camp Lantern"));
+    })
+    .await;
+}
