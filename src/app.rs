@@ -36,6 +36,9 @@ async fn seed_demo(ctx: &AppContext) -> Result<()> {
     crate::models::demo::ensure_demo_admin(ctx)
         .await
         .map_err(fail)?;
+    crate::models::demo::ensure_demo_checkout(ctx)
+        .await
+        .map_err(fail)?;
     let loaded = crate::models::demo::catalogue::ensure_demo_catalogue(ctx)
         .await
         .map_err(fail)?;

@@ -379,3 +379,102 @@ async fn a_shopper_searches_filters_and_picks_a_variant_with_htmx() {
 async fn a_shopper_searches_filters_and_picks_a_variant_without_javascript() {
     browse_search_filter_and_pick_a_variant(Js::Off).await;
 }
+
+/// Issue 4's journey: a guest fills the cart, logs in (the cart follows), applies a promo
+/// code, checks out and sees the order; the admin records the payment and ships it.
+#[tokio::test]
+#[serial]
+async fn a_guest_cart_follows_the_login_through_coupon_and_checkout_and_the_admin_ships_it() {
+    use emporium::{
+        domain::promo::{PromoDraft, PromoInput},
+        models::{
+            _entities::{products, variants},
+            promos,
+        },
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+        .await
+        .unwrap();
+    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+    support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+    let draft = PromoDraft::try_from(PromoInput {
+        code: "SPRING10".into(),
+        kind: "percent".into(),
+        value: 1000,
+        active: true,
+        ..PromoInput::default()
+    })
+    .unwrap();
+    promos::create(&b.ctx, draft).await.unwrap();
+    // A demo product without options and with stock to spare.
+    let variant = variants::Entity::find()
+        .filter(variants::Column::Options.eq("{}"))
+        .filter(variants::Column::Stock.gte(3))
+        .order_by_asc(variants::Column::Id)
+        .one(&b.ctx.db)
+        .await
+        .unwrap()
+        .expect("the demo catalogue has simple products in stock");
+    let product = products::Entity::find_by_id(variant.product_id)
+        .one(&b.ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+
+    b.goto(&format!("/p/{}", product.slug)).await;
+    b.click("#add-button").await;
+    b.wait_text("#add-result", |t| t.contains("Added")).await;
+    b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
+    b.screenshot("cart-added").await;
+
+    b.log_in("ann@example.com", PASSWORD).await;
+    b.goto("/cart").await;
+    assert!(
+        b.text("#cart").await.contains(&product.name),
+        "the guest cart was merged"
+    );
+    b.fill("code", "spring10").await;
+    b.click("form[action='/cart/coupon'] button[type='submit']")
+        .await;
+    b.wait_text("#coupon-code", |t| t == "SPRING10").await;
+    assert!(b.text("#discount").await.starts_with('−'));
+    b.screenshot("cart-coupon").await;
+
+    b.click_and_wait("#checkout-link").await;
+    assert_eq!(b.path().await, "/checkout");
+    b.fill("line1", "1 Harbour Road").await;
+    b.fill("postal_code", "24103").await;
+    b.fill("city", "Kiel").await;
+    b.fill("country", "DE").await;
+    b.click_and_wait("#place-order").await;
+    let order_path = b.path().await;
+    assert!(
+        order_path.starts_with("/orders/"),
+        "{order_path}: {}",
+        b.text("main").await
+    );
+    assert!(b.text("#flash").await.contains("Thank you"));
+    assert_eq!(b.text("#order-status").await, "Awaiting payment");
+    b.screenshot("order-placed").await;
+    b.log_out().await;
+
+    b.log_in("owner@example.com", PASSWORD).await;
+    let id = order_path.trim_start_matches("/orders/");
+    b.goto(&format!("/admin/orders/{id}")).await;
+    b.click("#action-mark-paid").await;
+    b.wait_text("#order-status", |t| t == "Paid").await;
+    b.fill("carrier", "DHL").await;
+    b.fill("tracking_number", "JJD000390007").await;
+    b.click("#action-ship").await;
+    b.wait_text("#order-status", |t| t == "Shipped").await;
+    assert!(b.text("#timeline").await.contains("owner@example.com"));
+    b.screenshot("admin-shipped").await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}

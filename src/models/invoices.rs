@@ -42,6 +42,12 @@ pub async fn issue<C: ConnectionTrait>(
     .await?)
 }
 
+/// The invoice number as printed.
+#[must_use]
+pub fn reference(number: i64) -> String {
+    format!("INV-{number:06}")
+}
+
 /// The invoice document: the seller, the buyer and the frozen order.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InvoiceView {
@@ -74,7 +80,7 @@ pub async fn for_order<C: ConnectionTrait>(
     Ok(InvoiceView {
         id: inv.pid,
         number: inv.number,
-        reference: format!("INV-{:06}", inv.number),
+        reference: reference(inv.number),
         issued_at: crate::views::rfc3339(&inv.issued_at),
         seller: settings.shop_name.clone(),
         customer_name: user.as_ref().map(|u| u.full_name()).unwrap_or_default(),

@@ -90,6 +90,7 @@ pub fn order(o: &OrderView) -> Value {
     v["tax_rate_display"] = json!(percent(i64::from(o.tax_rate_bp)));
     v["created_display"] = json!(when(&o.created_at));
     v["expires_display"] = json!(o.expires_at.as_deref().map(when));
+    v["invoice_reference"] = json!(o.invoice_number.map(crate::models::invoices::reference));
     v["item_count"] = json!(o.items.iter().map(|i| i64::from(i.quantity)).sum::<i64>());
     if let Some(items) = v["items"].as_array_mut() {
         for item in items {

@@ -259,7 +259,7 @@ async fn admins_move_orders_from_the_order_page_and_staff_only_read_it() {
         assert_eq!(res.status_code(), 303);
         let page = server.get(&format!("/admin/orders/{id}")).await.text();
         assert!(page.contains("Order #1001 is now paid."));
-        assert!(page.contains("Invoice INV-1"));
+        assert!(page.contains("Invoice INV-000001"));
 
         let res = server
             .post(&format!("/admin/orders/{id}/ship"))

@@ -294,8 +294,10 @@ async fn ledger(
     let subject = if q.variant.trim().is_empty() && q.product.trim().is_empty() {
         Value::Null
     } else {
-        rows.first()
-            .map_or(Value::Null, |e| json!({"name": e.product_name, "sku": e.sku}))
+        rows.first().map_or(
+            Value::Null,
+            |e| json!({"name": e.product_name, "sku": e.sku}),
+        )
     };
     let reasons: Vec<&str> = StockReason::ALL.iter().map(|r| r.as_str()).collect();
     // The reason select shows its own message; the id filters are hidden, so theirs go on top.

@@ -52,7 +52,14 @@ async fn index(
         customer: None,
         q: Some(filter.q.clone()),
     };
-    let (rows, count) = orders::list(&page.ctx.db, &Actor::user(user), &of, paging.page, paging.page_size).await?;
+    let (rows, count) = orders::list(
+        &page.ctx.db,
+        &Actor::user(user),
+        &of,
+        paging.page,
+        paging.page_size,
+    )
+    .await?;
     let counts = orders::count_by_status(&page.ctx.db).await?;
     let statuses: Vec<_> = OrderStatus::ALL
         .iter()
@@ -83,7 +90,13 @@ fn actions(status: OrderStatus) -> Vec<&'static str> {
     .collect()
 }
 
-async fn render_order(page: &Page, headers: &HeaderMap, id: Uuid, status: StatusCode, errors: &crate::domain::validation::FieldErrors) -> PageResult {
+async fn render_order(
+    page: &Page,
+    headers: &HeaderMap,
+    id: Uuid,
+    status: StatusCode,
+    errors: &crate::domain::validation::FieldErrors,
+) -> PageResult {
     let user = page.require_role(READERS)?;
     let actor = Actor::user(user);
     let order = orders::find_for(&page.ctx.db, id, &actor).await?;
@@ -98,11 +111,19 @@ async fn render_order(page: &Page, headers: &HeaderMap, id: Uuid, status: Status
     } else {
         "admin/orders/show.html"
     };
-    page.render_status(status, template, &format!("Order #{}", view.number), data).await
+    page.render_status(status, template, &format!("Order #{}", view.number), data)
+        .await
 }
 
 async fn show(page: Page, headers: HeaderMap, Path(id): Path<Uuid>) -> PageResult {
-    render_order(&page, &headers, id, StatusCode::OK, &crate::domain::validation::FieldErrors::new()).await
+    render_order(
+        &page,
+        &headers,
+        id,
+        StatusCode::OK,
+        &crate::domain::validation::FieldErrors::new(),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -113,7 +134,12 @@ struct StepForm {
     restock: String,
 }
 
-async fn step(page: Page, headers: HeaderMap, Path((id, step)): Path<(Uuid, String)>, Form(f): Form<StepForm>) -> PageResult {
+async fn step(
+    page: Page,
+    headers: HeaderMap,
+    Path((id, step)): Path<(Uuid, String)>,
+    Form(f): Form<StepForm>,
+) -> PageResult {
     let user = page.require_role(&[Role::Admin])?;
     let action = match step.as_str() {
         "mark-paid" => Ok(Action::Pay),
@@ -131,13 +157,38 @@ async fn step(page: Page, headers: HeaderMap, Path((id, step)): Path<(Uuid, Stri
     };
     match result {
         Ok(o) if !Page::is_htmx(&headers) => {
-            flash(&page.session, "success", format!("Order #{} is now {}.", o.number, views::orders::status_label(o.status).to_lowercase())).await;
+            flash(
+                &page.session,
+                "success",
+                format!(
+                    "Order #{} is now {}.",
+                    o.number,
+                    views::orders::status_label(o.status).to_lowercase()
+                ),
+            )
+            .await;
             Ok(Redirect::to(&format!("/admin/orders/{id}")).into_response())
         }
-        Ok(_) => render_order(&page, &headers, id, StatusCode::OK, &crate::domain::validation::FieldErrors::new()).await,
+        Ok(_) => {
+            render_order(
+                &page,
+                &headers,
+                id,
+                StatusCode::OK,
+                &crate::domain::validation::FieldErrors::new(),
+            )
+            .await
+        }
         Err(e) => {
             let errors = form_errors(e)?;
-            render_order(&page, &headers, id, StatusCode::UNPROCESSABLE_ENTITY, &errors).await
+            render_order(
+                &page,
+                &headers,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &errors,
+            )
+            .await
         }
     }
 }

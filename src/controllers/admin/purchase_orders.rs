@@ -310,7 +310,11 @@ async fn create(
         }
         let unit_cost = money::read(&mut e, "unit_cost", &r.unit_cost);
         for (field, messages) in e.0 {
-            let label = if field == "quantity" { "Quantity" } else { "Unit cost" };
+            let label = if field == "quantity" {
+                "Quantity"
+            } else {
+                "Unit cost"
+            };
             for m in messages {
                 refusal.row(i, format!("{label}: {m}"));
             }

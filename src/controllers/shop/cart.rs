@@ -46,11 +46,20 @@ async fn render_cart(
     } else {
         "shop/cart/show.html"
     };
-    page.render_status(status, template, "Your cart", data).await
+    page.render_status(status, template, "Your cart", data)
+        .await
 }
 
 async fn show(page: Page, headers: HeaderMap) -> PageResult {
-    render_cart(&page, &headers, StatusCode::OK, &FieldErrors::new(), vec![], "").await
+    render_cart(
+        &page,
+        &headers,
+        StatusCode::OK,
+        &FieldErrors::new(),
+        vec![],
+        "",
+    )
+    .await
 }
 
 /// After a change: the fragment for htmx, a redirect to the cart (with the message) otherwise.
@@ -62,13 +71,29 @@ async fn after_change(
 ) -> PageResult {
     match result {
         Ok(()) if Page::is_htmx(headers) => {
-            render_cart(page, headers, StatusCode::OK, &FieldErrors::new(), vec![], "").await
+            render_cart(
+                page,
+                headers,
+                StatusCode::OK,
+                &FieldErrors::new(),
+                vec![],
+                "",
+            )
+            .await
         }
         Ok(()) => Ok(Redirect::to("/cart").into_response()),
         // With or without htmx: the cart again, with the message (422).
         Err(e) => {
             let errors = form_errors(e)?;
-            render_cart(page, headers, StatusCode::UNPROCESSABLE_ENTITY, &errors, vec![], coupon_input).await
+            render_cart(
+                page,
+                headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &errors,
+                vec![],
+                coupon_input,
+            )
+            .await
         }
     }
 }
@@ -86,11 +111,14 @@ struct AddForm {
 }
 
 fn parse_add(f: &AddForm, max: i32) -> Result<AddItem, FieldErrors> {
-    let product_id =
-        Uuid::parse_str(f.product_id.trim()).map_err(|_| FieldErrors::single("_form", "No such product."))?;
+    let product_id = Uuid::parse_str(f.product_id.trim())
+        .map_err(|_| FieldErrors::single("_form", "No such product."))?;
     let variant_id = match f.variant_id.trim() {
         "" => None,
-        v => Some(Uuid::parse_str(v).map_err(|_| FieldErrors::single("_form", "Choose an option first."))?),
+        v => Some(
+            Uuid::parse_str(v)
+                .map_err(|_| FieldErrors::single("_form", "Choose an option first."))?,
+        ),
     };
     let quantity = match f.quantity.trim() {
         "" => 1,
@@ -145,16 +173,23 @@ async fn add_for(page: &Page, add: &AddItem) -> Result<String, AppError> {
     let result = carts::add_item(&page.ctx, key.as_ref(), add).await;
     // A token that names no cart any more (purged): start a new cart.
     let (cart, new_token) = match result {
-        Err(AppError::NotFound) if page.user.is_none() => carts::add_item(&page.ctx, None, add).await?,
+        Err(AppError::NotFound) if page.user.is_none() => {
+            carts::add_item(&page.ctx, None, add).await?
+        }
         other => other?,
     };
     if let Some(t) = new_token {
-        page.session.insert(CART_TOKEN_KEY, t).await.map_err(AppError::internal)?;
+        page.session
+            .insert(CART_TOKEN_KEY, t)
+            .await
+            .map_err(AppError::internal)?;
     }
     let line = carts::lines(&page.ctx.db, cart.id)
         .await?
         .into_iter()
-        .find(|l| l.product.pid == add.product_id && add.variant_id.is_none_or(|v| v == l.variant.pid));
+        .find(|l| {
+            l.product.pid == add.product_id && add.variant_id.is_none_or(|v| v == l.variant.pid)
+        });
     Ok(line.map_or_else(|| "the item".to_string(), |l| l.display_name()))
 }
 
@@ -167,14 +202,18 @@ struct QuantityForm {
     quantity: String,
 }
 
-async fn update(page: Page, headers: HeaderMap, Path(id): Path<Uuid>, Form(f): Form<QuantityForm>) -> PageResult {
+async fn update(
+    page: Page,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<QuantityForm>,
+) -> PageResult {
     let result = async {
         let cart = require_cart(&page).await?;
-        let q = f
-            .quantity
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| FieldErrors::single("_form", "Enter a whole number as the quantity."))?;
+        let q =
+            f.quantity.trim().parse::<i64>().map_err(|_| {
+                FieldErrors::single("_form", "Enter a whole number as the quantity.")
+            })?;
         carts::set_quantity(&page.ctx, &cart, id, q).await
     }
     .await;

@@ -57,9 +57,16 @@ impl TryFrom<&CheckoutForm> for PlaceOrder {
 
     fn try_from(f: &CheckoutForm) -> Result<Self, FieldErrors> {
         let mut all = FieldErrors::new();
-        let shipping = Address::parse(&f.line1, &f.line2, &f.city, &f.postal_code, &f.country, &f.phone)
-            .map_err(|e| all.0.extend(e.0))
-            .ok();
+        let shipping = Address::parse(
+            &f.line1,
+            &f.line2,
+            &f.city,
+            &f.postal_code,
+            &f.country,
+            &f.phone,
+        )
+        .map_err(|e| all.0.extend(e.0))
+        .ok();
         let billing = if f.billing_same == "on" {
             None
         } else {
@@ -86,7 +93,12 @@ impl TryFrom<&CheckoutForm> for PlaceOrder {
     }
 }
 
-async fn render_checkout(page: &Page, status: StatusCode, form: &CheckoutForm, errors: &FieldErrors) -> PageResult {
+async fn render_checkout(
+    page: &Page,
+    status: StatusCode,
+    form: &CheckoutForm,
+    errors: &FieldErrors,
+) -> PageResult {
     let user = page.require_user()?;
     let cart = carts::find(&page.ctx.db, &carts::CartKey::User(user)).await?;
     let view = carts::view(&page.ctx, cart.as_ref(), Some(user), vec![]).await?;
@@ -95,9 +107,14 @@ async fn render_checkout(page: &Page, status: StatusCode, form: &CheckoutForm, e
         return Ok(Redirect::to("/cart").into_response());
     }
     let ttl = Settings::get(&page.ctx).checkout.order_ttl_minutes;
-    page.render_status(status, "shop/checkout/show.html", "Checkout", json!({
-        "cart": views::orders::cart(&view), "form": form, "errors": errors, "ttl_minutes": ttl,
-    }))
+    page.render_status(
+        status,
+        "shop/checkout/show.html",
+        "Checkout",
+        json!({
+            "cart": views::orders::cart(&view), "form": form, "errors": errors, "ttl_minutes": ttl,
+        }),
+    )
     .await
 }
 
@@ -118,7 +135,11 @@ async fn show(page: Page) -> PageResult {
         },
         phone: a.phone,
         billing_same: "on".into(),
-        save_address: if saved.is_none() { "on".into() } else { String::new() },
+        save_address: if saved.is_none() {
+            "on".into()
+        } else {
+            String::new()
+        },
         ..CheckoutForm::default()
     };
     render_checkout(&page, StatusCode::OK, &form, &FieldErrors::new()).await
@@ -136,7 +157,12 @@ async fn place(page: Page, Form(f): Form<CheckoutForm>) -> PageResult {
             if f.save_address == "on" {
                 addresses::set_default(&page.ctx.db, user.id, shipping).await?;
             }
-            flash(&page.session, "success", format!("Thank you! Your order #{} is placed.", order.number)).await;
+            flash(
+                &page.session,
+                "success",
+                format!("Thank you! Your order #{} is placed.", order.number),
+            )
+            .await;
             Ok(Redirect::to(&format!("/orders/{}", order.id)).into_response())
         }
         Err(e) => {
@@ -146,7 +172,11 @@ async fn place(page: Page, Form(f): Form<CheckoutForm>) -> PageResult {
     }
 }
 
-async fn list(page: Page, OriginalUri(uri): OriginalUri, Query(paging): Query<PageQuery>) -> PageResult {
+async fn list(
+    page: Page,
+    OriginalUri(uri): OriginalUri,
+    Query(paging): Query<PageQuery>,
+) -> PageResult {
     let user = page.require_user()?;
     let paging = paging.parse().unwrap_or_default();
     let (rows, count) = orders::list(
@@ -158,14 +188,21 @@ async fn list(page: Page, OriginalUri(uri): OriginalUri, Query(paging): Query<Pa
     )
     .await?;
     let pagination = paging.page_nav(count, &uri);
-    page.render("shop/orders/index.html", "Your orders", json!({
-        "orders": views::orders::orders(&rows), "count": count, "pagination": pagination,
-    }))
+    page.render(
+        "shop/orders/index.html",
+        "Your orders",
+        json!({
+            "orders": views::orders::orders(&rows), "count": count, "pagination": pagination,
+        }),
+    )
     .await
 }
 
 /// The shopper's own order; staff are sent to the admin page of it.
-async fn own_order(page: &Page, id: Uuid) -> Result<crate::models::_entities::orders::Model, PageError> {
+async fn own_order(
+    page: &Page,
+    id: Uuid,
+) -> Result<crate::models::_entities::orders::Model, PageError> {
     let user = page.require_user()?;
     let order = orders::find_for(&page.ctx.db, id, &Actor::user(user)).await?;
     if order.user_id != user.id {
@@ -179,19 +216,33 @@ async fn show_order(page: Page, Path(id): Path<Uuid>) -> PageResult {
     let view = orders::view(&page.ctx.db, order).await?;
     let can_cancel = view.status == crate::domain::order_status::OrderStatus::Pending;
     let title = format!("Order #{}", view.number);
-    page.render("shop/orders/show.html", &title, json!({
-        "order": views::orders::order(&view), "can_cancel": can_cancel,
-    }))
+    page.render(
+        "shop/orders/show.html",
+        &title,
+        json!({
+            "order": views::orders::order(&view), "can_cancel": can_cancel,
+        }),
+    )
     .await
 }
 
 async fn cancel(page: Page, Path(id): Path<Uuid>) -> PageResult {
     let user = page.require_user()?;
     match orders::act(&page.ctx, id, Action::Cancel, &Actor::user(user)).await {
-        Ok(o) => flash(&page.session, "success", format!("Order #{} is cancelled.", o.number)).await,
+        Ok(o) => {
+            flash(
+                &page.session,
+                "success",
+                format!("Order #{} is cancelled.", o.number),
+            )
+            .await
+        }
         Err(e) => {
             let errors: Value = json!(form_errors(e)?);
-            let message = errors["_form"][0].as_str().unwrap_or("The order could not be cancelled.").to_string();
+            let message = errors["_form"][0]
+                .as_str()
+                .unwrap_or("The order could not be cancelled.")
+                .to_string();
             flash(&page.session, "error", message).await;
         }
     }
