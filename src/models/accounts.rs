@@ -463,7 +463,8 @@ pub async fn admin_update(
 /// Deletes a user (their tokens and addresses go with them).
 ///
 /// # Errors
-/// `AppError::NotFound`; `AppError::Conflict` when deleting oneself.
+/// `AppError::NotFound`; `AppError::Conflict` when deleting oneself, or a customer who has
+/// orders (orders keep their customer; deactivate the account instead).
 pub async fn admin_delete(ctx: &AppContext, actor: &Model, pid: Uuid) -> AppResult<()> {
     let user = users::find_by_pid(&ctx.db, pid).await?;
     if user.id == actor.id {
@@ -474,7 +475,17 @@ pub async fn admin_delete(ctx: &AppContext, actor: &Model, pid: Uuid) -> AppResu
     let res = Entity::delete_many()
         .filter(Column::Id.eq(user.id))
         .exec(&ctx.db)
-        .await?;
+        .await
+        .map_err(|e| {
+            if crate::errors::is_foreign_key_violation(&e) {
+                AppError::Conflict(
+                    "This account has orders, which keep their customer: deactivate it instead."
+                        .into(),
+                )
+            } else {
+                AppError::from(e)
+            }
+        })?;
     if res.rows_affected == 0 {
         return Err(AppError::NotFound);
     }

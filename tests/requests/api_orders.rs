@@ -59,6 +59,14 @@ async fn checkout_freezes_the_cart_into_a_pending_order_and_reserves_its_stock()
         let staff_list: Value = get(&server, &shop.staff, "/api/v1/orders?status=pending&customer=ann@example.com").await.json();
         assert_eq!(staff_list["count"], 1);
         assert_error(&get(&server, &shop.staff, "/api/v1/orders?status=lost").await, 422, "validation_failed");
+        // A customer with orders cannot be deleted (the order keeps its customer).
+        let ann_id = order["customer_id"].as_str().unwrap();
+        let res = server
+            .delete(&format!("/api/v1/admin/users/{ann_id}"))
+            .add_header(shop.admin.0.clone(), shop.admin.1.clone())
+            .await;
+        assert_error(&res, 409, "conflict");
+        get(&server, &ann, &format!("/api/v1/orders/{id}")).await.assert_status_ok();
     })
     .await;
 }

@@ -9,6 +9,7 @@ mod api_images;
 mod api_orders;
 mod pages;
 mod pages_account;
+mod pages_admin_back_office;
 mod pages_admin_catalogue;
 mod pages_catalogue;
 mod pages_orders;

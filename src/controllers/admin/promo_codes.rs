@@ -120,12 +120,11 @@ fn read_datetime(errors: &mut FieldErrors, field: &str, text: &str) -> Option<Da
     }
     let parsed = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S"));
-    match parsed {
-        Ok(n) => Some(n.and_utc()),
-        Err(_) => {
-            errors.add(field, "Enter a date and time like 2026-12-31T18:00.");
-            None
-        }
+    if let Ok(n) = parsed {
+        Some(n.and_utc())
+    } else {
+        errors.add(field, "Enter a date and time like 2026-12-31T18:00.");
+        None
     }
 }
 

@@ -224,12 +224,11 @@ fn expected_at(errors: &mut FieldErrors, text: &str) -> Option<chrono::DateTime<
     if t.is_empty() {
         return None;
     }
-    match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        Ok(d) => Some(d.and_time(NaiveTime::MIN).and_utc()),
-        Err(_) => {
-            errors.add("expected_at", "Enter a date like 2026-12-31.");
-            None
-        }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        Some(d.and_time(NaiveTime::MIN).and_utc())
+    } else {
+        errors.add("expected_at", "Enter a date like 2026-12-31.");
+        None
     }
 }
 
