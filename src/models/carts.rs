@@ -218,14 +218,8 @@ pub async fn lines<C: ConnectionTrait>(db: &C, cart_id: i32) -> AppResult<Vec<Pr
     if items.is_empty() {
         return Ok(vec![]);
     }
-    let vs = variants::Entity::find()
-        .filter(variants::Column::Id.is_in(items.iter().map(|i| i.variant_id)))
-        .all(db)
-        .await?;
-    let ps = products::Entity::find()
-        .filter(products::Column::Id.is_in(vs.iter().map(|v| v.product_id)))
-        .all(db)
-        .await?;
+    let (vs, ps) =
+        super::catalogue::variants_with_products(db, items.iter().map(|i| i.variant_id)).await?;
     Ok(items
         .into_iter()
         .filter_map(|item| {

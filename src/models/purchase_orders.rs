@@ -13,7 +13,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    _entities::{products, purchase_order_lines, purchase_orders, variants},
+    _entities::{purchase_order_lines, purchase_orders},
     actor::Actor,
     counters,
     db::write_txn,
@@ -77,14 +77,8 @@ async fn views<C: ConnectionTrait>(
         .order_by_asc(purchase_order_lines::Column::Id)
         .all(db)
         .await?;
-    let vs = variants::Entity::find()
-        .filter(variants::Column::Id.is_in(lines.iter().map(|l| l.variant_id)))
-        .all(db)
-        .await?;
-    let ps = products::Entity::find()
-        .filter(products::Column::Id.is_in(vs.iter().map(|v| v.product_id)))
-        .all(db)
-        .await?;
+    let (vs, ps) =
+        super::catalogue::variants_with_products(db, lines.iter().map(|l| l.variant_id)).await?;
     Ok(list
         .into_iter()
         .map(|po| {

@@ -238,20 +238,13 @@ pub struct LedgerEntry {
     pub created_at: String,
 }
 
-/// Resolves the ids of ledger rows with three batched lookups (no query per row).
+/// Resolves the ids of ledger rows with batched lookups (no query per row).
 async fn entries<C: ConnectionTrait>(
     db: &C,
     rows: Vec<stock_ledger::Model>,
 ) -> AppResult<Vec<LedgerEntry>> {
-    let variant_ids: Vec<i32> = rows.iter().map(|r| r.variant_id).collect();
-    let vs = variants::Entity::find()
-        .filter(variants::Column::Id.is_in(variant_ids))
-        .all(db)
-        .await?;
-    let ps = products::Entity::find()
-        .filter(products::Column::Id.is_in(vs.iter().map(|v| v.product_id)))
-        .all(db)
-        .await?;
+    let (vs, ps) =
+        super::catalogue::variants_with_products(db, rows.iter().map(|r| r.variant_id)).await?;
     let order_ids: Vec<i32> = rows.iter().filter_map(|r| r.order_id).collect();
     let os: Vec<(i32, Uuid, i64)> = if order_ids.is_empty() {
         vec![]
@@ -317,6 +310,46 @@ pub struct LedgerFilter {
     pub product: Option<Uuid>,
     pub variant: Option<Uuid>,
     pub reason: Option<StockReason>,
+}
+
+impl LedgerFilter {
+    /// Reads the filter as typed into a query string (API and admin page alike); empty
+    /// values mean "any".
+    ///
+    /// # Errors
+    /// Field messages for a malformed id or an unknown reason.
+    pub fn parse(product: &str, variant: &str, reason: &str) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut id = |field: &str, v: &str| {
+            let v = v.trim();
+            if v.is_empty() {
+                return None;
+            }
+            let parsed = Uuid::parse_str(v).ok();
+            if parsed.is_none() {
+                errors.add(field, "Must be an id.");
+            }
+            parsed
+        };
+        let product = id("product", product);
+        let variant = id("variant", variant);
+        let reason = match reason.trim() {
+            "" => None,
+            r => {
+                let parsed = StockReason::parse(r);
+                if parsed.is_none() {
+                    errors.add("reason", "Unknown reason.");
+                }
+                parsed
+            }
+        };
+        errors.into_result()?;
+        Ok(Self {
+            product,
+            variant,
+            reason,
+        })
+    }
 }
 
 /// One page of the ledger, newest first.

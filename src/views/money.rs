@@ -71,6 +71,25 @@ pub fn parse(text: &str) -> Option<i64> {
     Some(whole * 100 + frac)
 }
 
+/// Reads a percentage typed into a form ("19", "5.5", "12,25") as basis points: `None` when
+/// left empty, or when it cannot be read (then a message is added under `field`). Two decimals
+/// at most, so the conversion is exact.
+pub fn read_percent(
+    errors: &mut crate::domain::validation::FieldErrors,
+    field: &str,
+    text: &str,
+) -> Option<i64> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    // A percentage with two decimals is a count of hundredths, exactly as an amount is.
+    let bp = parse(text.trim().trim_end_matches('%').trim_end());
+    if bp.is_none() {
+        errors.add(field, "Enter a percentage like 19 or 5.5.");
+    }
+    bp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +109,16 @@ mod tests {
         assert_eq!(parse("1.234"), None);
         assert_eq!(parse("-3"), None);
         assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn percentages_read_as_exact_basis_points() {
+        let mut e = crate::domain::validation::FieldErrors::new();
+        assert_eq!(read_percent(&mut e, "rate", "19"), Some(1900));
+        assert_eq!(read_percent(&mut e, "rate", "5.5 %"), Some(550));
+        assert_eq!(read_percent(&mut e, "rate", ""), None);
+        assert!(e.is_empty());
+        assert_eq!(read_percent(&mut e, "rate", "lots"), None);
+        assert!(e.0.contains_key("rate"));
     }
 }

@@ -215,36 +215,7 @@ struct LedgerQuery {
 
 impl LedgerQuery {
     fn parse(&self) -> Result<LedgerFilter, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let mut id = |field: &str, v: &str| {
-            let v = v.trim();
-            if v.is_empty() {
-                return None;
-            }
-            let parsed = Uuid::parse_str(v).ok();
-            if parsed.is_none() {
-                errors.add(field, "Must be an id.");
-            }
-            parsed
-        };
-        let product = id("product", &self.product);
-        let variant = id("variant", &self.variant);
-        let reason = match self.reason.trim() {
-            "" => None,
-            r => {
-                let parsed = StockReason::parse(r);
-                if parsed.is_none() {
-                    errors.add("reason", "Unknown reason.");
-                }
-                parsed
-            }
-        };
-        errors.into_result()?;
-        Ok(LedgerFilter {
-            product,
-            variant,
-            reason,
-        })
+        LedgerFilter::parse(&self.product, &self.variant, &self.reason)
     }
 }
 

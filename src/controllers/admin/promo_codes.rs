@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::tax_rates::read_percent;
 use crate::{
     domain::{
         promo::{PromoDraft, PromoInput, PromoKind},
@@ -163,7 +162,7 @@ impl PromoForm {
         let mut e = FieldErrors::new();
         let kind = PromoKind::parse(self.kind.trim());
         let value = match kind {
-            Some(PromoKind::Percent) => read_percent(&mut e, "value", &self.value),
+            Some(PromoKind::Percent) => money::read_percent(&mut e, "value", &self.value),
             _ => money::read(&mut e, "value", &self.value),
         };
         if self.value.trim().is_empty() {

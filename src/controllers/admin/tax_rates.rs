@@ -24,21 +24,6 @@ use crate::{
 
 const ADMIN: &[Role] = &[Role::Admin];
 
-/// Reads a percentage typed into a form ("19", "5.5", "12,25") as basis points: `None` when
-/// left empty, or when it cannot be read (then a message is added under `field`). Two decimals
-/// at most, so the conversion is exact.
-pub fn read_percent(errors: &mut FieldErrors, field: &str, text: &str) -> Option<i64> {
-    if text.trim().is_empty() {
-        return None;
-    }
-    // A percentage with two decimals is a count of hundredths, exactly as an amount is.
-    let bp = money::parse(text.trim().trim_end_matches('%').trim_end());
-    if bp.is_none() {
-        errors.add(field, "Enter a percentage like 19 or 5.5.");
-    }
-    bp
-}
-
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default)]
 struct RateForm {
@@ -51,7 +36,7 @@ struct RateForm {
 impl RateForm {
     fn draft(&self) -> Result<TaxRateDraft, FieldErrors> {
         let mut e = FieldErrors::new();
-        let bp = read_percent(&mut e, "rate_bp", &self.rate);
+        let bp = money::read_percent(&mut e, "rate_bp", &self.rate);
         if self.rate.trim().is_empty() {
             e.add("rate_bp", "This field is required.");
         }

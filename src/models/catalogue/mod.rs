@@ -15,6 +15,26 @@ use super::_entities::{
 };
 use crate::errors::AppResult;
 
+/// Variants by id together with their products: two queries whatever the number of rows,
+/// for the many lists (cart lines, purchase orders, the ledger) that name variants.
+///
+/// # Errors
+/// Database errors.
+pub async fn variants_with_products(
+    db: &impl ConnectionTrait,
+    variant_ids: impl IntoIterator<Item = i32>,
+) -> AppResult<(Vec<variants::Model>, Vec<product_rows::Model>)> {
+    let vs = variants::Entity::find()
+        .filter(variants::Column::Id.is_in(variant_ids))
+        .all(db)
+        .await?;
+    let ps = product_rows::Entity::find()
+        .filter(product_rows::Column::Id.is_in(vs.iter().map(|v| v.product_id)))
+        .all(db)
+        .await?;
+    Ok((vs, ps))
+}
+
 /// Deletes the whole catalogue, children before parents (`cargo loco db truncate`, tests).
 /// Stored image files are left to the storage's own lifecycle rules.
 ///

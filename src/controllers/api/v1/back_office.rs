@@ -14,7 +14,6 @@ use uuid::Uuid;
 use crate::{
     domain::{
         promo::{PromoDraft, PromoInput},
-        stock::StockReason,
         validation::FieldErrors,
     },
     errors::{ApiError, AppError},
@@ -345,33 +344,11 @@ pub struct LedgerQuery {
 
 impl LedgerQuery {
     fn parse(&self) -> Result<LedgerFilter, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let mut id = |field: &str, v: &Option<String>| {
-            let v = v.as_deref().filter(|v| !v.is_empty())?;
-            let parsed = Uuid::parse_str(v).ok();
-            if parsed.is_none() {
-                errors.add(field, "Must be an id.");
-            }
-            parsed
-        };
-        let product = id("product", &self.product);
-        let variant = id("variant", &self.variant);
-        let reason = match self.reason.as_deref().filter(|r| !r.is_empty()) {
-            Some(r) => {
-                let parsed = StockReason::parse(r);
-                if parsed.is_none() {
-                    errors.add("reason", "Unknown reason.");
-                }
-                parsed
-            }
-            None => None,
-        };
-        errors.into_result()?;
-        Ok(LedgerFilter {
-            product,
-            variant,
-            reason,
-        })
+        LedgerFilter::parse(
+            self.product.as_deref().unwrap_or_default(),
+            self.variant.as_deref().unwrap_or_default(),
+            self.reason.as_deref().unwrap_or_default(),
+        )
     }
 }
 
