@@ -91,6 +91,9 @@ impl Hooks for App {
             .await
             .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
         let views = TeraView::build_with_post_process(|_| Ok(()))?;
+        let payments = crate::payments::Payments::from_settings(&settings)
+            .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+        ctx.shared_store.insert(payments);
         ctx.shared_store.insert(settings);
         ctx.shared_store.insert(Arc::new(jobs));
         ctx.shared_store.insert(Arc::new(counters));
@@ -169,6 +172,8 @@ impl Hooks for App {
 
     async fn truncate(ctx: &AppContext) -> Result<()> {
         // Children before parents: the order tables RESTRICT deletes of users and variants.
+        PaymentEvents::delete_many().exec(&ctx.db).await?;
+        Transactions::delete_many().exec(&ctx.db).await?;
         Invoices::delete_many().exec(&ctx.db).await?;
         Notifications::delete_many().exec(&ctx.db).await?;
         StockLedger::delete_many().exec(&ctx.db).await?;

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod jobs;
 pub mod mail;
 pub mod models;
+pub mod payments;
 pub mod settings;
 pub mod storage;
 pub mod tasks;

@@ -8,6 +8,7 @@ mod m20261122_000001_accounts;
 mod m20261122_000002_platform;
 mod m20261122_000003_catalogue;
 mod m20261201_000004_orders;
+mod m20261201_000005_payments;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_platform::Migration),
             Box::new(m20261122_000003_catalogue::Migration),
             Box::new(m20261201_000004_orders::Migration),
+            Box::new(m20261201_000005_payments::Migration),
         ]
     }
 }

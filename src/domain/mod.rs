@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod email;
 pub mod imaging;
 pub mod order_status;
+pub mod payment;
 pub mod pricing;
 pub mod promo;
 pub mod role;

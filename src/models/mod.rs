@@ -17,6 +17,7 @@ pub mod invoices;
 pub mod mail_outbox;
 pub mod notifications;
 pub mod orders;
+pub mod payments;
 pub mod promos;
 pub mod purchase_orders;
 pub mod sessions;

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -367,11 +367,55 @@ fn may(actor: &Actor, order: &orders::Model, event: OrderEvent) -> AppResult<()>
     }
 }
 
-/// Takes one step of the state machine with its side effects; see the module notes.
+/// What a committed step still has to do outside its transaction.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct AfterCommit {
+    pub mail_ids: Vec<Uuid>,
+    pub stock_changed: bool,
+}
+
+impl AfterCommit {
+    /// Enqueues the step's mail and drops stale catalogue reads.
+    pub async fn run(self, ctx: &AppContext) {
+        if !self.mail_ids.is_empty() {
+            Jobs::get(ctx)
+                .enqueue_all(
+                    self.mail_ids
+                        .into_iter()
+                        .map(|mail_id| Job::DeliverMail { mail_id }),
+                )
+                .await;
+        }
+        if self.stock_changed {
+            super::catalogue::cache::invalidate(&ctx.cache).await;
+        }
+    }
+
+    pub fn merge(&mut self, other: Self) {
+        self.mail_ids.extend(other.mail_ids);
+        self.stock_changed |= other.stock_changed;
+    }
+}
+
+/// Whether taking `event` from `from` moves money: a refund, or cancelling a paid order.
+#[must_use]
+pub const fn moves_money(from: OrderStatus, event: OrderEvent) -> bool {
+    matches!(
+        (from, event),
+        (_, OrderEvent::Refund) | (OrderStatus::Paid, OrderEvent::Cancel)
+    )
+}
+
+/// Takes one step of the state machine with its side effects; see the module notes. Steps
+/// that move money (payment recorded by hand, refunds, cancelling a paid order) go through
+/// `models::payments`, which records the transaction and then takes the step with
+/// [`act_in`] in the same transaction.
 ///
 /// # Errors
 /// `NotFound` (not the viewer's order), `Forbidden` (role), `InvalidTransition` (no such
-/// step from the current state, also when another request moved the order first).
+/// step from the current state, also when another request moved the order first),
+/// `Unavailable` when the payment provider refuses a refund.
 #[tracing::instrument(name = "orders::act", skip_all, fields(order_id = %pid, event = ?action.event()))]
 pub async fn act(
     ctx: &AppContext,
@@ -379,19 +423,59 @@ pub async fn act(
     action: Action,
     actor: &Actor,
 ) -> AppResult<OrderView> {
-    let settings = Settings::get(ctx);
     let event = action.event();
-    let txn = write_txn(&ctx.db).await?;
-    let order = find_for(&txn, pid, actor).await?;
+    let order = find_for(&ctx.db, pid, actor).await?;
     let from: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
-    may(actor, &order, event)?;
-    let to = from.apply(event)?;
+    check(actor, &order, from, event)?;
+    if moves_money(from, event) {
+        return super::payments::refund(ctx, &order, action, actor).await;
+    }
+    if event == OrderEvent::Pay && !actor.is_system() {
+        return super::payments::record_offline_payment(ctx, &order, actor).await;
+    }
+    let settings = Settings::get(ctx);
+    let txn = write_txn(&ctx.db).await?;
+    let (view, after) = act_in(&txn, &settings, pid, action, actor).await?;
+    txn.commit().await?;
+    after.run(ctx).await;
+    Ok(view)
+}
+
+/// Who may take the step and whether the state machine has it.
+fn check(
+    actor: &Actor,
+    order: &orders::Model,
+    from: OrderStatus,
+    event: OrderEvent,
+) -> AppResult<()> {
+    may(actor, order, event)?;
+    from.apply(event)?;
     if event == OrderEvent::Cancel && from != OrderStatus::Pending && !actor.is_admin() {
         // The state machine allows cancelling a paid order, but only staff can refund it.
         return Err(AppError::Conflict(
             "This order can no longer be cancelled online; please contact us.".into(),
         ));
     }
+    Ok(())
+}
+
+/// The step itself, inside the caller's write transaction: compare-and-set on the status,
+/// the timeline row, stock, promo usage, the invoice and the mail's outbox row.
+///
+/// # Errors
+/// As [`act`].
+pub async fn act_in(
+    txn: &DatabaseTransaction,
+    settings: &Settings,
+    pid: Uuid,
+    action: Action,
+    actor: &Actor,
+) -> AppResult<(OrderView, AfterCommit)> {
+    let event = action.event();
+    let order = find_for(txn, pid, actor).await?;
+    let from: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
+    check(actor, &order, from, event)?;
+    let to = from.apply(event)?;
     let now = Utc::now();
     let mut cas = orders::Entity::update_many()
         .col_expr(orders::Column::Status, Expr::value(to.as_str()))
@@ -416,11 +500,12 @@ pub async fn act(
         }
         _ => {}
     }
-    if cas.exec(&txn).await?.rows_affected != 1 {
-        // Another request moved the order between our read and our write.
-        drop(txn);
+    if cas.exec(txn).await?.rows_affected != 1 {
+        // Another request moved the order between our read and our write (PostgreSQL; on
+        // SQLite the write lock taken at BEGIN rules this out). Reading again in this
+        // transaction sees what it committed.
         let current = orders::Entity::find_by_id(order.id)
-            .one(&ctx.db)
+            .one(txn)
             .await?
             .ok_or(AppError::NotFound)?;
         return Err(InvalidTransition {
@@ -441,12 +526,12 @@ pub async fn act(
         Action::Refund { restock: true } => "goods restocked".into(),
         _ => String::new(),
     };
-    record_event(&txn, order.id, Some(from), to, event.as_str(), actor, &note).await?;
+    record_event(txn, order.id, Some(from), to, event.as_str(), actor, &note).await?;
 
     let lines = order_lines::Entity::find()
         .filter(order_lines::Column::OrderId.eq(order.id))
         .order_by_asc(order_lines::Column::VariantId)
-        .all(&txn)
+        .all(txn)
         .await?;
     let stock_move = match (&action, from) {
         (Action::Pay, _) => Some(StockReason::Sale),
@@ -458,7 +543,7 @@ pub async fn act(
     if let Some(reason) = stock_move {
         for l in &lines {
             let applied = stock::apply(
-                &txn,
+                txn,
                 &Change {
                     variant_id: l.variant_id,
                     reason,
@@ -482,22 +567,25 @@ pub async fn act(
         }
     }
     if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) {
-        promos::release(&txn, order.id).await?;
+        promos::release(txn, order.id).await?;
     }
     if event == OrderEvent::Pay {
-        invoice_model::issue(&txn, &order).await?;
+        invoice_model::issue(txn, &order).await?;
     }
     let mail_kind = match to {
         OrderStatus::Cancelled => Some(OrderMail::Cancelled),
         OrderStatus::Expired => Some(OrderMail::Expired),
         _ => None,
     };
-    let mut mail_id = None;
+    let mut after = AfterCommit {
+        stock_changed: stock_move.is_some(),
+        ..AfterCommit::default()
+    };
     if let Some(kind) = mail_kind {
-        mail_id = Some(
+        after.mail_ids.push(
             queue_mail(
-                &txn,
-                &settings,
+                txn,
+                settings,
                 &order,
                 &lines,
                 kind,
@@ -507,20 +595,10 @@ pub async fn act(
         );
     }
     let fresh = orders::Entity::find_by_id(order.id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    let out = view(&txn, fresh).await?;
-    txn.commit().await?;
-    if let Some(id) = mail_id {
-        Jobs::get(ctx)
-            .enqueue_all([Job::DeliverMail { mail_id: id }])
-            .await;
-    }
-    if stock_move.is_some() {
-        super::catalogue::cache::invalidate(&ctx.cache).await;
-    }
-    Ok(out)
+    Ok((view(txn, fresh).await?, after))
 }
 
 /// Appends a timeline row.

@@ -1,0 +1,848 @@
+//! Payments and refunds: every money movement is one transaction row, recorded exactly once.
+//!
+//! Design:
+//! - [`start`] opens a checkout session at the provider for a pending order (the amount is
+//!   the order's, never the client's) and records it as a pending payment.
+//! - [`handle_event`] is the one path for what providers report, used by the Stripe webhook
+//!   after its signature check and by the test provider's page. The event id is inserted
+//!   first (unique), so a repeated delivery changes nothing; the transaction's status moves
+//!   by compare-and-set (`WHERE status = 'pending'`), so the webhook and the shopper's
+//!   redirect racing each other record one payment; the order moves by `orders::act_in`, in
+//!   the same database transaction.
+//! - A payment for an order that expired or was cancelled meanwhile is refunded at once and
+//!   an admin notification is raised: money is never kept for an order we will not ship.
+//! - Refunds ([`refund`]) first claim the refund with a row keyed on the payment (a second
+//!   refund of the same payment is refused by the unique index), then ask the provider with
+//!   the claim's id as idempotency key, then record the result and move the order.
+use chrono::{Duration, Utc};
+use loco_rs::app::AppContext;
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    _entities::{notifications, order_lines, orders, payment_events, transactions, users},
+    actor::Actor,
+    db::write_txn,
+    orders::{act_in, find_for, Action, AfterCommit, OrderView},
+};
+use crate::{
+    domain::{
+        order_status::{InvalidTransition, OrderEvent, OrderStatus},
+        payment::{PaymentEvent, TransactionKind, TransactionStatus},
+        pricing::PriceMode,
+    },
+    errors::{AppError, AppResult, DbResultExt},
+    payments::{CheckoutLine, CheckoutRequest, Payments},
+    settings::Settings,
+};
+
+/// API.md's transaction object.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TransactionView {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub order_number: i64,
+    pub kind: TransactionKind,
+    pub status: TransactionStatus,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub provider: String,
+    pub provider_ref: String,
+    pub failure_reason: Option<String>,
+    pub created_at: String,
+}
+
+/// What `POST /orders/{id}/pay` answers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PayView {
+    pub checkout_url: String,
+    pub session_id: String,
+}
+
+const OFFLINE: &str = "offline";
+
+async fn insert_transaction<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    kind: TransactionKind,
+    status: TransactionStatus,
+    provider: &str,
+    provider_ref: &str,
+) -> Result<transactions::Model, sea_orm::DbErr> {
+    let now = Utc::now().into();
+    transactions::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        order_id: Set(order.id),
+        kind: Set(kind.as_str().into()),
+        status: Set(status.as_str().into()),
+        amount_cents: Set(order.total_cents),
+        currency: Set(order.currency.clone()),
+        provider: Set(provider.into()),
+        provider_ref: Set(provider_ref.chars().take(255).collect()),
+        payment_ref: Set(None),
+        checkout_url: Set(None),
+        failure_reason: Set(None),
+        expires_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// What the provider's checkout page lists: the order's lines, shipping and added tax, or
+/// one line for the whole order when a discount applies (providers take no negative lines).
+/// Either way the lines add up to the order's total exactly.
+fn checkout_lines(order: &orders::Model, lines: &[order_lines::Model]) -> Vec<CheckoutLine> {
+    let whole = || {
+        vec![CheckoutLine {
+            name: format!("Order #{}", order.number),
+            unit_amount_cents: order.total_cents,
+            quantity: 1,
+        }]
+    };
+    if order.discount_cents > 0 {
+        return whole();
+    }
+    let mut out: Vec<CheckoutLine> = lines
+        .iter()
+        .map(|l| CheckoutLine {
+            name: l.name.clone(),
+            unit_amount_cents: l.unit_price_cents,
+            quantity: i64::from(l.quantity),
+        })
+        .collect();
+    if order.shipping_cents > 0 {
+        out.push(CheckoutLine {
+            name: "Shipping".into(),
+            unit_amount_cents: order.shipping_cents,
+            quantity: 1,
+        });
+    }
+    if PriceMode::parse(&order.price_mode) == PriceMode::TaxExclusive && order.tax_cents > 0 {
+        out.push(CheckoutLine {
+            name: "Tax".into(),
+            unit_amount_cents: order.tax_cents,
+            quantity: 1,
+        });
+    }
+    let sum: i64 = out.iter().map(|l| l.unit_amount_cents * l.quantity).sum();
+    if sum == order.total_cents {
+        out
+    } else {
+        whole()
+    }
+}
+
+/// Opens (or reuses) a checkout session for the owner's pending order.
+///
+/// # Errors
+/// `NotFound` (not theirs), `InvalidTransition` (not pending), `Unavailable` (provider).
+pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayView> {
+    let order = find_for(&ctx.db, pid, actor).await?;
+    if actor.user_id != Some(order.user_id) {
+        return Err(AppError::NotFound);
+    }
+    let status: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
+    status.apply(OrderEvent::Pay)?;
+    let provider = Payments::get(ctx);
+    let now = Utc::now();
+    // An open session of this order is offered again rather than a second one.
+    if let Some(open) = transactions::Entity::find()
+        .filter(transactions::Column::OrderId.eq(order.id))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+        .filter(transactions::Column::Provider.eq(provider.name()))
+        .filter(transactions::Column::ExpiresAt.gt(now.fixed_offset()))
+        .order_by_desc(transactions::Column::Id)
+        .one(&ctx.db)
+        .await?
+    {
+        if let Some(url) = open.checkout_url {
+            return Ok(PayView {
+                checkout_url: url,
+                session_id: open.provider_ref,
+            });
+        }
+    }
+    let settings = Settings::get(ctx);
+    let lines = order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.eq(order.id))
+        .order_by_asc(order_lines::Column::Id)
+        .all(&ctx.db)
+        .await?;
+    let base = &settings.base_url;
+    // Stripe keeps a session open for 30 minutes at least; a payment after the order's own
+    // expiry is refunded by `handle_event`.
+    let order_expiry = order.expires_at.map_or(now, |t| t.with_timezone(&Utc));
+    let expires_at = std::cmp::max(order_expiry, now + Duration::minutes(31));
+    let session = provider
+        .create_session(&CheckoutRequest {
+            order_id: order.pid,
+            order_number: order.number,
+            email: order.email.clone(),
+            currency: order.currency.clone(),
+            lines: checkout_lines(&order, &lines),
+            total_cents: order.total_cents,
+            success_url: format!(
+                "{base}/orders/{}/paid?session_id={{CHECKOUT_SESSION_ID}}",
+                order.pid
+            ),
+            cancel_url: format!("{base}/orders/{}", order.pid),
+            expires_at,
+        })
+        .await?;
+    let row = insert_transaction(
+        &ctx.db,
+        &order,
+        TransactionKind::Payment,
+        TransactionStatus::Pending,
+        provider.name(),
+        &session.id,
+    )
+    .await?;
+    transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::CheckoutUrl,
+            Expr::value(session.url.clone()),
+        )
+        .col_expr(
+            transactions::Column::ExpiresAt,
+            Expr::value(session.expires_at.unwrap_or(expires_at).fixed_offset()),
+        )
+        .filter(transactions::Column::Id.eq(row.id))
+        .exec(&ctx.db)
+        .await?;
+    Ok(PayView {
+        checkout_url: session.url,
+        session_id: session.id,
+    })
+}
+
+/// What handling an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// The event changed something.
+    Applied,
+    /// Seen before, or nothing left to change (a repeat in other clothes).
+    Ignored,
+    /// Money arrived for an order that can no longer take it; it was refunded.
+    RefundedLate,
+}
+
+/// The one path for provider events; see the module notes.
+///
+/// # Errors
+/// Database errors; `Unavailable` when a late payment cannot be refunded (the event is then
+/// not marked as handled, so the provider's retry tries again).
+#[tracing::instrument(name = "payments::handle_event", skip_all, fields(provider, event_id))]
+pub async fn handle_event(
+    ctx: &AppContext,
+    provider: &str,
+    event_id: &str,
+    kind: &str,
+    event: PaymentEvent,
+) -> AppResult<Handled> {
+    let settings = Settings::get(ctx);
+    let system = Actor::system(&format!("{provider} payment"));
+    let txn = write_txn(&ctx.db).await?;
+    let fresh = payment_events::Entity::insert(payment_events::ActiveModel {
+        provider: Set(provider.into()),
+        event_id: Set(event_id.chars().take(255).collect()),
+        kind: Set(kind.chars().take(80).collect()),
+        received_at: Set(Utc::now().into()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            payment_events::Column::Provider,
+            payment_events::Column::EventId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    if fresh == 0 {
+        return Ok(Handled::Ignored);
+    }
+    let mut after = AfterCommit::default();
+    let mut late: Option<(orders::Model, transactions::Model)> = None;
+    let handled = match event {
+        PaymentEvent::SessionCompleted {
+            session_id,
+            payment_ref,
+            amount_cents,
+        } => {
+            let Some(tx) = find_tx(&txn, provider, TransactionKind::Payment, &session_id).await?
+            else {
+                tracing::warn!(%session_id, "completed session of no known order");
+                txn.commit().await?;
+                return Ok(Handled::Ignored);
+            };
+            let claimed = transactions::Entity::update_many()
+                .col_expr(
+                    transactions::Column::Status,
+                    Expr::value(TransactionStatus::Succeeded.as_str()),
+                )
+                .col_expr(
+                    transactions::Column::PaymentRef,
+                    Expr::value(payment_ref.clone()),
+                )
+                .col_expr(
+                    transactions::Column::AmountCents,
+                    Expr::value(std::cmp::max(amount_cents, 0)),
+                )
+                .col_expr(
+                    transactions::Column::UpdatedAt,
+                    Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(transactions::Column::Id.eq(tx.id))
+                .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+                .exec(&txn)
+                .await?;
+            if claimed.rows_affected == 0 {
+                Handled::Ignored
+            } else {
+                let order = orders::Entity::find_by_id(tx.order_id)
+                    .one(&txn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                match act_in(&txn, &settings, order.pid, Action::Pay, &system).await {
+                    Ok((_, a)) => {
+                        after.merge(a);
+                        Handled::Applied
+                    }
+                    Err(AppError::InvalidTransition(_)) => {
+                        let tx = transactions::Entity::find_by_id(tx.id)
+                            .one(&txn)
+                            .await?
+                            .ok_or(AppError::NotFound)?;
+                        late = Some((order, tx));
+                        Handled::RefundedLate
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        PaymentEvent::SessionExpired { session_id } => {
+            let moved = transactions::Entity::update_many()
+                .col_expr(
+                    transactions::Column::Status,
+                    Expr::value(TransactionStatus::Expired.as_str()),
+                )
+                .col_expr(
+                    transactions::Column::UpdatedAt,
+                    Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(transactions::Column::Provider.eq(provider))
+                .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+                .filter(transactions::Column::ProviderRef.eq(session_id))
+                .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+                .exec(&txn)
+                .await?;
+            if moved.rows_affected == 1 {
+                Handled::Applied
+            } else {
+                Handled::Ignored
+            }
+        }
+        PaymentEvent::PaymentFailed {
+            payment_ref,
+            order_id,
+            reason,
+        } => {
+            let order = match order_id {
+                Some(pid) => {
+                    orders::Entity::find()
+                        .filter(orders::Column::Pid.eq(pid))
+                        .one(&txn)
+                        .await?
+                }
+                None => None,
+            };
+            match order {
+                Some(order) => {
+                    // A declined attempt is a row of its own; the session stays open for
+                    // another try.
+                    let row = insert_transaction(
+                        &txn,
+                        &order,
+                        TransactionKind::Payment,
+                        TransactionStatus::Failed,
+                        provider,
+                        &payment_ref,
+                    )
+                    .await
+                    .on_unique(|| AppError::Conflict("attempt already recorded".into()));
+                    match row {
+                        Ok(row) => {
+                            transactions::Entity::update_many()
+                                .col_expr(
+                                    transactions::Column::FailureReason,
+                                    Expr::value(reason.chars().take(500).collect::<String>()),
+                                )
+                                .col_expr(
+                                    transactions::Column::PaymentRef,
+                                    Expr::value(payment_ref),
+                                )
+                                .filter(transactions::Column::Id.eq(row.id))
+                                .exec(&txn)
+                                .await?;
+                            Handled::Applied
+                        }
+                        Err(AppError::Conflict(_)) => Handled::Ignored,
+                        Err(e) => return Err(e),
+                    }
+                }
+                None => Handled::Ignored,
+            }
+        }
+        PaymentEvent::Refunded {
+            payment_ref,
+            refund_ref,
+            amount_cents,
+        } => {
+            // Our own refunds are recorded when we make them; this records refunds made at
+            // the provider directly (its dashboard) and moves the order when it can.
+            if find_tx(&txn, provider, TransactionKind::Refund, &refund_ref)
+                .await?
+                .is_some()
+            {
+                Handled::Ignored
+            } else if let Some(payment) = transactions::Entity::find()
+                .filter(transactions::Column::Provider.eq(provider))
+                .filter(transactions::Column::PaymentRef.eq(payment_ref.clone()))
+                .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+                .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
+                .one(&txn)
+                .await?
+            {
+                let order = orders::Entity::find_by_id(payment.order_id)
+                    .one(&txn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let row = insert_transaction(
+                    &txn,
+                    &order,
+                    TransactionKind::Refund,
+                    TransactionStatus::Succeeded,
+                    provider,
+                    &refund_ref,
+                )
+                .await?;
+                set_refund_details(&txn, row.id, &payment_ref, amount_cents).await?;
+                if let Ok((_, a)) = act_in(
+                    &txn,
+                    &settings,
+                    order.pid,
+                    Action::Refund { restock: false },
+                    &system,
+                )
+                .await
+                {
+                    after.merge(a);
+                }
+                Handled::Applied
+            } else {
+                Handled::Ignored
+            }
+        }
+    };
+    if let Some((order, tx)) = &late {
+        // Refund before committing: if the provider cannot be reached, the event is not
+        // marked handled and the provider's retry brings it back.
+        refund_late(ctx, &txn, order, tx).await?;
+    }
+    txn.commit().await?;
+    after.run(ctx).await;
+    Ok(handled)
+}
+
+async fn find_tx<C: ConnectionTrait>(
+    db: &C,
+    provider: &str,
+    kind: TransactionKind,
+    provider_ref: &str,
+) -> AppResult<Option<transactions::Model>> {
+    Ok(transactions::Entity::find()
+        .filter(transactions::Column::Provider.eq(provider))
+        .filter(transactions::Column::Kind.eq(kind.as_str()))
+        .filter(transactions::Column::ProviderRef.eq(provider_ref))
+        .one(db)
+        .await?)
+}
+
+async fn set_refund_details<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    payment_ref: &str,
+    amount_cents: i64,
+) -> AppResult<()> {
+    transactions::Entity::update_many()
+        .col_expr(transactions::Column::PaymentRef, Expr::value(payment_ref))
+        .col_expr(
+            transactions::Column::AmountCents,
+            Expr::value(std::cmp::max(amount_cents, 0)),
+        )
+        .filter(transactions::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Refunds a payment that arrived for an expired or cancelled order, records it and tells
+/// the admins.
+async fn refund_late<C: ConnectionTrait>(
+    ctx: &AppContext,
+    db: &C,
+    order: &orders::Model,
+    payment: &transactions::Model,
+) -> AppResult<()> {
+    let provider = Payments::get(ctx);
+    let key = format!("late-{}", payment.pid);
+    let payment_ref = payment.payment_ref.clone().unwrap_or_default();
+    let refund_ref = provider
+        .refund(&payment_ref, payment.amount_cents, &key)
+        .await?;
+    let row = insert_transaction(
+        db,
+        order,
+        TransactionKind::Refund,
+        TransactionStatus::Succeeded,
+        &payment.provider,
+        &refund_ref,
+    )
+    .await?;
+    set_refund_details(db, row.id, &payment_ref, payment.amount_cents).await?;
+    notify(
+        db,
+        "late_payment",
+        order.id,
+        &format!(
+            "A payment of {} arrived for order #{} after it was {}; it was refunded automatically.",
+            crate::views::money::format(payment.amount_cents, &payment.currency),
+            order.number,
+            order.status
+        ),
+    )
+    .await
+}
+
+async fn notify<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    order_id: i32,
+    message: &str,
+) -> AppResult<()> {
+    notifications::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        kind: Set(kind.into()),
+        open_key: Set(None),
+        product_id: Set(None),
+        variant_id: Set(None),
+        order_id: Set(Some(order_id)),
+        message: Set(message.chars().take(500).collect()),
+        stock: Set(None),
+        read_at: Set(None),
+        closed_at: Set(None),
+        created_at: Set(Utc::now().into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// An admin records a payment received outside the shop (bank transfer, cash): one
+/// succeeded transaction and the order paid, together.
+///
+/// # Errors
+/// As `orders::act`.
+pub async fn record_offline_payment(
+    ctx: &AppContext,
+    order: &orders::Model,
+    actor: &Actor,
+) -> AppResult<OrderView> {
+    let settings = Settings::get(ctx);
+    let txn = write_txn(&ctx.db).await?;
+    let (out, after) = act_in(&txn, &settings, order.pid, Action::Pay, actor).await?;
+    let row = insert_transaction(
+        &txn,
+        order,
+        TransactionKind::Payment,
+        TransactionStatus::Succeeded,
+        OFFLINE,
+        &format!("offline-{}", order.pid),
+    )
+    .await?;
+    transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::PaymentRef,
+            Expr::value(format!("offline-{}", row.pid)),
+        )
+        .filter(transactions::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    after.run(ctx).await;
+    Ok(out)
+}
+
+/// Refunds an order's payment in full and takes the step (`Refund`, or `Cancel` of a paid
+/// order); see the module notes.
+///
+/// # Errors
+/// `Conflict` when a refund of this payment is already under way or done; `Unavailable`
+/// when the provider refuses; the order's own errors as `orders::act`.
+pub async fn refund(
+    ctx: &AppContext,
+    order: &orders::Model,
+    action: Action,
+    actor: &Actor,
+) -> AppResult<OrderView> {
+    let settings = Settings::get(ctx);
+    let payment = transactions::Entity::find()
+        .filter(transactions::Column::OrderId.eq(order.id))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
+        .order_by_desc(transactions::Column::Id)
+        .one(&ctx.db)
+        .await?;
+    // A paid order without a recorded payment predates payments; it is refunded by hand.
+    let Some(payment) = payment else {
+        let txn = write_txn(&ctx.db).await?;
+        let (out, after) = act_in(&txn, &settings, order.pid, action, actor).await?;
+        txn.commit().await?;
+        after.run(ctx).await;
+        return Ok(out);
+    };
+    let claim_key = format!("refund-of-{}", payment.pid);
+    let claim = insert_transaction(
+        &ctx.db,
+        order,
+        TransactionKind::Refund,
+        TransactionStatus::Pending,
+        &payment.provider,
+        &claim_key,
+    )
+    .await
+    .on_unique(|| {
+        AppError::Conflict("This payment is already being refunded, or was refunded.".into())
+    })?;
+    let refund_ref = if payment.provider == OFFLINE {
+        Ok(format!("offline-refund-{}", claim.pid))
+    } else {
+        Payments::get(ctx)
+            .refund(
+                payment.payment_ref.as_deref().unwrap_or_default(),
+                payment.amount_cents,
+                &claim.pid.to_string(),
+            )
+            .await
+    };
+    let refund_ref = match refund_ref {
+        Ok(r) => r,
+        Err(e) => {
+            // Free the claim for a later try, keeping the failed attempt on record.
+            transactions::Entity::update_many()
+                .col_expr(
+                    transactions::Column::Status,
+                    Expr::value(TransactionStatus::Failed.as_str()),
+                )
+                .col_expr(
+                    transactions::Column::ProviderRef,
+                    Expr::value(format!("failed-{}", claim.pid)),
+                )
+                .col_expr(
+                    transactions::Column::FailureReason,
+                    Expr::value(e.to_string()),
+                )
+                .filter(transactions::Column::Id.eq(claim.id))
+                .exec(&ctx.db)
+                .await?;
+            return Err(e);
+        }
+    };
+    let txn = write_txn(&ctx.db).await?;
+    let result = act_in(&txn, &settings, order.pid, action, actor).await;
+    transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::Status,
+            Expr::value(TransactionStatus::Succeeded.as_str()),
+        )
+        .col_expr(transactions::Column::ProviderRef, Expr::value(refund_ref))
+        .col_expr(
+            transactions::Column::PaymentRef,
+            Expr::value(payment.payment_ref.clone()),
+        )
+        .col_expr(
+            transactions::Column::AmountCents,
+            Expr::value(payment.amount_cents),
+        )
+        .col_expr(
+            transactions::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(transactions::Column::Id.eq(claim.id))
+        .exec(&txn)
+        .await?;
+    // The money has gone back: the refund is recorded even if the order moved meanwhile.
+    let (out, after) = match result {
+        Ok(r) => r,
+        Err(AppError::InvalidTransition(t)) => {
+            txn.commit().await?;
+            return Err(InvalidTransition { ..t }.into());
+        }
+        Err(e) => return Err(e),
+    };
+    txn.commit().await?;
+    after.run(ctx).await;
+    Ok(out)
+}
+
+async fn views(
+    db: &DatabaseConnection,
+    rows: Vec<transactions::Model>,
+) -> AppResult<Vec<TransactionView>> {
+    let os: Vec<(i32, Uuid, i64)> = orders::Entity::find()
+        .select_only_pids(rows.iter().map(|r| r.order_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|t| {
+            let o = os.iter().find(|o| o.0 == t.order_id)?;
+            Some(TransactionView {
+                id: t.pid,
+                order_id: o.1,
+                order_number: o.2,
+                kind: TransactionKind::parse(&t.kind),
+                status: TransactionStatus::parse(&t.status),
+                amount_cents: t.amount_cents,
+                currency: t.currency,
+                provider: t.provider,
+                provider_ref: t.provider_ref,
+                failure_reason: t.failure_reason,
+                created_at: crate::views::rfc3339(&t.created_at),
+            })
+        })
+        .collect())
+}
+
+trait SelectOrderPids {
+    fn select_only_pids(self, ids: impl IntoIterator<Item = i32>) -> Self;
+}
+
+impl SelectOrderPids for sea_orm::Select<orders::Entity> {
+    fn select_only_pids(self, ids: impl IntoIterator<Item = i32>) -> Self {
+        use sea_orm::QuerySelect;
+        self.select_only()
+            .columns([
+                orders::Column::Id,
+                orders::Column::Pid,
+                orders::Column::Number,
+            ])
+            .filter(orders::Column::Id.is_in(ids))
+    }
+}
+
+/// One page of transactions, newest first: the viewer's own, or all for admins; optionally
+/// of one order.
+///
+/// # Errors
+/// `NotFound` for an order the viewer may not see.
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: &Actor,
+    order: Option<Uuid>,
+    page: u64,
+    page_size: u64,
+) -> AppResult<(Vec<TransactionView>, u64)> {
+    let mut q = transactions::Entity::find()
+        .order_by_desc(transactions::Column::CreatedAt)
+        .order_by_desc(transactions::Column::Id);
+    if let Some(pid) = order {
+        let o = find_for(db, pid, viewer).await?;
+        q = q.filter(transactions::Column::OrderId.eq(o.id));
+    }
+    if !viewer.is_admin() {
+        let own = sea_orm::sea_query::Query::select()
+            .column(orders::Column::Id)
+            .from(orders::Entity)
+            .and_where(orders::Column::UserId.eq(viewer.user_id.unwrap_or(-1)))
+            .to_owned();
+        q = q.filter(transactions::Column::OrderId.in_subquery(own));
+    }
+    let paginator = q.paginate(db, page_size);
+    let count = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+    Ok((views(db, rows).await?, count))
+}
+
+/// The transactions of one order, oldest first (order pages).
+///
+/// # Errors
+/// Database errors.
+pub async fn of_order(db: &DatabaseConnection, order_id: i32) -> AppResult<Vec<TransactionView>> {
+    let rows = transactions::Entity::find()
+        .filter(transactions::Column::OrderId.eq(order_id))
+        .order_by_asc(transactions::Column::Id)
+        .all(db)
+        .await?;
+    views(db, rows).await
+}
+
+/// The shopper came back from the provider's page: ask the provider and record the payment
+/// if the webhook has not yet (the two race; the compare-and-set keeps one).
+///
+/// # Errors
+/// `Unavailable` when the provider cannot be asked.
+pub async fn confirm_return(ctx: &AppContext, session_id: &str) -> AppResult<Handled> {
+    let provider = Payments::get(ctx);
+    let Some(state) = provider.session(session_id).await? else {
+        return Ok(Handled::Ignored);
+    };
+    if !state.paid {
+        return Ok(Handled::Ignored);
+    }
+    handle_event(
+        ctx,
+        provider.name(),
+        &format!("return:{session_id}"),
+        "checkout.session.return",
+        PaymentEvent::SessionCompleted {
+            session_id: session_id.to_string(),
+            payment_ref: state.payment_ref,
+            amount_cents: state.amount_cents,
+        },
+    )
+    .await
+}
+
+/// Who a payment mail goes to (kept for the mail step of issue 5).
+#[allow(dead_code)]
+async fn owner_email(db: &DatabaseConnection, order: &orders::Model) -> AppResult<Option<String>> {
+    Ok(users::Entity::find_by_id(order.user_id)
+        .one(db)
+        .await?
+        .map(|u| u.email))
+}
+
+/// How many money movements an order has, by kind and status (tests, admin).
+///
+/// # Errors
+/// Database errors.
+pub async fn count_for(db: &DatabaseConnection, order_id: i32) -> AppResult<u64> {
+    Ok(transactions::Entity::find()
+        .filter(transactions::Column::OrderId.eq(order_id))
+        .count(db)
+        .await?)
+}
