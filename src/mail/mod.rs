@@ -47,8 +47,10 @@ pub enum Mail {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderMail {
     Placed,
+    Paid,
     Cancelled,
     Expired,
+    Refunded,
 }
 
 impl Mail {
@@ -62,6 +64,14 @@ impl Mail {
                 kind: OrderMail::Placed,
                 ..
             } => "order_placed",
+            Self::Order {
+                kind: OrderMail::Paid,
+                ..
+            } => "order_paid",
+            Self::Order {
+                kind: OrderMail::Refunded,
+                ..
+            } => "order_refunded",
             Self::Order {
                 kind: OrderMail::Cancelled,
                 ..

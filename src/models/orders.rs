@@ -573,8 +573,10 @@ pub async fn act_in(
         invoice_model::issue(txn, &order).await?;
     }
     let mail_kind = match to {
+        OrderStatus::Paid => Some(OrderMail::Paid),
         OrderStatus::Cancelled => Some(OrderMail::Cancelled),
         OrderStatus::Expired => Some(OrderMail::Expired),
+        OrderStatus::Refunded => Some(OrderMail::Refunded),
         _ => None,
     };
     let mut after = AfterCommit {

@@ -11,15 +11,16 @@
 //!   the same database transaction.
 //! - A payment for an order that expired or was cancelled meanwhile is refunded at once and
 //!   an admin notification is raised: money is never kept for an order we will not ship.
-//! - Refunds ([`refund`]) first claim the refund with a row keyed on the payment (a second
-//!   refund of the same payment is refused by the unique index), then ask the provider with
-//!   the claim's id as idempotency key, then record the result and move the order.
+//! - Refunds ([`refund`]) first claim the refund: a pending refund row, written with the
+//!   payment row locked and only when no other refund of it is pending or done, so a second
+//!   click is refused; then ask the provider with the claim's id as idempotency key; then
+//!   record the result and move the order.
 use chrono::{Duration, Utc};
 use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -595,6 +596,59 @@ pub async fn record_offline_payment(
     Ok(out)
 }
 
+/// Claims the refund of `payment`: with the payment row locked (PostgreSQL `FOR UPDATE`;
+/// SQLite's write lock), no other refund of it may be pending or done; then a pending refund
+/// row is the claim. Two admins clicking at once: the second finds the first's claim.
+async fn claim_refund(
+    ctx: &AppContext,
+    order: &orders::Model,
+    payment: &transactions::Model,
+) -> AppResult<transactions::Model> {
+    let txn = write_txn(&ctx.db).await?;
+    transactions::Entity::find_by_id(payment.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let taken = transactions::Entity::find()
+        .filter(transactions::Column::OrderId.eq(order.id))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
+        .filter(transactions::Column::PaymentRef.eq(payment.payment_ref.clone()))
+        .filter(transactions::Column::Status.is_in([
+            TransactionStatus::Pending.as_str(),
+            TransactionStatus::Succeeded.as_str(),
+        ]))
+        .count(&txn)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::Conflict(
+            "This payment is already being refunded, or was refunded.".into(),
+        ));
+    }
+    let claim = insert_transaction(
+        &txn,
+        order,
+        TransactionKind::Refund,
+        TransactionStatus::Pending,
+        &payment.provider,
+        &format!("claim-{}", Uuid::new_v4().simple()),
+    )
+    .await?;
+    transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::PaymentRef,
+            Expr::value(payment.payment_ref.clone()),
+        )
+        .col_expr(
+            transactions::Column::AmountCents,
+            Expr::value(payment.amount_cents),
+        )
+        .filter(transactions::Column::Id.eq(claim.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(claim)
+}
+
 /// Refunds an order's payment in full and takes the step (`Refund`, or `Cancel` of a paid
 /// order); see the module notes.
 ///
@@ -623,19 +677,7 @@ pub async fn refund(
         after.run(ctx).await;
         return Ok(out);
     };
-    let claim_key = format!("refund-of-{}", payment.pid);
-    let claim = insert_transaction(
-        &ctx.db,
-        order,
-        TransactionKind::Refund,
-        TransactionStatus::Pending,
-        &payment.provider,
-        &claim_key,
-    )
-    .await
-    .on_unique(|| {
-        AppError::Conflict("This payment is already being refunded, or was refunded.".into())
-    })?;
+    let claim = claim_refund(ctx, order, &payment).await?;
     let refund_ref = if payment.provider == OFFLINE {
         Ok(format!("offline-refund-{}", claim.pid))
     } else {
@@ -845,4 +887,70 @@ pub async fn count_for(db: &DatabaseConnection, order_id: i32) -> AppResult<u64>
         .filter(transactions::Column::OrderId.eq(order_id))
         .count(db)
         .await?)
+}
+
+/// A checkout session of the built-in test provider with its order, for its pay page.
+///
+/// # Errors
+/// `NotFound` for an unknown session.
+pub async fn test_session(
+    db: &DatabaseConnection,
+    session_id: &str,
+) -> AppResult<(transactions::Model, OrderView)> {
+    let tx = find_tx(
+        db,
+        crate::payments::test_provider::NAME,
+        TransactionKind::Payment,
+        session_id,
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let order = orders::Entity::find_by_id(tx.order_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((tx, super::orders::view(db, order).await?))
+}
+
+/// The test provider's buttons: what Stripe would report after the shopper paid or their
+/// card was declined, sent down the same path as Stripe's webhook.
+///
+/// # Errors
+/// `NotFound` for an unknown session; as [`handle_event`].
+pub async fn test_outcome(
+    ctx: &AppContext,
+    session_id: &str,
+    pay: bool,
+) -> AppResult<(Handled, Uuid)> {
+    let (tx, order) = test_session(&ctx.db, session_id).await?;
+    let payment_ref = format!("test_pi_{}", Uuid::new_v4().simple());
+    let event_id = format!("test_evt_{}", Uuid::new_v4().simple());
+    let (kind, event) = if pay {
+        (
+            "checkout.session.completed",
+            PaymentEvent::SessionCompleted {
+                session_id: session_id.to_string(),
+                payment_ref: Some(payment_ref),
+                amount_cents: tx.amount_cents,
+            },
+        )
+    } else {
+        (
+            "payment_intent.payment_failed",
+            PaymentEvent::PaymentFailed {
+                payment_ref,
+                order_id: Some(order.id),
+                reason: "The card was declined (test provider).".into(),
+            },
+        )
+    };
+    let handled = handle_event(
+        ctx,
+        crate::payments::test_provider::NAME,
+        &event_id,
+        kind,
+        event,
+    )
+    .await?;
+    Ok((handled, order.id))
 }

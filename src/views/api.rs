@@ -71,3 +71,8 @@ page_schema!(
     crate::models::notifications::NotificationView,
     "A page of notifications."
 );
+page_schema!(
+    TransactionPage,
+    crate::models::payments::TransactionView,
+    "A page of transactions."
+);

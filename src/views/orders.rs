@@ -106,6 +106,23 @@ pub fn order(o: &OrderView) -> Value {
     v
 }
 
+/// Payments and refunds for the order pages.
+#[must_use]
+pub fn transactions(list: &[crate::models::payments::TransactionView]) -> Vec<Value> {
+    list.iter()
+        .map(|t| {
+            let mut v = json!(t);
+            v["amount_display"] = json!(money::format(t.amount_cents, &t.currency));
+            v["at_display"] = json!(when(&t.created_at));
+            v["kind_label"] = json!(match t.kind {
+                crate::domain::payment::TransactionKind::Payment => "Payment",
+                crate::domain::payment::TransactionKind::Refund => "Refund",
+            });
+            v
+        })
+        .collect()
+}
+
 #[must_use]
 pub fn orders(list: &[OrderView]) -> Vec<Value> {
     list.iter().map(order).collect()

@@ -7,6 +7,7 @@ mod api_catalogue;
 mod api_conventions;
 mod api_images;
 mod api_orders;
+mod api_payments;
 mod pages;
 mod pages_account;
 mod pages_admin_back_office;

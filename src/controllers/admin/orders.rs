@@ -100,9 +100,11 @@ async fn render_order(
     let user = page.require_role(READERS)?;
     let actor = Actor::user(user);
     let order = orders::find_for(&page.ctx.db, id, &actor).await?;
+    let transactions = crate::models::payments::of_order(&page.ctx.db, order.id).await?;
     let view = orders::view(&page.ctx.db, order).await?;
     let data = json!({
         "order": views::orders::order(&view),
+        "transactions": views::orders::transactions(&transactions), "show_refs": true,
         "actions": if actor.is_admin() { actions(view.status) } else { vec![] },
         "errors": errors, "show_actor": true,
     });

@@ -213,6 +213,7 @@ async fn own_order(
 
 async fn show_order(page: Page, Path(id): Path<Uuid>) -> PageResult {
     let order = own_order(&page, id).await?;
+    let transactions = crate::models::payments::of_order(&page.ctx.db, order.id).await?;
     let view = orders::view(&page.ctx.db, order).await?;
     let can_cancel = view.status == crate::domain::order_status::OrderStatus::Pending;
     let title = format!("Order #{}", view.number);
@@ -221,6 +222,7 @@ async fn show_order(page: Page, Path(id): Path<Uuid>) -> PageResult {
         &title,
         json!({
             "order": views::orders::order(&view), "can_cancel": can_cancel,
+            "transactions": views::orders::transactions(&transactions),
         }),
     )
     .await

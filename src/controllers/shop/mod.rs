@@ -4,6 +4,7 @@ pub mod cart;
 pub mod catalogue;
 pub mod checkout;
 pub mod home;
+pub mod payments;
 
 use loco_rs::prelude::Routes;
 
@@ -15,5 +16,6 @@ pub fn routes() -> Vec<Routes> {
         account::routes(),
         cart::routes(),
         checkout::routes(),
+        payments::routes(),
     ]
 }

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod me;
 pub mod openapi;
 pub mod orders;
+pub mod payments;
 pub mod shop;
 
 use loco_rs::{app::AppContext, prelude::Routes};
@@ -21,6 +22,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         shop::routes(),
         cart::routes(),
         orders::routes(),
+        payments::routes(),
         back_office::routes(),
         openapi::routes(),
     ]

@@ -9,7 +9,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{admin_users, auth, back_office, cart, catalogue, me, orders, shop};
+use super::{admin_users, auth, back_office, cart, catalogue, me, orders, payments, shop};
 
 struct BearerAuth;
 
@@ -46,7 +46,7 @@ impl Modify for BearerAuth {
         catalogue::update_brand, catalogue::delete_brand,
         cart::show, cart::add_item, cart::update_item, cart::remove_item, cart::apply_coupon, cart::remove_coupon,
         orders::place, orders::list, orders::show, orders::cancel, orders::ship, orders::complete,
-        orders::refund, orders::mark_paid, orders::invoice,
+        orders::refund, orders::mark_paid, orders::pay, orders::invoice, payments::list,
         back_office::list_promos, back_office::create_promo, back_office::show_promo,
         back_office::update_promo, back_office::delete_promo,
         back_office::list_purchase_orders, back_office::create_purchase_order,

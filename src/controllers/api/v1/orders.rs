@@ -17,6 +17,7 @@ use crate::{
         checkout::{self, PlaceOrder},
         invoices::{self, InvoiceView},
         orders::{self, Action, OrderFilter, OrderView},
+        payments::{self, PayView},
     },
     settings::Settings,
     views::api::{ErrorBody, OrderPage},
@@ -298,6 +299,20 @@ async fn mark_paid(
     step(&ctx, &user, &id, Action::Pay).await
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = PayView, description = "Open the provider's checkout page at `checkout_url`; the amount is the order's total"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_transition`: the order is not pending"),
+        (status = 503, body = ErrorBody, description = "The payment provider cannot be reached")))]
+async fn pay(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<PayView>, ApiError> {
+    Ok(Json(
+        payments::start(&ctx, order_id(&id)?, &Actor::user(&user)).await?,
+    ))
+}
+
 #[utoipa::path(get, path = "/api/v1/orders/{id}/invoice", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = InvoiceView, description = "JSON; with `Accept: text/html` the printable page"),
         (status = 404, body = ErrorBody, description = "Not the caller's order, or not paid yet")))]
@@ -338,5 +353,6 @@ pub fn routes() -> Routes {
         .add("/orders/{id}/complete", post(complete))
         .add("/orders/{id}/refund", post(refund))
         .add("/orders/{id}/mark-paid", post(mark_paid))
+        .add("/orders/{id}/pay", post(pay))
         .add("/orders/{id}/invoice", get(invoice))
 }

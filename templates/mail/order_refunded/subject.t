@@ -1,0 +1,1 @@
+Your refund for order {{ number }}
