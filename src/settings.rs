@@ -38,6 +38,36 @@ pub struct Settings {
     pub catalogue_cache_secs: u64,
     #[serde(default)]
     pub checkout: CheckoutSettings,
+    #[serde(default)]
+    pub payments: PaymentSettings,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentProviderKind {
+    /// The built-in test provider: a local pay/decline page, no keys (embedded default).
+    #[default]
+    Test,
+    /// Stripe Checkout with signed webhooks.
+    Stripe,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentSettings {
+    pub provider: PaymentProviderKind,
+    pub stripe: StripeSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StripeSettings {
+    /// `sk_live_…` / `sk_test_…`.
+    pub secret_key: String,
+    /// The webhook endpoint's signing secret, `whsec_…`.
+    pub webhook_secret: String,
+    /// Empty for api.stripe.com; a local fake's address in tests.
+    pub api_base: String,
 }
 
 /// Cart and checkout rules of the shop (PRODUCT.md "Cart, checkout, orders").

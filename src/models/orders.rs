@@ -357,8 +357,9 @@ fn may(actor: &Actor, order: &orders::Model, event: OrderEvent) -> AppResult<()>
     let allowed = match event {
         _ if actor.is_admin() => true,
         OrderEvent::Cancel => actor.user_id == Some(order.user_id),
-        OrderEvent::Pay | OrderEvent::Expire => actor.is_system(),
-        OrderEvent::Ship | OrderEvent::Complete | OrderEvent::Refund => false,
+        // The provider reports payments and refunds made on its side; jobs expire orders.
+        OrderEvent::Pay | OrderEvent::Expire | OrderEvent::Refund => actor.is_system(),
+        OrderEvent::Ship | OrderEvent::Complete => false,
     };
     if allowed {
         Ok(())

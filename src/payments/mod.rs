@@ -7,6 +7,7 @@
 //!   decided in one place, `models::payments`, which both the Stripe webhook and the test
 //!   provider's pay/decline page feed with the same `PaymentEvent`s.
 //! - Amounts always come from the order on the server.
+pub mod stripe;
 pub mod test_provider;
 
 use std::sync::Arc;
@@ -16,7 +17,10 @@ use chrono::{DateTime, Utc};
 use loco_rs::app::AppContext;
 use uuid::Uuid;
 
-use crate::{errors::AppResult, settings::Settings};
+use crate::{
+    errors::AppResult,
+    settings::{PaymentProviderKind, Settings},
+};
 
 /// One line shown on the provider's checkout page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,10 +94,14 @@ impl Payments {
     /// # Errors
     /// Invalid provider settings.
     pub fn from_settings(settings: &Settings) -> AppResult<Self> {
-        let _ = settings;
-        Ok(Self(Arc::new(test_provider::TestProvider::new(
-            &settings.base_url,
-        ))))
+        Ok(match settings.payments.provider {
+            PaymentProviderKind::Test => Self(Arc::new(test_provider::TestProvider::new(
+                &settings.base_url,
+            ))),
+            PaymentProviderKind::Stripe => Self(Arc::new(stripe::StripeProvider::new(
+                &settings.payments.stripe,
+            )?)),
+        })
     }
 
     /// # Panics

@@ -26,6 +26,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 
 pub mod catalogue;
+pub mod fake_stripe;
 pub mod orders;
 
 pub const PASSWORD: &str = "correct horse battery";

@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod orders;
 pub mod payments;
 pub mod shop;
+pub mod webhooks;
 
 use loco_rs::{app::AppContext, prelude::Routes};
 
@@ -23,6 +24,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         cart::routes(),
         orders::routes(),
         payments::routes(),
+        webhooks::routes(),
         back_office::routes(),
         openapi::routes(),
     ]

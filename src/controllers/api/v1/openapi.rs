@@ -9,7 +9,9 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{admin_users, auth, back_office, cart, catalogue, me, orders, payments, shop};
+use super::{
+    admin_users, auth, back_office, cart, catalogue, me, orders, payments, shop, webhooks,
+};
 
 struct BearerAuth;
 
@@ -47,6 +49,7 @@ impl Modify for BearerAuth {
         cart::show, cart::add_item, cart::update_item, cart::remove_item, cart::apply_coupon, cart::remove_coupon,
         orders::place, orders::list, orders::show, orders::cancel, orders::ship, orders::complete,
         orders::refund, orders::mark_paid, orders::pay, orders::invoice, payments::list,
+        webhooks::stripe_webhook,
         back_office::list_promos, back_office::create_promo, back_office::show_promo,
         back_office::update_promo, back_office::delete_promo,
         back_office::list_purchase_orders, back_office::create_purchase_order,
