@@ -146,7 +146,10 @@ impl Hooks for App {
             ))
             .layer(sessions)
             .layer(middleware::from_fn_with_state(
-                web::html::SecurityHeaders::new(crate::storage::get(ctx).media_origin().as_deref()),
+                web::html::SecurityHeaders::new(
+                    crate::storage::get(ctx).media_origin().as_deref(),
+                    crate::payments::Payments::checkout_origin(&settings),
+                ),
                 web::html::security_headers,
             )))
     }

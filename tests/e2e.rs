@@ -478,3 +478,80 @@ async fn a_guest_cart_follows_the_login_through_coupon_and_checkout_and_the_admi
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
+
+/// Issue 5's journey with nothing configured: the shopper pays through the built-in test
+/// provider (one declined attempt first) and sees the order paid; the admin sees both
+/// attempts among the transactions.
+#[tokio::test]
+#[serial]
+async fn a_shopper_pays_with_the_test_provider_after_a_declined_card() {
+    use emporium::models::_entities::{products, variants};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+        .await
+        .unwrap();
+    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+    support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+    let variant = variants::Entity::find()
+        .filter(variants::Column::Options.eq("{}"))
+        .filter(variants::Column::Stock.gte(3))
+        .order_by_desc(variants::Column::Id)
+        .one(&b.ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let product = products::Entity::find_by_id(variant.product_id)
+        .one(&b.ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+
+    b.log_in("ann@example.com", PASSWORD).await;
+    b.goto(&format!("/p/{}", product.slug)).await;
+    b.click("#add-button").await;
+    b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
+    b.goto("/checkout").await;
+    b.fill("line1", "1 Harbour Road").await;
+    b.fill("postal_code", "24103").await;
+    b.fill("city", "Kiel").await;
+    b.fill("country", "DE").await;
+    b.click_and_wait("#place-order").await;
+    let order_path = b.path().await;
+    assert!(order_path.starts_with("/orders/"));
+
+    b.click_and_wait("#pay-now").await;
+    assert!(
+        b.path().await.starts_with("/pay/test/"),
+        "{}",
+        b.path().await
+    );
+    b.screenshot("test-provider").await;
+    b.click_and_wait("#test-decline").await;
+    assert_eq!(b.path().await, order_path);
+    assert!(b.text("#flash").await.contains("declined"));
+    assert_eq!(b.text("#order-status").await, "Awaiting payment");
+
+    b.click_and_wait("#pay-now").await;
+    b.click_and_wait("#test-pay").await;
+    assert_eq!(b.path().await, order_path);
+    assert!(b.text("#flash").await.contains("Payment received"));
+    assert_eq!(b.text("#order-status").await, "Paid");
+    assert!(b.text("#transactions").await.contains("succeeded"));
+    b.screenshot("order-paid").await;
+    b.log_out().await;
+
+    b.log_in("owner@example.com", PASSWORD).await;
+    b.goto("/admin/transactions").await;
+    let table = b.text("#transactions-table").await;
+    assert!(
+        table.contains("succeeded") && table.contains("failed"),
+        "{table}"
+    );
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}

@@ -26,7 +26,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    _entities::{notifications, order_lines, orders, payment_events, transactions, users},
+    _entities::{notifications, order_lines, orders, payment_events, transactions},
     actor::Actor,
     db::write_txn,
     orders::{act_in, find_for, Action, AfterCommit, OrderView},
@@ -197,6 +197,7 @@ pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayV
             ),
             cancel_url: format!("{base}/orders/{}", order.pid),
             expires_at,
+            shop_url: base.clone(),
         })
         .await?;
     let row = insert_transaction(
@@ -867,15 +868,6 @@ pub async fn confirm_return(ctx: &AppContext, session_id: &str) -> AppResult<Han
         },
     )
     .await
-}
-
-/// Who a payment mail goes to (kept for the mail step of issue 5).
-#[allow(dead_code)]
-async fn owner_email(db: &DatabaseConnection, order: &orders::Model) -> AppResult<Option<String>> {
-    Ok(users::Entity::find_by_id(order.user_id)
-        .one(db)
-        .await?
-        .map(|u| u.email))
 }
 
 /// How many money movements an order has, by kind and status (tests, admin).

@@ -43,6 +43,8 @@ pub struct CheckoutRequest {
     pub success_url: String,
     pub cancel_url: String,
     pub expires_at: DateTime<Utc>,
+    /// The shop's public origin (the test provider's page lives there).
+    pub shop_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -95,13 +97,21 @@ impl Payments {
     /// Invalid provider settings.
     pub fn from_settings(settings: &Settings) -> AppResult<Self> {
         Ok(match settings.payments.provider {
-            PaymentProviderKind::Test => Self(Arc::new(test_provider::TestProvider::new(
-                &settings.base_url,
-            ))),
+            PaymentProviderKind::Test => Self(Arc::new(test_provider::TestProvider)),
             PaymentProviderKind::Stripe => Self(Arc::new(stripe::StripeProvider::new(
                 &settings.payments.stripe,
             )?)),
         })
+    }
+
+    /// Where the provider's checkout page lives, when it is not this shop: forms that post to
+    /// `/orders/{id}/pay` are redirected there, so the CSP's `form-action` must allow it.
+    #[must_use]
+    pub fn checkout_origin(settings: &Settings) -> Option<&'static str> {
+        match settings.payments.provider {
+            PaymentProviderKind::Test => None,
+            PaymentProviderKind::Stripe => Some("https://checkout.stripe.com"),
+        }
     }
 
     /// # Panics

@@ -9,18 +9,7 @@ use crate::errors::AppResult;
 
 pub const NAME: &str = "test";
 
-pub struct TestProvider {
-    base_url: String,
-}
-
-impl TestProvider {
-    #[must_use]
-    pub fn new(base_url: &str) -> Self {
-        Self {
-            base_url: base_url.trim_end_matches('/').to_string(),
-        }
-    }
-}
+pub struct TestProvider;
 
 #[async_trait]
 impl PaymentProvider for TestProvider {
@@ -31,7 +20,7 @@ impl PaymentProvider for TestProvider {
     async fn create_session(&self, req: &CheckoutRequest) -> AppResult<CheckoutSession> {
         let id = format!("test_cs_{}", Uuid::new_v4().simple());
         Ok(CheckoutSession {
-            url: format!("{}/pay/test/{id}", self.base_url),
+            url: format!("{}/pay/test/{id}", req.shop_url.trim_end_matches('/')),
             id,
             expires_at: Some(req.expires_at),
         })

@@ -398,14 +398,18 @@ impl SecurityHeaders {
     /// # Panics
     /// Never: the origin comes from a parsed URL, which holds no header-invalid bytes.
     #[must_use]
-    pub fn new(media_origin: Option<&str>) -> Self {
+    pub fn new(media_origin: Option<&str>, checkout_origin: Option<&str>) -> Self {
         let img = media_origin.map_or_else(
             || "img-src 'self' data:".to_string(),
             |o| format!("img-src 'self' data: {o}"),
         );
+        let form_action = checkout_origin.map_or_else(
+            || "form-action 'self'".to_string(),
+            |o| format!("form-action 'self' {o}"),
+        );
         // No inline scripts anywhere; Swagger UI's stylesheet uses inline styles.
         let pages = format!(
-            "default-src 'self'; {img}; style-src 'self'; script-src 'self'; frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+            "default-src 'self'; {img}; style-src 'self'; script-src 'self'; frame-src 'self'; frame-ancestors 'none'; {form_action}; base-uri 'none'; object-src 'none'"
         );
         let docs = format!(
             "default-src 'self'; {img}; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -455,13 +459,21 @@ mod tests {
 
     #[test]
     fn the_policy_allows_images_from_the_object_store_only_when_it_is_elsewhere() {
-        let local = SecurityHeaders::new(None);
+        let local = SecurityHeaders::new(None, None);
         assert!(local
             .pages
             .to_str()
             .unwrap()
             .contains("img-src 'self' data:;"));
-        let s3 = SecurityHeaders::new(Some("https://shop.s3.eu-west-1.amazonaws.com"));
+        let s3 = SecurityHeaders::new(
+            Some("https://shop.s3.eu-west-1.amazonaws.com"),
+            Some("https://checkout.stripe.com"),
+        );
+        assert!(s3
+            .pages
+            .to_str()
+            .unwrap()
+            .contains("form-action 'self' https://checkout.stripe.com;"));
         for v in [&s3.pages, &s3.docs] {
             assert!(v
                 .to_str()

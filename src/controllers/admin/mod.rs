@@ -10,6 +10,7 @@ pub mod products;
 pub mod promo_codes;
 pub mod purchase_orders;
 pub mod tax_rates;
+pub mod transactions;
 pub mod users;
 
 use loco_rs::{app::AppContext, prelude::Routes};
@@ -26,6 +27,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         outbox::routes(),
         jobs::routes(),
         orders::routes(),
+        transactions::routes(),
         inventory::routes(),
         purchase_orders::routes(),
         promo_codes::routes(),
