@@ -270,6 +270,54 @@ fn fk(
         .to_owned()
 }
 
+/// The ledger starts with one `adjustment` row per variant that already holds stock, so in a
+/// shop upgraded to this schema the ledger explains every level from the first day.
+async fn opening_balances(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    let backend = m.get_database_backend();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT id, stock, reserved FROM variants WHERE stock <> 0 OR reserved <> 0",
+        ))
+        .await?;
+    let now = chrono::Utc::now();
+    for r in rows {
+        let id: i32 = r.try_get("", "id")?;
+        let stock: i32 = r.try_get("", "stock")?;
+        let reserved: i32 = r.try_get("", "reserved")?;
+        let insert = Query::insert()
+            .into_table(StockLedger::Table)
+            .columns([
+                StockLedger::Pid,
+                StockLedger::VariantId,
+                StockLedger::Reason,
+                StockLedger::StockDelta,
+                StockLedger::ReservedDelta,
+                StockLedger::StockAfter,
+                StockLedger::ReservedAfter,
+                StockLedger::Note,
+                StockLedger::Actor,
+                StockLedger::CreatedAt,
+            ])
+            .values_panic([
+                sea_orm::prelude::Uuid::new_v4().into(),
+                id.into(),
+                "adjustment".into(),
+                stock.into(),
+                reserved.into(),
+                stock.into(),
+                reserved.into(),
+                "opening balance".into(),
+                "system: migration".into(),
+                now.into(),
+            ])
+            .to_owned();
+        db.execute(&insert).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     #[allow(clippy::too_many_lines)]
@@ -466,7 +514,7 @@ impl MigrationTrait for Migration {
                 .col(integer(OrderLines::ProductId))
                 .col(integer(OrderLines::VariantId))
                 .col(string_len(OrderLines::Sku, 64))
-                .col(string_len(OrderLines::Name, 300))
+                .col(string_len(OrderLines::Name, 400))
                 .col(big_integer(OrderLines::UnitPriceCents))
                 .col(integer(OrderLines::Quantity))
                 .col(big_integer(OrderLines::LineTotalCents))
@@ -582,9 +630,9 @@ impl MigrationTrait for Migration {
                 .col(string_len(PurchaseOrders::Supplier, 200))
                 .col(timestamp_with_time_zone_null(PurchaseOrders::ExpectedAt))
                 .col(string_len(PurchaseOrders::Status, 16))
-                .col(string_len(PurchaseOrders::CreatedBy, 254))
+                .col(string_len(PurchaseOrders::CreatedBy, 300))
                 .col(timestamp_with_time_zone_null(PurchaseOrders::ReceivedAt))
-                .col(string_len_null(PurchaseOrders::ReceivedBy, 254))
+                .col(string_len_null(PurchaseOrders::ReceivedBy, 300))
                 .col(timestamp_with_time_zone(PurchaseOrders::CreatedAt))
                 .col(timestamp_with_time_zone(PurchaseOrders::UpdatedAt))
                 .to_owned(),
@@ -729,6 +777,53 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // Foreign keys that cascade or set null get an index, so deleting a product, variant,
+        // order or promo code never scans these tables.
+        for (name, table, cols) in [
+            (
+                "idx_notifications_product",
+                Notifications::Table.into_iden(),
+                &["product_id"][..],
+            ),
+            (
+                "idx_notifications_variant",
+                Notifications::Table.into_iden(),
+                &["variant_id"][..],
+            ),
+            (
+                "idx_notifications_order",
+                Notifications::Table.into_iden(),
+                &["order_id"][..],
+            ),
+            (
+                "idx_cart_items_variant",
+                CartItems::Table.into_iden(),
+                &["variant_id"][..],
+            ),
+            (
+                "idx_carts_promo",
+                Carts::Table.into_iden(),
+                &["promo_code_id"][..],
+            ),
+            (
+                "idx_orders_promo",
+                Orders::Table.into_iden(),
+                &["promo_code_id"][..],
+            ),
+            (
+                "idx_purchase_order_lines_variant",
+                PurchaseOrderLines::Table.into_iden(),
+                &["variant_id"][..],
+            ),
+            (
+                "idx_stock_ledger_purchase_order",
+                StockLedger::Table.into_iden(),
+                &["purchase_order_id"][..],
+            ),
+        ] {
+            index(m, name, table, cols, false).await?;
+        }
+
         m.create_table(
             Table::create()
                 .table(Invoices::Table)
@@ -745,7 +840,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        Ok(())
+        opening_balances(m).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

@@ -119,6 +119,15 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // At most one open checkout session per order: two "Pay now" clicks at once cannot
+        // open two sessions (and two payments) for one order.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX idx_transactions_open_session ON transactions (order_id) \
+                 WHERE kind = 'payment' AND status = 'pending'",
+            )
+            .await?;
+
         m.create_table(
             Table::create()
                 .table(PaymentEvents::Table)

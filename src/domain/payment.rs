@@ -105,6 +105,8 @@ pub enum PaymentEvent {
     },
     /// The session ran out unpaid.
     SessionExpired { session_id: String },
+    /// A delayed payment method (bank debit) of a completed session failed in the end.
+    SessionFailed { session_id: String, reason: String },
     /// A payment attempt was declined.
     PaymentFailed {
         payment_ref: String,

@@ -48,6 +48,7 @@ pub enum Mail {
 pub enum OrderMail {
     Placed,
     Paid,
+    Shipped,
     Cancelled,
     Expired,
     Refunded,
@@ -72,6 +73,10 @@ impl Mail {
                 kind: OrderMail::Refunded,
                 ..
             } => "order_refunded",
+            Self::Order {
+                kind: OrderMail::Shipped,
+                ..
+            } => "order_shipped",
             Self::Order {
                 kind: OrderMail::Cancelled,
                 ..

@@ -8,6 +8,8 @@ pub struct Actor {
     pub role: Option<Role>,
     /// What the timeline and ledger show: the user's e-mail with their role, or the job.
     pub label: String,
+    /// A job or the payment provider acting for the shop: it sees every order.
+    system: bool,
 }
 
 impl Actor {
@@ -17,6 +19,7 @@ impl Actor {
             user_id: Some(u.id),
             role: Some(u.role()),
             label: format!("{} ({})", u.email, u.role().as_str()),
+            system: false,
         }
     }
 
@@ -27,13 +30,38 @@ impl Actor {
             user_id: None,
             role: None,
             label: format!("system: {what}"),
+            system: true,
         }
+    }
+
+    /// A visitor who is not signed in: no rights of any kind.
+    #[must_use]
+    pub fn anonymous() -> Self {
+        Self {
+            user_id: None,
+            role: None,
+            label: "anonymous".into(),
+            system: false,
+        }
+    }
+
+    /// The same user seen as a shopper (their own orders only), for the shop's pages.
+    #[must_use]
+    pub fn as_shopper(mut self) -> Self {
+        self.role = Some(Role::Customer);
+        self
     }
 
     /// A job or the shop itself, not a person: it sees every order.
     #[must_use]
     pub const fn is_system(&self) -> bool {
-        self.user_id.is_none()
+        self.system
+    }
+
+    /// Who reads every customer's orders (API.md: staff and admin; not product managers).
+    #[must_use]
+    pub fn reads_all_orders(&self) -> bool {
+        self.system || matches!(self.role, Some(Role::Staff | Role::Admin))
     }
 
     #[must_use]

@@ -447,6 +447,7 @@ pub async fn add_item(
             (c, Some(t))
         }
     };
+    lock(&txn, cart.id).await?;
     let (product, variant) = sellable_variant(&txn, add).await?;
     let existing = cart_items::Entity::find()
         .filter(cart_items::Column::CartId.eq(cart.id))
@@ -512,6 +513,16 @@ pub async fn add_item(
     Ok((cart, new_token))
 }
 
+/// Serialises changes to one cart on PostgreSQL (SQLite's write lock already does): two
+/// adds at once (a double click) both count, and neither hits the line's unique index.
+async fn lock<C: ConnectionTrait>(db: &C, cart_id: i32) -> AppResult<()> {
+    carts::Entity::find_by_id(cart_id)
+        .lock_exclusive()
+        .one(db)
+        .await?;
+    Ok(())
+}
+
 async fn touch<C: ConnectionTrait>(db: &C, cart_id: i32) -> AppResult<()> {
     carts::Entity::update_many()
         .col_expr(
@@ -538,6 +549,7 @@ pub async fn set_quantity(
     let settings = Settings::get(ctx);
     let quantity = check_quantity(quantity, 0, settings.checkout.max_line_quantity)?;
     let txn = write_txn(&ctx.db).await?;
+    lock(&txn, cart.id).await?;
     let item = cart_items::Entity::find()
         .filter(cart_items::Column::Pid.eq(item_id))
         .filter(cart_items::Column::CartId.eq(cart.id))
@@ -630,6 +642,7 @@ pub async fn merge_guest(ctx: &AppContext, user: &User, token: &str) -> AppResul
         return Ok(vec![]);
     };
     let target = for_user(&txn, user).await?;
+    lock(&txn, target.id).await?;
     let mut notices = Vec::new();
     let mine = lines(&txn, target.id).await?;
     for line in lines(&txn, guest.id).await? {

@@ -247,7 +247,7 @@ pub async fn find_for<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if viewer.is_system() || viewer.is_staff() || viewer.user_id == Some(order.user_id) {
+    if viewer.reads_all_orders() || viewer.user_id == Some(order.user_id) {
         Ok(order)
     } else {
         Err(AppError::NotFound)
@@ -278,7 +278,7 @@ pub async fn list(
     let mut q = orders::Entity::find()
         .order_by_desc(orders::Column::CreatedAt)
         .order_by_desc(orders::Column::Id);
-    if !viewer.is_staff() {
+    if !viewer.reads_all_orders() {
         q = q.filter(orders::Column::UserId.eq(viewer.user_id.unwrap_or(-1)));
     } else if let Some(c) = filter
         .customer
@@ -452,10 +452,8 @@ fn check(
     may(actor, order, event)?;
     from.apply(event)?;
     if event == OrderEvent::Cancel && from != OrderStatus::Pending && !actor.is_admin() {
-        // The state machine allows cancelling a paid order, but only staff can refund it.
-        return Err(AppError::Conflict(
-            "This order can no longer be cancelled online; please contact us.".into(),
-        ));
+        // The state machine allows cancelling a paid order, but only an admin, who refunds it.
+        return Err(InvalidTransition { from, event }.into());
     }
     Ok(())
 }
@@ -529,6 +527,11 @@ pub async fn act_in(
     };
     record_event(txn, order.id, Some(from), to, event.as_str(), actor, &note).await?;
 
+    // Promo code before variants: checkout takes them in the same order, so the two never
+    // wait on each other's rows in opposite orders (PostgreSQL deadlock).
+    if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) {
+        promos::release(txn, order.id).await?;
+    }
     let lines = order_lines::Entity::find()
         .filter(order_lines::Column::OrderId.eq(order.id))
         .order_by_asc(order_lines::Column::VariantId)
@@ -567,14 +570,12 @@ pub async fn act_in(
             }
         }
     }
-    if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) {
-        promos::release(txn, order.id).await?;
-    }
     if event == OrderEvent::Pay {
         invoice_model::issue(txn, &order).await?;
     }
     let mail_kind = match to {
         OrderStatus::Paid => Some(OrderMail::Paid),
+        OrderStatus::Shipped => Some(OrderMail::Shipped),
         OrderStatus::Cancelled => Some(OrderMail::Cancelled),
         OrderStatus::Expired => Some(OrderMail::Expired),
         OrderStatus::Refunded => Some(OrderMail::Refunded),
@@ -584,12 +585,16 @@ pub async fn act_in(
         stock_changed: stock_move.is_some(),
         ..AfterCommit::default()
     };
+    let fresh = orders::Entity::find_by_id(order.id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if let Some(kind) = mail_kind {
         after.mail_ids.push(
             queue_mail(
                 txn,
                 settings,
-                &order,
+                &fresh,
                 &lines,
                 kind,
                 from == OrderStatus::Paid,
@@ -597,10 +602,6 @@ pub async fn act_in(
             .await?,
         );
     }
-    let fresh = orders::Entity::find_by_id(order.id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
     Ok((view(txn, fresh).await?, after))
 }
 
@@ -651,6 +652,8 @@ pub async fn queue_mail<C: ConnectionTrait>(
         "order_url": format!("{}/orders/{}", settings.base_url, order.pid),
         "expires_at": order.expires_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
         "paid": paid,
+        "carrier": order.carrier.clone().unwrap_or_default(),
+        "tracking_number": order.tracking_number.clone().unwrap_or_default(),
         "lines": lines.iter().map(|l| json!({
             "name": l.name, "quantity": l.quantity,
             "total": money::format(l.line_total_cents, &order.currency),

@@ -33,11 +33,11 @@ use super::{
 };
 use crate::{
     domain::{
-        order_status::{InvalidTransition, OrderEvent, OrderStatus},
+        order_status::{OrderEvent, OrderStatus},
         payment::{PaymentEvent, TransactionKind, TransactionStatus},
         pricing::PriceMode,
     },
-    errors::{AppError, AppResult, DbResultExt},
+    errors::{AppError, AppResult},
     payments::{CheckoutLine, CheckoutRequest, Payments},
     settings::Settings,
 };
@@ -141,7 +141,8 @@ fn checkout_lines(order: &orders::Model, lines: &[order_lines::Model]) -> Vec<Ch
     }
 }
 
-/// Opens (or reuses) a checkout session for the owner's pending order.
+/// Opens (or reuses) a checkout session for the owner's pending order, and holds the order's
+/// stock for as long as that session can be paid.
 ///
 /// # Errors
 /// `NotFound` (not theirs), `InvalidTransition` (not pending), `Unavailable` (provider).
@@ -154,23 +155,20 @@ pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayV
     status.apply(OrderEvent::Pay)?;
     let provider = Payments::get(ctx);
     let now = Utc::now();
-    // An open session of this order is offered again rather than a second one.
-    if let Some(open) = transactions::Entity::find()
+    // Sessions past their time are over even if the provider's expiry event never came.
+    transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::Status,
+            Expr::value(TransactionStatus::Expired.as_str()),
+        )
         .filter(transactions::Column::OrderId.eq(order.id))
         .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
         .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
-        .filter(transactions::Column::Provider.eq(provider.name()))
-        .filter(transactions::Column::ExpiresAt.gt(now.fixed_offset()))
-        .order_by_desc(transactions::Column::Id)
-        .one(&ctx.db)
-        .await?
-    {
-        if let Some(url) = open.checkout_url {
-            return Ok(PayView {
-                checkout_url: url,
-                session_id: open.provider_ref,
-            });
-        }
+        .filter(transactions::Column::ExpiresAt.lte(now.fixed_offset()))
+        .exec(&ctx.db)
+        .await?;
+    if let Some(open) = open_session(&ctx.db, order.id).await? {
+        return Ok(open);
     }
     let settings = Settings::get(ctx);
     let lines = order_lines::Entity::find()
@@ -179,8 +177,8 @@ pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayV
         .all(&ctx.db)
         .await?;
     let base = &settings.base_url;
-    // Stripe keeps a session open for 30 minutes at least; a payment after the order's own
-    // expiry is refunded by `handle_event`.
+    // Stripe keeps a session open for 30 minutes at least; the order's reservation is
+    // extended to match below, so a shopper paying in time is never refunded as late.
     let order_expiry = order.expires_at.map_or(now, |t| t.with_timezone(&Utc));
     let expires_at = std::cmp::max(order_expiry, now + Duration::minutes(31));
     let session = provider
@@ -200,31 +198,74 @@ pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayV
             shop_url: base.clone(),
         })
         .await?;
-    let row = insert_transaction(
-        &ctx.db,
-        &order,
-        TransactionKind::Payment,
-        TransactionStatus::Pending,
-        provider.name(),
-        &session.id,
-    )
-    .await?;
-    transactions::Entity::update_many()
+    let session_expiry = session.expires_at.unwrap_or(expires_at);
+    let now_db = Utc::now().into();
+    let inserted = transactions::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        order_id: Set(order.id),
+        kind: Set(TransactionKind::Payment.as_str().into()),
+        status: Set(TransactionStatus::Pending.as_str().into()),
+        amount_cents: Set(order.total_cents),
+        currency: Set(order.currency.clone()),
+        provider: Set(provider.name().into()),
+        provider_ref: Set(session.id.chars().take(255).collect()),
+        payment_ref: Set(None),
+        checkout_url: Set(Some(session.url.clone())),
+        failure_reason: Set(None),
+        expires_at: Set(Some(session_expiry.fixed_offset())),
+        created_at: Set(now_db),
+        updated_at: Set(now_db),
+        ..Default::default()
+    }
+    .insert(&ctx.db)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        // Another click opened a session first (one open session per order, by a unique
+        // index): offer that one; this one expires unused at the provider.
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            return open_session(&ctx.db, order.id)
+                .await?
+                .ok_or(AppError::Conflict(
+                    "A payment for this order is being started; try again.".into(),
+                ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    orders::Entity::update_many()
         .col_expr(
-            transactions::Column::CheckoutUrl,
-            Expr::value(session.url.clone()),
+            orders::Column::ExpiresAt,
+            Expr::value(session_expiry.fixed_offset()),
         )
-        .col_expr(
-            transactions::Column::ExpiresAt,
-            Expr::value(session.expires_at.unwrap_or(expires_at).fixed_offset()),
-        )
-        .filter(transactions::Column::Id.eq(row.id))
+        .filter(orders::Column::Id.eq(order.id))
+        .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(orders::Column::ExpiresAt.lt(session_expiry.fixed_offset()))
         .exec(&ctx.db)
         .await?;
     Ok(PayView {
         checkout_url: session.url,
         session_id: session.id,
     })
+}
+
+async fn open_session(db: &DatabaseConnection, order_id: i32) -> AppResult<Option<PayView>> {
+    let open = transactions::Entity::find()
+        .filter(transactions::Column::OrderId.eq(order_id))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+        .one(db)
+        .await?;
+    Ok(open.and_then(|t| {
+        Some(PayView {
+            checkout_url: t.checkout_url?,
+            session_id: t.provider_ref,
+        })
+    }))
 }
 
 /// What handling an event did.
@@ -275,7 +316,7 @@ pub async fn handle_event(
         return Ok(Handled::Ignored);
     }
     let mut after = AfterCommit::default();
-    let mut late: Option<(orders::Model, transactions::Model)> = None;
+    let mut late: Option<(orders::Model, transactions::Model, &'static str)> = None;
     let handled = match event {
         PaymentEvent::SessionCompleted {
             session_id,
@@ -316,44 +357,53 @@ pub async fn handle_event(
                     .one(&txn)
                     .await?
                     .ok_or(AppError::NotFound)?;
-                match act_in(&txn, &settings, order.pid, Action::Pay, &system).await {
-                    Ok((_, a)) => {
-                        after.merge(a);
-                        Handled::Applied
+                let paid_tx = transactions::Entity::find_by_id(tx.id)
+                    .one(&txn)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                if amount_cents != order.total_cents {
+                    // Not what the order costs: keep nothing and tell the admins.
+                    late = Some((
+                        order,
+                        paid_tx,
+                        "the amount paid differs from the order's total",
+                    ));
+                    Handled::RefundedLate
+                } else {
+                    match act_in(&txn, &settings, order.pid, Action::Pay, &system).await {
+                        Ok((_, a)) => {
+                            after.merge(a);
+                            Handled::Applied
+                        }
+                        Err(AppError::InvalidTransition(_)) => {
+                            late =
+                                Some((order, paid_tx, "the order was no longer awaiting payment"));
+                            Handled::RefundedLate
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Err(AppError::InvalidTransition(_)) => {
-                        let tx = transactions::Entity::find_by_id(tx.id)
-                            .one(&txn)
-                            .await?
-                            .ok_or(AppError::NotFound)?;
-                        late = Some((order, tx));
-                        Handled::RefundedLate
-                    }
-                    Err(e) => return Err(e),
                 }
             }
         }
         PaymentEvent::SessionExpired { session_id } => {
-            let moved = transactions::Entity::update_many()
-                .col_expr(
-                    transactions::Column::Status,
-                    Expr::value(TransactionStatus::Expired.as_str()),
-                )
-                .col_expr(
-                    transactions::Column::UpdatedAt,
-                    Expr::value(Utc::now().fixed_offset()),
-                )
-                .filter(transactions::Column::Provider.eq(provider))
-                .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
-                .filter(transactions::Column::ProviderRef.eq(session_id))
-                .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
-                .exec(&txn)
-                .await?;
-            if moved.rows_affected == 1 {
-                Handled::Applied
-            } else {
-                Handled::Ignored
-            }
+            close_session(
+                &txn,
+                provider,
+                &session_id,
+                TransactionStatus::Expired,
+                None,
+            )
+            .await?
+        }
+        PaymentEvent::SessionFailed { session_id, reason } => {
+            close_session(
+                &txn,
+                provider,
+                &session_id,
+                TransactionStatus::Failed,
+                Some(&reason),
+            )
+            .await?
         }
         PaymentEvent::PaymentFailed {
             payment_ref,
@@ -371,37 +421,28 @@ pub async fn handle_event(
             };
             match order {
                 Some(order) => {
-                    // A declined attempt is a row of its own; the session stays open for
-                    // another try.
+                    // Each declined attempt is a row of its own (the provider reuses the payment
+                    // id for retries, so the event id makes it unique); the session stays open.
+                    let key = format!("{payment_ref}/{event_id}");
                     let row = insert_transaction(
                         &txn,
                         &order,
                         TransactionKind::Payment,
                         TransactionStatus::Failed,
                         provider,
-                        &payment_ref,
+                        &key,
                     )
-                    .await
-                    .on_unique(|| AppError::Conflict("attempt already recorded".into()));
-                    match row {
-                        Ok(row) => {
-                            transactions::Entity::update_many()
-                                .col_expr(
-                                    transactions::Column::FailureReason,
-                                    Expr::value(reason.chars().take(500).collect::<String>()),
-                                )
-                                .col_expr(
-                                    transactions::Column::PaymentRef,
-                                    Expr::value(payment_ref),
-                                )
-                                .filter(transactions::Column::Id.eq(row.id))
-                                .exec(&txn)
-                                .await?;
-                            Handled::Applied
-                        }
-                        Err(AppError::Conflict(_)) => Handled::Ignored,
-                        Err(e) => return Err(e),
-                    }
+                    .await?;
+                    transactions::Entity::update_many()
+                        .col_expr(
+                            transactions::Column::FailureReason,
+                            Expr::value(reason.chars().take(500).collect::<String>()),
+                        )
+                        .col_expr(transactions::Column::PaymentRef, Expr::value(payment_ref))
+                        .filter(transactions::Column::Id.eq(row.id))
+                        .exec(&txn)
+                        .await?;
+                    Handled::Applied
                 }
                 None => Handled::Ignored,
             }
@@ -411,60 +452,150 @@ pub async fn handle_event(
             refund_ref,
             amount_cents,
         } => {
-            // Our own refunds are recorded when we make them; this records refunds made at
-            // the provider directly (its dashboard) and moves the order when it can.
-            if find_tx(&txn, provider, TransactionKind::Refund, &refund_ref)
-                .await?
-                .is_some()
-            {
-                Handled::Ignored
-            } else if let Some(payment) = transactions::Entity::find()
-                .filter(transactions::Column::Provider.eq(provider))
-                .filter(transactions::Column::PaymentRef.eq(payment_ref.clone()))
-                .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
-                .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
-                .one(&txn)
-                .await?
-            {
-                let order = orders::Entity::find_by_id(payment.order_id)
-                    .one(&txn)
-                    .await?
-                    .ok_or(AppError::NotFound)?;
-                let row = insert_transaction(
-                    &txn,
-                    &order,
-                    TransactionKind::Refund,
-                    TransactionStatus::Succeeded,
-                    provider,
-                    &refund_ref,
-                )
-                .await?;
-                set_refund_details(&txn, row.id, &payment_ref, amount_cents).await?;
-                if let Ok((_, a)) = act_in(
-                    &txn,
-                    &settings,
-                    order.pid,
-                    Action::Refund { restock: false },
-                    &system,
-                )
-                .await
-                {
-                    after.merge(a);
-                }
-                Handled::Applied
-            } else {
-                Handled::Ignored
-            }
+            record_provider_refund(
+                &txn,
+                &settings,
+                &system,
+                provider,
+                &payment_ref,
+                &refund_ref,
+                amount_cents,
+                &mut after,
+            )
+            .await?
         }
     };
-    if let Some((order, tx)) = &late {
+    if let Some((order, tx, why)) = &late {
         // Refund before committing: if the provider cannot be reached, the event is not
         // marked handled and the provider's retry brings it back.
-        refund_late(ctx, &txn, order, tx).await?;
+        refund_late(ctx, &txn, order, tx, why).await?;
     }
     txn.commit().await?;
     after.run(ctx).await;
     Ok(handled)
+}
+
+/// Moves an open session's row to `status` (expired, or a delayed payment that failed).
+async fn close_session<C: ConnectionTrait>(
+    db: &C,
+    provider: &str,
+    session_id: &str,
+    status: TransactionStatus,
+    reason: Option<&str>,
+) -> AppResult<Handled> {
+    let mut update = transactions::Entity::update_many()
+        .col_expr(transactions::Column::Status, Expr::value(status.as_str()))
+        .col_expr(
+            transactions::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(transactions::Column::Provider.eq(provider))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+        .filter(transactions::Column::ProviderRef.eq(session_id))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()));
+    if let Some(r) = reason {
+        update = update.col_expr(transactions::Column::FailureReason, Expr::value(r));
+    }
+    Ok(if update.exec(db).await?.rows_affected == 1 {
+        Handled::Applied
+    } else {
+        Handled::Ignored
+    })
+}
+
+/// A refund the provider reports. Ours (a pending claim of the same payment) is recorded on
+/// its claim and the refund call that made it moves the order; one made at the provider
+/// directly (its dashboard) is recorded, and the order is refunded once the refunds add up
+/// to the whole payment.
+#[allow(clippy::too_many_arguments)]
+async fn record_provider_refund(
+    txn: &sea_orm::DatabaseTransaction,
+    settings: &Settings,
+    system: &Actor,
+    provider: &str,
+    payment_ref: &str,
+    refund_ref: &str,
+    amount_cents: i64,
+    after: &mut AfterCommit,
+) -> AppResult<Handled> {
+    if find_tx(txn, provider, TransactionKind::Refund, refund_ref)
+        .await?
+        .is_some()
+    {
+        return Ok(Handled::Ignored);
+    }
+    let ours = transactions::Entity::find()
+        .filter(transactions::Column::Provider.eq(provider))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
+        .filter(transactions::Column::PaymentRef.eq(payment_ref))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+        .one(txn)
+        .await?;
+    if let Some(claim) = ours {
+        transactions::Entity::update_many()
+            .col_expr(
+                transactions::Column::Status,
+                Expr::value(TransactionStatus::Succeeded.as_str()),
+            )
+            .col_expr(transactions::Column::ProviderRef, Expr::value(refund_ref))
+            .filter(transactions::Column::Id.eq(claim.id))
+            .exec(txn)
+            .await?;
+        return Ok(Handled::Applied);
+    }
+    let Some(payment) = transactions::Entity::find()
+        .filter(transactions::Column::Provider.eq(provider))
+        .filter(transactions::Column::PaymentRef.eq(payment_ref))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
+        .one(txn)
+        .await?
+    else {
+        return Ok(Handled::Ignored);
+    };
+    let order = orders::Entity::find_by_id(payment.order_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let row = insert_transaction(
+        txn,
+        &order,
+        TransactionKind::Refund,
+        TransactionStatus::Succeeded,
+        provider,
+        refund_ref,
+    )
+    .await?;
+    set_refund_details(txn, row.id, payment_ref, amount_cents).await?;
+    // Summed here, not in SQL: PostgreSQL's SUM of a BIGINT is a NUMERIC.
+    let refunded: i64 = transactions::Entity::find()
+        .select_only()
+        .column(transactions::Column::AmountCents)
+        .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
+        .filter(transactions::Column::PaymentRef.eq(payment_ref))
+        .into_tuple::<i64>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .sum();
+    if refunded >= payment.amount_cents {
+        match act_in(
+            txn,
+            settings,
+            order.pid,
+            Action::Refund { restock: false },
+            system,
+        )
+        .await
+        {
+            Ok((_, a)) => after.merge(a),
+            // Already refunded or cancelled here: the money movement is recorded all the same.
+            Err(AppError::InvalidTransition(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Handled::Applied)
 }
 
 async fn find_tx<C: ConnectionTrait>(
@@ -506,6 +637,7 @@ async fn refund_late<C: ConnectionTrait>(
     db: &C,
     order: &orders::Model,
     payment: &transactions::Model,
+    why: &str,
 ) -> AppResult<()> {
     let provider = Payments::get(ctx);
     let key = format!("late-{}", payment.pid);
@@ -528,7 +660,7 @@ async fn refund_late<C: ConnectionTrait>(
         "late_payment",
         order.id,
         &format!(
-            "A payment of {} arrived for order #{} after it was {}; it was refunded automatically.",
+            "A payment of {} arrived for order #{} ({}), but {why}; it was refunded automatically.",
             crate::views::money::format(payment.amount_cents, &payment.currency),
             order.number,
             order.status
@@ -597,34 +729,43 @@ pub async fn record_offline_payment(
     Ok(out)
 }
 
-/// Claims the refund of `payment`: with the payment row locked (PostgreSQL `FOR UPDATE`;
-/// SQLite's write lock), no other refund of it may be pending or done; then a pending refund
-/// row is the claim. Two admins clicking at once: the second finds the first's claim.
+/// Claims the refund of the order's payment: with the order's payments locked (PostgreSQL
+/// `FOR UPDATE`; SQLite's write lock), it picks the succeeded payment that no refund covers
+/// yet and writes a pending refund row as the claim. Two admins clicking at once: the second
+/// finds the first's claim and is refused. `None` when the order has no recorded payment.
 async fn claim_refund(
     ctx: &AppContext,
     order: &orders::Model,
-    payment: &transactions::Model,
-) -> AppResult<transactions::Model> {
+) -> AppResult<Option<(transactions::Model, transactions::Model)>> {
     let txn = write_txn(&ctx.db).await?;
-    transactions::Entity::find_by_id(payment.id)
+    let payments = transactions::Entity::find()
+        .filter(transactions::Column::OrderId.eq(order.id))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
+        .order_by_desc(transactions::Column::Id)
         .lock_exclusive()
-        .one(&txn)
+        .all(&txn)
         .await?;
-    let taken = transactions::Entity::find()
+    if payments.is_empty() {
+        return Ok(None);
+    }
+    let refunds = transactions::Entity::find()
         .filter(transactions::Column::OrderId.eq(order.id))
         .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
-        .filter(transactions::Column::PaymentRef.eq(payment.payment_ref.clone()))
         .filter(transactions::Column::Status.is_in([
             TransactionStatus::Pending.as_str(),
             TransactionStatus::Succeeded.as_str(),
         ]))
-        .count(&txn)
+        .all(&txn)
         .await?;
-    if taken > 0 {
+    let Some(payment) = payments
+        .into_iter()
+        .find(|p| !refunds.iter().any(|r| r.payment_ref == p.payment_ref))
+    else {
         return Err(AppError::Conflict(
             "This payment is already being refunded, or was refunded.".into(),
         ));
-    }
+    };
     let claim = insert_transaction(
         &txn,
         order,
@@ -634,20 +775,15 @@ async fn claim_refund(
         &format!("claim-{}", Uuid::new_v4().simple()),
     )
     .await?;
-    transactions::Entity::update_many()
-        .col_expr(
-            transactions::Column::PaymentRef,
-            Expr::value(payment.payment_ref.clone()),
-        )
-        .col_expr(
-            transactions::Column::AmountCents,
-            Expr::value(payment.amount_cents),
-        )
-        .filter(transactions::Column::Id.eq(claim.id))
-        .exec(&txn)
-        .await?;
+    set_refund_details(
+        &txn,
+        claim.id,
+        payment.payment_ref.as_deref().unwrap_or_default(),
+        payment.amount_cents,
+    )
+    .await?;
     txn.commit().await?;
-    Ok(claim)
+    Ok(Some((payment, claim)))
 }
 
 /// Refunds an order's payment in full and takes the step (`Refund`, or `Cancel` of a paid
@@ -663,30 +799,23 @@ pub async fn refund(
     actor: &Actor,
 ) -> AppResult<OrderView> {
     let settings = Settings::get(ctx);
-    let payment = transactions::Entity::find()
-        .filter(transactions::Column::OrderId.eq(order.id))
-        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
-        .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
-        .order_by_desc(transactions::Column::Id)
-        .one(&ctx.db)
-        .await?;
     // A paid order without a recorded payment predates payments; it is refunded by hand.
-    let Some(payment) = payment else {
+    let Some((payment, claim)) = claim_refund(ctx, order).await? else {
         let txn = write_txn(&ctx.db).await?;
         let (out, after) = act_in(&txn, &settings, order.pid, action, actor).await?;
         txn.commit().await?;
         after.run(ctx).await;
         return Ok(out);
     };
-    let claim = claim_refund(ctx, order, &payment).await?;
     let refund_ref = if payment.provider == OFFLINE {
         Ok(format!("offline-refund-{}", claim.pid))
     } else {
+        // One key per payment: a retry after a timeout gets the refund the first call made.
         Payments::get(ctx)
             .refund(
                 payment.payment_ref.as_deref().unwrap_or_default(),
                 payment.amount_cents,
-                &claim.pid.to_string(),
+                &format!("refund-{}", payment.pid),
             )
             .await
     };
@@ -713,8 +842,8 @@ pub async fn refund(
             return Err(e);
         }
     };
-    let txn = write_txn(&ctx.db).await?;
-    let result = act_in(&txn, &settings, order.pid, action, actor).await;
+    // The money has gone back: record that first, on its own, whatever happens to the order.
+    // (If the provider's refund event was faster, it recorded the same refund on this claim.)
     transactions::Entity::update_many()
         .col_expr(
             transactions::Column::Status,
@@ -722,29 +851,14 @@ pub async fn refund(
         )
         .col_expr(transactions::Column::ProviderRef, Expr::value(refund_ref))
         .col_expr(
-            transactions::Column::PaymentRef,
-            Expr::value(payment.payment_ref.clone()),
-        )
-        .col_expr(
-            transactions::Column::AmountCents,
-            Expr::value(payment.amount_cents),
-        )
-        .col_expr(
             transactions::Column::UpdatedAt,
             Expr::value(Utc::now().fixed_offset()),
         )
         .filter(transactions::Column::Id.eq(claim.id))
-        .exec(&txn)
+        .exec(&ctx.db)
         .await?;
-    // The money has gone back: the refund is recorded even if the order moved meanwhile.
-    let (out, after) = match result {
-        Ok(r) => r,
-        Err(AppError::InvalidTransition(t)) => {
-            txn.commit().await?;
-            return Err(InvalidTransition { ..t }.into());
-        }
-        Err(e) => return Err(e),
-    };
+    let txn = write_txn(&ctx.db).await?;
+    let (out, after) = act_in(&txn, &settings, order.pid, action, actor).await?;
     txn.commit().await?;
     after.run(ctx).await;
     Ok(out)

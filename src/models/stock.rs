@@ -53,8 +53,9 @@ pub struct Levels {
 
 /// Applies `change` if the guard allows it and records it in the ledger.
 ///
-/// Returns `None` (and changes nothing) when the change would make a level negative or
-/// reserve more than is on hand: for a reservation that means "not enough available".
+/// Returns `None` (and changes nothing) when the change would make a level negative, reserve
+/// more than is on hand, or take stock above the largest level the shop accepts: for a
+/// reservation that means "not enough available".
 ///
 /// # Errors
 /// Database errors.
@@ -70,7 +71,8 @@ pub async fn apply<C: ConnectionTrait>(db: &C, change: &Change<'_>) -> AppResult
         .and_where(Expr::col(variants::Column::Id).eq(change.variant_id))
         .and_where(new_stock.clone().gte(0))
         .and_where(new_reserved.clone().gte(0))
-        .and_where(new_reserved.lte(new_stock))
+        .and_where(new_reserved.lte(new_stock.clone()))
+        .and_where(new_stock.lte(crate::domain::catalogue::MAX_STOCK))
         .returning(
             Query::returning().columns([variants::Column::Stock, variants::Column::Reserved]),
         )

@@ -138,16 +138,36 @@ pub struct Delivery {
 pub fn verify(payload: &str, signature: &str, secret: &str) -> Result<Delivery, WebhookError> {
     let event = Webhook::construct_event(payload, signature, secret)?;
     let kind = event.type_.as_str().to_string();
+    let completed = |s: &stripe_checkout::CheckoutSession| PaymentEvent::SessionCompleted {
+        session_id: s.id.as_str().to_string(),
+        payment_ref: s
+            .payment_intent
+            .as_ref()
+            .map(|p| p.id().as_str().to_string()),
+        amount_cents: s.amount_total.unwrap_or(0),
+    };
+    let refunded = |r: &stripe_core::Refund| {
+        let failed = matches!(r.status.as_deref(), Some("failed" | "canceled"));
+        match r.payment_intent.as_ref() {
+            Some(pi) if !failed => Some(PaymentEvent::Refunded {
+                payment_ref: pi.id().as_str().to_string(),
+                refund_ref: r.id.as_str().to_string(),
+                amount_cents: r.amount,
+            }),
+            _ => None,
+        }
+    };
     let mapped = match event.data.object {
-        EventObject::CheckoutSessionCompleted(s) => Some(PaymentEvent::SessionCompleted {
+        // A card pays at completion; delayed methods (bank debits) complete unpaid and report
+        // the outcome later with the async events.
+        EventObject::CheckoutSessionCompleted(s) => {
+            Some(completed(&s)).filter(|_| s.payment_status == CheckoutSessionPaymentStatus::Paid)
+        }
+        EventObject::CheckoutSessionAsyncPaymentSucceeded(s) => Some(completed(&s)),
+        EventObject::CheckoutSessionAsyncPaymentFailed(s) => Some(PaymentEvent::SessionFailed {
             session_id: s.id.as_str().to_string(),
-            payment_ref: s
-                .payment_intent
-                .as_ref()
-                .map(|p| p.id().as_str().to_string()),
-            amount_cents: s.amount_total.unwrap_or(0),
-        })
-        .filter(|_| s.payment_status == CheckoutSessionPaymentStatus::Paid),
+            reason: "The delayed payment failed.".into(),
+        }),
         EventObject::CheckoutSessionExpired(s) => Some(PaymentEvent::SessionExpired {
             session_id: s.id.as_str().to_string(),
         }),
@@ -163,21 +183,16 @@ pub fn verify(payload: &str, signature: &str, secret: &str) -> Result<Delivery, 
                 .and_then(|e| e.message.clone())
                 .unwrap_or_else(|| "The payment was declined.".into()),
         }),
-        EventObject::ChargeRefunded(c) => {
-            let refund_ref = c
-                .refunds
-                .as_ref()
-                .and_then(|l| l.data.first())
-                .map(|r| r.id.as_str().to_string());
-            match (c.payment_intent.as_ref(), refund_ref) {
-                (Some(pi), Some(refund_ref)) => Some(PaymentEvent::Refunded {
-                    payment_ref: pi.id().as_str().to_string(),
-                    refund_ref,
-                    amount_cents: c.amount_refunded,
-                }),
-                _ => None,
-            }
-        }
+        // Since API version 2022-11-15 a charge's refunds are not in its events; the refund
+        // events carry the refund itself.
+        EventObject::RefundCreated(r)
+        | EventObject::RefundUpdated(r)
+        | EventObject::ChargeRefundUpdated(r) => refunded(&r),
+        EventObject::ChargeRefunded(c) => c
+            .refunds
+            .as_ref()
+            .and_then(|l| l.data.first())
+            .and_then(refunded),
         _ => None,
     };
     Ok(Delivery {

@@ -233,7 +233,7 @@ impl Page {
     #[must_use]
     pub fn actor(&self) -> crate::models::actor::Actor {
         self.user.as_ref().map_or_else(
-            || crate::models::actor::Actor::system("anonymous"),
+            crate::models::actor::Actor::anonymous,
             crate::models::actor::Actor::user,
         )
     }

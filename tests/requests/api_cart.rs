@@ -216,3 +216,22 @@ async fn coupons_and_tax_show_in_the_totals_with_the_documented_rounding() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[parallel]
+async fn adds_to_one_cart_at_once_all_count() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        let results =
+            futures::future::join_all((0..4).map(|_| add(&server, &ann, shop.id("MUG-2"), 1)))
+                .await;
+        for r in &results {
+            assert_eq!(r.status_code(), 201, "{}", r.text());
+        }
+        let cart: Value = get(&server, &ann, "/api/v1/cart").await.json();
+        assert_eq!(cart["items"].as_array().unwrap().len(), 1);
+        assert_eq!(cart["items"][0]["quantity"], 4);
+    })
+    .await;
+}

@@ -165,10 +165,14 @@ async fn the_order_moves_through_its_states_with_a_timeline_and_stock_follows() 
             body["error"]["message"],
             "An order that is paid cannot be paid."
         );
-        assert_error(
+        let refused = assert_error(
             &post(&server, &ann, &path("cancel"), json!({})).await,
             409,
-            "conflict",
+            "invalid_transition",
+        );
+        assert_eq!(
+            refused["error"]["message"],
+            "An order that is paid cannot be cancelled."
         );
 
         let shipped = server
@@ -451,6 +455,59 @@ async fn unpaid_orders_expire_after_their_time_releasing_stock_and_promo_usage()
                 .unwrap()
                 .contains("already used")
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn product_managers_do_not_see_customers_orders_and_shipping_mails_the_tracking_number() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        add(&server, &ann, shop.id("LMP-1"), 1).await;
+        let order: Value = checkout(&server, &ann).await.json();
+        let id = order["id"].as_str().unwrap();
+        assert_eq!(
+            get(&server, &shop.pm, "/api/v1/orders")
+                .await
+                .json::<Value>()["count"],
+            0
+        );
+        assert_error(
+            &get(&server, &shop.pm, &format!("/api/v1/orders/{id}")).await,
+            404,
+            "not_found",
+        );
+        assert_eq!(
+            get(&server, &shop.staff, "/api/v1/orders")
+                .await
+                .json::<Value>()["count"],
+            1
+        );
+
+        post(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/orders/{id}/mark-paid"),
+            json!({}),
+        )
+        .await
+        .assert_status_ok();
+        post(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/orders/{id}/ship"),
+            json!({"carrier": "DHL", "tracking_number": "JJD0099"}),
+        )
+        .await
+        .assert_status_ok();
+        let mail = mails_to(&ctx, "ann@example.com")
+            .await
+            .into_iter()
+            .find(|m| m.kind == "order_shipped")
+            .expect("shipping mail");
+        assert!(mail.text_body.contains("JJD0099") && mail.text_body.contains("DHL"));
     })
     .await;
 }

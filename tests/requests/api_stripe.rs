@@ -365,3 +365,127 @@ async fn refunds_from_the_admin_and_from_stripes_dashboard_are_each_one_transact
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn partial_and_delayed_payments_and_refund_events_are_recorded_by_what_they_say() {
+    with_app(|server, ctx| async move {
+        let p = paying(&server, &ctx).await;
+        // A bank debit: the session completes unpaid, then the money arrives.
+        let mut completed = p.fake.pay(&p.session_id);
+        completed["data"]["object"]["payment_status"] = json!("unpaid");
+        assert_eq!(
+            deliver(&server, &completed).await.json::<Value>()["handled"],
+            false
+        );
+        assert_eq!(status(&server, &p).await, "pending");
+        let mut succeeded = completed.clone();
+        succeeded["id"] = json!(format!("evt_{}", uuid::Uuid::new_v4().simple()));
+        succeeded["type"] = json!("checkout.session.async_payment_succeeded");
+        succeeded["data"]["object"]["payment_status"] = json!("paid");
+        assert_eq!(
+            deliver(&server, &succeeded).await.json::<Value>()["handled"],
+            true
+        );
+        assert_eq!(status(&server, &p).await, "paid");
+        assert!(mails_to(&ctx, "ann@example.com")
+            .await
+            .iter()
+            .any(|m| m.kind == "order_paid"));
+
+        // A partial refund in the dashboard (refund.created): recorded, the order stays paid;
+        // the rest of the money refunded later completes it.
+        let pi = completed["data"]["object"]["payment_intent"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let total = p.order["total_cents"].as_i64().unwrap();
+        let refund_event = |amount: i64| {
+            let mut e = p.fake.dashboard_refund(&pi, amount);
+            let refund = e["data"]["object"]["refunds"]["data"][0].clone();
+            e["type"] = json!("refund.created");
+            e["data"]["object"] = refund;
+            e
+        };
+        assert_eq!(
+            deliver(&server, &refund_event(1000)).await.json::<Value>()["handled"],
+            true
+        );
+        assert_eq!(status(&server, &p).await, "paid");
+        assert_eq!(
+            deliver(&server, &refund_event(total - 1000))
+                .await
+                .json::<Value>()["handled"],
+            true
+        );
+        assert_eq!(status(&server, &p).await, "refunded");
+        let refunds: Vec<_> = payments_of(&ctx)
+            .await
+            .into_iter()
+            .filter(|t| t.kind == "refund")
+            .collect();
+        assert_eq!(refunds.iter().map(|r| r.amount_cents).sum::<i64>(), total);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn a_payment_of_the_wrong_amount_is_refunded_and_the_order_stays_unpaid() {
+    with_app(|server, ctx| async move {
+        let p = paying(&server, &ctx).await;
+        let mut event = p.fake.pay(&p.session_id);
+        event["data"]["object"]["amount_total"] = json!(100);
+        assert_eq!(deliver(&server, &event).await.status_code(), 200);
+        assert_eq!(status(&server, &p).await, "pending");
+        assert_eq!(p.fake.state.lock().unwrap().refund_calls, 1);
+        let note = notifications::Entity::find()
+            .filter(notifications::Column::Kind.eq("late_payment"))
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(note.message.contains("differs"), "{}", note.message);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[parallel]
+async fn two_pay_clicks_at_once_open_one_session_and_hold_the_stock_as_long_as_it() {
+    with_app(|server, ctx| async move {
+        let fake = FakeStripe::start().await;
+        fake_stripe::use_fake(&ctx, &fake);
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        add(&server, &ann, shop.id("LMP-1"), 1).await;
+        let order: Value = checkout(&server, &ann).await.json();
+        let path = format!("/api/v1/orders/{}/pay", order["id"].as_str().unwrap());
+        let results = join_all((0..3).map(|_| post(&server, &ann, &path, json!({})))).await;
+        let sessions: std::collections::HashSet<String> = results
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status_code(), 200, "{}", r.text());
+                r.json::<Value>()["session_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(sessions.len(), 1, "one open session per order");
+        let open = payments_of(&ctx)
+            .await
+            .into_iter()
+            .filter(|t| t.status == "pending")
+            .count();
+        assert_eq!(open, 1);
+        // The order's reservation now lasts as long as the session can be paid.
+        let row = orders::Entity::find().one(&ctx.db).await.unwrap().unwrap();
+        let session = fake.session(sessions.iter().next().unwrap());
+        assert_eq!(
+            row.expires_at.unwrap().timestamp(),
+            session["expires_at"].as_i64().unwrap()
+        );
+    })
+    .await;
+}

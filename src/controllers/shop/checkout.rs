@@ -179,9 +179,10 @@ async fn list(
 ) -> PageResult {
     let user = page.require_user()?;
     let paging = paging.parse().unwrap_or_default();
+    // The shop's "Your orders" is the shopper's own, whatever their role.
     let (rows, count) = orders::list(
         &page.ctx.db,
-        &Actor::user(user),
+        &Actor::user(user).as_shopper(),
         &OrderFilter::default(),
         paging.page,
         paging.page_size,

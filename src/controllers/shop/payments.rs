@@ -66,7 +66,19 @@ async fn paid(page: Page, Path(id): Path<Uuid>, Query(q): Query<ReturnQuery>) ->
     Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }
 
+/// The test provider's pages exist only while it is the shop's provider.
+fn test_provider_only(page: &Page) -> Result<(), PageError> {
+    if crate::settings::Settings::get(&page.ctx).payments.provider
+        == crate::settings::PaymentProviderKind::Test
+    {
+        Ok(())
+    } else {
+        Err(PageError(crate::errors::AppError::NotFound))
+    }
+}
+
 async fn test_page(page: Page, Path(session): Path<String>) -> PageResult {
+    test_provider_only(&page)?;
     let (tx, order) = payments::test_session(&page.ctx.db, &session).await?;
     page.render(
         "shop/payments/test_checkout.html",
@@ -82,6 +94,7 @@ async fn test_page(page: Page, Path(session): Path<String>) -> PageResult {
 }
 
 async fn test_outcome(page: &Page, session: &str, pay: bool) -> PageResult {
+    test_provider_only(page)?;
     let (handled, order_id) = payments::test_outcome(&page.ctx, session, pay).await?;
     let (kind, message) = match (pay, handled) {
         (true, Handled::Applied) => ("success", "Payment received. Thank you!"),

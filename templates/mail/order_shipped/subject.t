@@ -1,0 +1,1 @@
+Your order {{ number }} is on its way
