@@ -175,6 +175,8 @@ impl Hooks for App {
 
     async fn truncate(ctx: &AppContext) -> Result<()> {
         // Children before parents: the order tables RESTRICT deletes of users and variants.
+        Reviews::delete_many().exec(&ctx.db).await?;
+        WishlistItems::delete_many().exec(&ctx.db).await?;
         PaymentEvents::delete_many().exec(&ctx.db).await?;
         Transactions::delete_many().exec(&ctx.db).await?;
         Invoices::delete_many().exec(&ctx.db).await?;

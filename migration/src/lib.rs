@@ -9,6 +9,7 @@ mod m20261122_000002_platform;
 mod m20261122_000003_catalogue;
 mod m20261201_000004_orders;
 mod m20261201_000005_payments;
+mod m20261201_000006_reviews;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_catalogue::Migration),
             Box::new(m20261201_000004_orders::Migration),
             Box::new(m20261201_000005_payments::Migration),
+            Box::new(m20261201_000006_reviews::Migration),
         ]
     }
 }

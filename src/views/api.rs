@@ -76,3 +76,8 @@ page_schema!(
     crate::models::payments::TransactionView,
     "A page of transactions."
 );
+page_schema!(
+    ReviewPage,
+    crate::models::reviews::ReviewView,
+    "A page of reviews."
+);

@@ -8,6 +8,7 @@ mod api_conventions;
 mod api_images;
 mod api_orders;
 mod api_payments;
+mod api_reviews;
 mod api_stripe;
 mod pages;
 mod pages_account;

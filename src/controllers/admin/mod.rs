@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod products;
 pub mod promo_codes;
 pub mod purchase_orders;
+pub mod reviews;
 pub mod tax_rates;
 pub mod transactions;
 pub mod users;
@@ -28,6 +29,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         jobs::routes(),
         orders::routes(),
         transactions::routes(),
+        reviews::routes(),
         inventory::routes(),
         purchase_orders::routes(),
         promo_codes::routes(),

@@ -19,6 +19,7 @@ use crate::{
     },
     errors::{AppError, PageError},
     models::catalogue::{groups, listing, products},
+    models::{reviews, wishlist},
     views::{catalogue as present, money},
     web::{html::Page, pagination::PageQuery},
 };
@@ -219,6 +220,31 @@ async fn product(
     } else {
         p.seo_description.clone()
     };
+    let settings = crate::settings::Settings::get(&page.ctx);
+    // The first reviews are read for every visitor: cached with the catalogue (every review
+    // write invalidates it).
+    let latest = crate::models::catalogue::cache::cached(
+        &page.ctx.cache,
+        settings.catalogue_cache_secs,
+        &format!("reviews:{}", p.id),
+        async {
+            reviews::list(&page.ctx.db, &p.id.to_string(), 1, 10)
+                .await
+                .map(|(rows, _)| rows)
+        },
+    )
+    .await?;
+    let mut me = json!({"can_review": false, "own_review": null, "wishlisted": false});
+    if let Some(user) = &page.user {
+        let row =
+            crate::models::catalogue::products::find_product(&page.ctx.db, &p.id.to_string(), true)
+                .await?;
+        me["wishlisted"] = json!(wishlist::contains(&page.ctx, user, row.id).await?);
+        let own = reviews::own(&page.ctx.db, user.id, row.id).await?;
+        me["can_review"] =
+            json!(own.is_none() && reviews::has_bought(&page.ctx.db, user.id, row.id).await?);
+        me["own_review"] = json!(own);
+    }
     page.render(
         "shop/catalogue/product.html",
         &title,
@@ -229,6 +255,9 @@ async fn product(
             "main_image": main_image,
             "image_query": image_query,
             "meta_description": description,
+            "reviews": latest,
+            "me": me,
+            "review_errors": {},
         }),
     )
     .await

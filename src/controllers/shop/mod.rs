@@ -3,6 +3,7 @@ pub mod account;
 pub mod cart;
 pub mod catalogue;
 pub mod checkout;
+pub mod customers;
 pub mod home;
 pub mod payments;
 
@@ -17,5 +18,6 @@ pub fn routes() -> Vec<Routes> {
         cart::routes(),
         checkout::routes(),
         payments::routes(),
+        customers::routes(),
     ]
 }

@@ -3,6 +3,7 @@ pub mod auth;
 pub mod back_office;
 pub mod cart;
 pub mod catalogue;
+pub mod customers;
 pub mod me;
 pub mod openapi;
 pub mod orders;
@@ -25,6 +26,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         orders::routes(),
         payments::routes(),
         webhooks::routes(),
+        customers::routes(),
         back_office::routes(),
         openapi::routes(),
     ]

@@ -10,7 +10,8 @@ use utoipa::{
 };
 
 use super::{
-    admin_users, auth, back_office, cart, catalogue, me, orders, payments, shop, webhooks,
+    admin_users, auth, back_office, cart, catalogue, customers, me, orders, payments, shop,
+    webhooks,
 };
 
 struct BearerAuth;
@@ -50,6 +51,8 @@ impl Modify for BearerAuth {
         orders::place, orders::list, orders::show, orders::cancel, orders::ship, orders::complete,
         orders::refund, orders::mark_paid, orders::pay, orders::invoice, payments::list,
         webhooks::stripe_webhook,
+        customers::list, customers::create, customers::update, customers::destroy, customers::moderate,
+        customers::wishlist_list, customers::wishlist_add, customers::wishlist_remove,
         back_office::list_promos, back_office::create_promo, back_office::show_promo,
         back_office::update_promo, back_office::delete_promo,
         back_office::list_purchase_orders, back_office::create_purchase_order,
