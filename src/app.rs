@@ -175,6 +175,7 @@ impl Hooks for App {
 
     async fn truncate(ctx: &AppContext) -> Result<()> {
         // Children before parents: the order tables RESTRICT deletes of users and variants.
+        ApiKeys::delete_many().exec(&ctx.db).await?;
         Reviews::delete_many().exec(&ctx.db).await?;
         WishlistItems::delete_many().exec(&ctx.db).await?;
         PaymentEvents::delete_many().exec(&ctx.db).await?;

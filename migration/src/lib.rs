@@ -10,6 +10,7 @@ mod m20261122_000003_catalogue;
 mod m20261201_000004_orders;
 mod m20261201_000005_payments;
 mod m20261201_000006_reviews;
+mod m20261201_000007_api_keys;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_orders::Migration),
             Box::new(m20261201_000005_payments::Migration),
             Box::new(m20261201_000006_reviews::Migration),
+            Box::new(m20261201_000007_api_keys::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Pure business rules: no database, HTTP or framework types. Everything here is unit-tested
 //! without I/O, and both the HTML and the API front doors parse their input into these types.
 pub mod account;
+pub mod api_key;
 pub mod catalogue;
 pub mod email;
 pub mod imaging;

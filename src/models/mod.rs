@@ -4,6 +4,7 @@ pub mod _entities;
 pub mod accounts;
 pub mod actor;
 pub mod addresses;
+pub mod api_keys;
 pub mod carts;
 pub mod catalogue;
 pub mod checkout;

@@ -50,7 +50,21 @@ pub struct Claims {
     pub role: Role,
 }
 
-/// Reads and verifies `Authorization: Bearer <jwt>`; `None` when the header is absent.
+/// The API key sent as the bearer token, if the token is one (`emp_…`).
+#[must_use]
+pub fn api_key(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?
+        .trim();
+    token
+        .starts_with(crate::models::api_keys::KEY_PREFIX)
+        .then_some(token)
+}
+
+/// Reads and verifies `Authorization: Bearer <jwt>`; `None` when the header is absent, or
+/// when the bearer is an API key (checked with its scopes by [`CurrentUser`]).
 ///
 /// # Errors
 /// `AppError::Unauthorized` for a malformed, forged or expired token.
@@ -58,6 +72,9 @@ pub fn bearer_claims(ctx: &AppContext, parts: &Parts) -> Result<Option<Claims>, 
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
+    if api_key(parts).is_some() {
+        return Ok(None);
+    }
     let invalid =
         || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
     let token = value
@@ -100,6 +117,17 @@ impl FromRequestParts<AppContext> for CurrentUser {
     ) -> Result<Self, Self::Rejection> {
         let unauthorized =
             || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
+        if let Some(key) = api_key(parts) {
+            // A key acts as the admin who issued it, within its scopes for this request.
+            let path = parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map_or_else(|| parts.uri.path().to_string(), |u| u.0.path().to_string());
+            let user =
+                crate::models::api_keys::authenticate(&ctx.db, key, parts.method.as_str(), &path)
+                    .await?;
+            return Ok(Self(user));
+        }
         let claims = bearer_claims(ctx, parts)?.ok_or_else(unauthorized)?;
         let user = users::find_by_pid(&ctx.db, claims.user_pid)
             .await

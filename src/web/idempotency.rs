@@ -27,6 +27,10 @@ const MAX_STORED_RESPONSE: usize = 1024 * 1024;
 const WAIT_FOR_ORIGINAL: Duration = Duration::from_secs(10);
 
 fn owner(ctx: &AppContext, parts: &Parts) -> String {
+    if let Some(key) = crate::web::extract::api_key(parts) {
+        // The key's public part: retries of one integration share their records.
+        return format!("key:{}", key.chars().take(16).collect::<String>());
+    }
     match bearer_claims(ctx, parts).ok().flatten() {
         Some(c) => format!("user:{}", c.user_pid),
         None => format!("anon:{}", client_id(parts)),

@@ -36,15 +36,25 @@ impl Quota {
 pub async fn check(ctx: &AppContext, parts: &Parts) -> Result<Quota, (AppError, Option<Quota>)> {
     let settings = Settings::get(ctx);
     let rl = &settings.rate_limits;
-    let (key, limit) = match bearer_claims(ctx, parts).ok().flatten() {
-        Some(c) => {
-            let limit = match c.role {
-                Role::Customer => rl.customer,
-                Role::Staff | Role::ProductManager | Role::Admin => rl.staff,
-            };
-            (format!("rl:user:{}", c.user_pid), limit)
-        }
-        None => (format!("rl:anon:{}", client_id(parts)), rl.anonymous),
+    // API keys act for an admin: the staff allowance, counted per key (not per address).
+    let by_key = crate::web::extract::api_key(parts).map(|k| {
+        (
+            format!("rl:key:{}", k.chars().take(16).collect::<String>()),
+            rl.staff,
+        )
+    });
+    let (key, limit) = match by_key {
+        Some(k) => k,
+        None => match bearer_claims(ctx, parts).ok().flatten() {
+            Some(c) => {
+                let limit = match c.role {
+                    Role::Customer => rl.customer,
+                    Role::Staff | Role::ProductManager | Role::Admin => rl.staff,
+                };
+                (format!("rl:user:{}", c.user_pid), limit)
+            }
+            None => (format!("rl:anon:{}", client_id(parts)), rl.anonymous),
+        },
     };
     let hit = counted(ctx, &key, rl.window_secs)
         .await

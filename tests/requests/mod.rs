@@ -6,6 +6,7 @@ mod api_cart;
 mod api_catalogue;
 mod api_conventions;
 mod api_images;
+mod api_keys;
 mod api_orders;
 mod api_payments;
 mod api_reviews;

@@ -1,4 +1,5 @@
 //! The admin dashboard (staff roles only).
+pub mod api_keys;
 pub mod dashboard;
 pub mod groups;
 pub mod inventory;
@@ -30,6 +31,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         orders::routes(),
         transactions::routes(),
         reviews::routes(),
+        api_keys::routes(),
         inventory::routes(),
         purchase_orders::routes(),
         promo_codes::routes(),

@@ -3,6 +3,7 @@
 pub mod prelude;
 
 pub mod addresses;
+pub mod api_keys;
 pub mod brands;
 pub mod cart_items;
 pub mod carts;

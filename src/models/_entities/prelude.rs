@@ -1,4 +1,5 @@
 pub use super::addresses::Entity as Addresses;
+pub use super::api_keys::Entity as ApiKeys;
 pub use super::brands::Entity as Brands;
 pub use super::cart_items::Entity as CartItems;
 pub use super::carts::Entity as Carts;

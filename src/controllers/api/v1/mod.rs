@@ -1,4 +1,5 @@
 pub mod admin_users;
+pub mod api_keys;
 pub mod auth;
 pub mod back_office;
 pub mod cart;
@@ -27,6 +28,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         payments::routes(),
         webhooks::routes(),
         customers::routes(),
+        api_keys::routes(),
         back_office::routes(),
         openapi::routes(),
     ]
