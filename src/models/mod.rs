@@ -21,6 +21,7 @@ pub mod orders;
 pub mod payments;
 pub mod promos;
 pub mod purchase_orders;
+pub mod reports;
 pub mod reviews;
 pub mod sessions;
 pub mod stock;

@@ -1,6 +1,8 @@
 //! Presenters: API response shapes and page contexts.
 pub mod api;
 pub mod catalogue;
+pub mod charts;
+pub mod csv;
 pub mod money;
 pub mod orders;
 

@@ -16,4 +16,5 @@ mod pages_account;
 mod pages_admin_back_office;
 mod pages_admin_catalogue;
 mod pages_catalogue;
+mod pages_dashboard;
 mod pages_orders;

@@ -289,6 +289,31 @@ async fn admins_move_orders_from_the_order_page_and_staff_only_read_it() {
             .text()
             .contains("An order that is shipped cannot be paid."));
 
+        // The list exports as CSV with the same filter.
+        let csv = server.get("/admin/orders/export.csv?status=shipped").await;
+        csv.assert_status_ok();
+        assert!(csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        let text = csv.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("number,placed_at,status,email"));
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[1].starts_with("1001,") && lines[1].contains(",shipped,ann@example.com,1,39.00,")
+        );
+        assert!(lines[1].contains("JJD000390007"));
+        assert_eq!(
+            server
+                .get("/admin/orders/export.csv?status=pending")
+                .await
+                .text()
+                .lines()
+                .count(),
+            1
+        );
+
         // The shopper's invoice page prints the order.
         sign_in(&server, "ann@example.com").await;
         let inv = server.get(&format!("/orders/{id}/invoice")).await;

@@ -1,0 +1,42 @@
+//! CSV for spreadsheets (RFC 4180): fields quoted when needed, and formula injection defused
+//! (a cell a spreadsheet would read as a formula is prefixed with `'`).
+#[must_use]
+pub fn field(value: &str) -> String {
+    let v = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+/// One CSV line (CRLF-terminated).
+#[must_use]
+pub fn row<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| field(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_and_formulas_defused() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("-5"), "'-5");
+        assert_eq!(row(&["1", "two, three"]), "1,\"two, three\"\r\n");
+    }
+}
