@@ -555,3 +555,87 @@ async fn a_shopper_pays_with_the_test_provider_after_a_declined_card() {
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
+
+/// Issue 6: a customer who bought a product reviews it from its page and keeps it on the
+/// wishlist with the heart (htmx), then finds it on the wishlist page.
+#[tokio::test]
+#[serial]
+async fn a_buyer_reviews_a_product_and_keeps_it_on_the_wishlist() {
+    use emporium::{
+        domain::account::Address,
+        models::{
+            _entities::{products, variants},
+            actor::Actor,
+            carts::{self, AddItem, CartKey},
+            checkout::{self, PlaceOrder},
+            orders::{self, Action},
+        },
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+        .await
+        .unwrap();
+    let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+    let variant = variants::Entity::find()
+        .filter(variants::Column::Options.eq("{}"))
+        .filter(variants::Column::Stock.gte(3))
+        .order_by_asc(variants::Column::Id)
+        .one(&b.ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let product = products::Entity::find_by_id(variant.product_id)
+        .one(&b.ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let add = AddItem::parse(product.pid, None, 1, 99).unwrap();
+    carts::add_item(&b.ctx, Some(&CartKey::User(&ann)), &add)
+        .await
+        .unwrap();
+    let shipping = Address::parse("1 Harbour Road", "", "Kiel", "24103", "DE", "").unwrap();
+    let order = checkout::place_order(
+        &b.ctx,
+        &ann,
+        PlaceOrder {
+            shipping,
+            billing: None,
+        },
+    )
+    .await
+    .unwrap();
+    orders::act(
+        &b.ctx,
+        order.id,
+        Action::Pay,
+        &Actor::system("test payment"),
+    )
+    .await
+    .unwrap();
+
+    b.log_in("ann@example.com", PASSWORD).await;
+    b.goto(&format!("/p/{}", product.slug)).await;
+    b.click("#review-form input[name=rating][value='4']").await;
+    b.fill("comment", "Exactly as pictured.").await;
+    b.click_and_wait("#review-submit").await;
+    assert!(b
+        .text("#flash")
+        .await
+        .contains("Thank you for your review."));
+    assert!(b.text("#reviews").await.contains("Exactly as pictured."));
+    assert!(b.text("#reviews").await.contains("Rated 4"));
+
+    b.click("#wishlist-button").await;
+    b.wait_text("#wishlist-button", |t| t.contains("On your wishlist"))
+        .await;
+    b.screenshot("review-and-wishlist").await;
+    b.goto("/wishlist").await;
+    assert!(b.text("#wishlist").await.contains(&product.name));
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}

@@ -125,3 +125,28 @@ pub async fn top_products(
         .map(|(name, sku, units)| TopProduct { name, sku, units })
         .collect())
 }
+
+/// A customer's lifetime value: their sold orders and what they paid, less refunds.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Lifetime {
+    pub orders: i64,
+    pub spent_cents: i64,
+}
+
+/// # Errors
+/// Database errors.
+pub async fn lifetime_value(db: &DatabaseConnection, user_id: i32) -> AppResult<Lifetime> {
+    // Refunded orders were sold and then paid back: they count for neither.
+    let totals: Vec<i64> = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::TotalCents)
+        .filter(orders::Column::UserId.eq(user_id))
+        .filter(orders::Column::Status.is_in(SOLD.map(OrderStatus::as_str)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Lifetime {
+        orders: i64::try_from(totals.len()).unwrap_or(i64::MAX),
+        spent_cents: totals.iter().sum(),
+    })
+}

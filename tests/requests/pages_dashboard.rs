@@ -55,3 +55,46 @@ async fn the_dashboard_shows_todays_sales_the_chart_best_sellers_and_low_stock()
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn a_customers_page_shows_their_orders_and_lifetime_value() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        add(&server, &ann, shop.id("KTL-1"), 2).await;
+        let paid: Value = checkout(&server, &ann).await.json();
+        post(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/orders/{}/mark-paid", paid["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await
+        .assert_status_ok();
+        add(&server, &ann, shop.id("MUG-2"), 1).await;
+        checkout(&server, &ann).await;
+        let me: Value = get(&server, &ann, "/api/v1/me").await.json();
+
+        sign_in(&server, "admin@example.com").await;
+        let html = server
+            .get(&format!("/admin/users/{}", me["id"].as_str().unwrap()))
+            .await
+            .text();
+        assert!(
+            select(&html, "#ltv")[0].contains("€90.00"),
+            "only the paid order counts"
+        );
+        assert!(select(&html, "#ltv-orders")[0].contains('1'));
+        assert_count(&html, "#customer-orders tbody tr", 2);
+        sign_in(&server, "staff@example.com").await;
+        assert_eq!(
+            server
+                .get(&format!("/admin/users/{}", me["id"].as_str().unwrap()))
+                .await
+                .status_code(),
+            403
+        );
+    })
+    .await;
+}

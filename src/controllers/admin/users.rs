@@ -162,11 +162,39 @@ async fn update(
     Ok(Redirect::to("/admin/users").into_response())
 }
 
+/// A customer's page: profile, role and access, lifetime value and their orders.
+async fn show(page: Page, Path(id): Path<String>) -> Result<Response, PageError> {
+    let admin = page.require_role(ADMIN)?;
+    let pid = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let u = users::find_by_pid(&page.ctx.db, pid).await?;
+    let ltv = crate::models::reports::lifetime_value(&page.ctx.db, u.id).await?;
+    let filter = crate::models::orders::OrderFilter {
+        customer: Some(u.pid.to_string()),
+        ..Default::default()
+    };
+    let (orders, count) = crate::models::orders::list(
+        &page.ctx.db,
+        &crate::models::actor::Actor::user(admin),
+        &filter,
+        1,
+        50,
+    )
+    .await?;
+    let currency = crate::settings::Settings::get(&page.ctx).currency.clone();
+    let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    page.render("admin/users/show.html", &u.email, json!({
+        "u": {"id": u.pid, "email": u.email, "name": u.full_name(), "role": u.role, "active": u.active,
+              "email_verified": u.email_verified_at.is_some(), "created_at": crate::views::rfc3339(&u.created_at)},
+        "ltv": {"orders": ltv.orders, "spent": crate::views::money::format(ltv.spent_cents, &currency)},
+        "orders": crate::views::orders::orders(&orders), "order_count": count, "roles": roles,
+    })).await
+}
+
 #[must_use]
 pub fn routes() -> Routes {
     use axum::routing::{get, post};
     Routes::new()
         .add("/admin/users", get(index))
         .add("/admin/users/new", post(create))
-        .add("/admin/users/{id}", post(update))
+        .add("/admin/users/{id}", get(show).post(update))
 }
