@@ -301,6 +301,16 @@ pub async fn update(
     row.rating = Set(draft.rating);
     row.comment = Set(draft.comment);
     row.updated_at = Set(Utc::now().into());
+    save(ctx, txn, row, product_id).await
+}
+
+/// Writes a changed review, recomputes its product's rating and commits.
+async fn save(
+    ctx: &AppContext,
+    txn: sea_orm::DatabaseTransaction,
+    row: reviews::ActiveModel,
+    product_id: i32,
+) -> AppResult<ReviewView> {
     let row = row.update(&txn).await?;
     refresh_rating(&txn, product_id).await?;
     let out = views(&txn, vec![row])
@@ -352,15 +362,7 @@ pub async fn moderate(
     let mut row = r.into_active_model();
     row.status = Set(if publish { PUBLISHED } else { HIDDEN }.into());
     row.updated_at = Set(Utc::now().into());
-    let row = row.update(&txn).await?;
-    refresh_rating(&txn, product_id).await?;
-    let out = views(&txn, vec![row])
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)?;
-    txn.commit().await?;
-    cache::invalidate(&ctx.cache).await;
-    Ok(out)
+    save(ctx, txn, row, product_id).await
 }
 
 /// Every review, newest first, for moderation; `status` filters.

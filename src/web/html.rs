@@ -302,6 +302,22 @@ pub fn form_errors(e: AppError) -> Result<FieldErrors, PageError> {
     }
 }
 
+/// An anticipated failure as one sentence, for a flash message or a small fragment (the
+/// rest become error pages, as with [`form_errors`]).
+///
+/// # Errors
+/// The error itself, as an error page, when it is not anticipated.
+pub fn error_sentence(e: AppError) -> Result<String, PageError> {
+    let errors = form_errors(e)?;
+    Ok(errors
+        .0
+        .values()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
 /// Only local paths are followed after login (no open redirect).
 #[must_use]
 pub fn safe_next(next: &str) -> &str {

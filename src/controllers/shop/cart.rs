@@ -22,7 +22,7 @@ use crate::{
     },
     settings::Settings,
     views,
-    web::html::{flash, form_errors, Page, CART_TOKEN_KEY},
+    web::html::{error_sentence, flash, form_errors, Page, CART_TOKEN_KEY},
 };
 
 type PageResult = Result<Response, PageError>;
@@ -149,8 +149,7 @@ async fn add(page: Page, headers: HeaderMap, Form(f): Form<AddForm>) -> PageResu
             Ok(Redirect::to("/cart").into_response())
         }
         Err(e) => {
-            let errors = form_errors(e)?;
-            let message = errors.0.values().flatten().cloned().collect::<Vec<_>>().join(" ");
+            let message = error_sentence(e)?;
             if htmx {
                 page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "shop/cart/_added.html", "Not added", json!({"message": message, "ok": false, "badge_oob": false}))
                     .await

@@ -19,7 +19,7 @@ use crate::{
         wishlist,
     },
     views,
-    web::html::{flash, form_errors, Page},
+    web::html::{error_sentence, flash, Page},
 };
 
 type PageResult = Result<Response, PageError>;
@@ -52,14 +52,7 @@ async fn back_to(page: &Page, slug: &str, result: Result<(), AppError>, ok: &str
             .await;
         }
         Err(e) => {
-            let errors = form_errors(e)?;
-            let message = errors
-                .0
-                .values()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ");
+            let message = error_sentence(e)?;
             flash(&page.session, "error", message).await;
         }
     }

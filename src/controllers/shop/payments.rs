@@ -17,7 +17,7 @@ use crate::{
         payments::{self, Handled},
     },
     views,
-    web::html::{flash, form_errors, Page},
+    web::html::{error_sentence, flash, Page},
 };
 
 type PageResult = Result<Response, PageError>;
@@ -27,14 +27,7 @@ async fn pay(page: Page, Path(id): Path<Uuid>) -> PageResult {
     match payments::start(&page.ctx, id, &Actor::user(user)).await {
         Ok(p) => Ok(Redirect::to(&p.checkout_url).into_response()),
         Err(e) => {
-            let errors = form_errors(e)?;
-            let message = errors
-                .0
-                .values()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(" ");
+            let message = error_sentence(e)?;
             flash(&page.session, "error", message).await;
             Ok(Redirect::to(&format!("/orders/{id}")).into_response())
         }
