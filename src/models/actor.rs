@@ -68,9 +68,4 @@ impl Actor {
     pub fn is_admin(&self) -> bool {
         self.role == Some(Role::Admin)
     }
-
-    #[must_use]
-    pub fn is_staff(&self) -> bool {
-        self.role.is_some_and(Role::is_staff)
-    }
 }

@@ -254,6 +254,15 @@ pub async fn coupon_effect<C: ConnectionTrait>(
         .map(Some))
 }
 
+/// The lines' subtotal at today's prices (what promo minimums are checked against).
+#[must_use]
+pub fn subtotal(lines: &[PricedLine]) -> i64 {
+    lines
+        .iter()
+        .map(|l| l.variant.price_cents * i64::from(l.item.quantity))
+        .sum()
+}
+
 /// Computes the totals of `lines` for a shipping country.
 #[must_use]
 pub fn price(
@@ -307,10 +316,7 @@ pub async fn view(
         Some(id) => promo_codes::Entity::find_by_id(id).one(&ctx.db).await?,
         None => None,
     };
-    let subtotal: i64 = lines
-        .iter()
-        .map(|l| l.variant.price_cents * i64::from(l.item.quantity))
-        .sum();
+    let subtotal = subtotal(&lines);
     let effect = coupon_effect(&ctx.db, promo.as_ref(), subtotal, user).await?;
     let (discount, coupon_error) = match effect {
         Ok(d) => (d, None),
@@ -592,11 +598,7 @@ pub async fn apply_coupon(
     let promo = promos::find_by_code(&ctx.db, code)
         .await?
         .ok_or_else(|| promos::rejected(PromoRejection::Unknown))?;
-    let subtotal: i64 = lines(&ctx.db, cart.id)
-        .await?
-        .iter()
-        .map(|l| l.variant.price_cents * i64::from(l.item.quantity))
-        .sum();
+    let subtotal = subtotal(&lines(&ctx.db, cart.id).await?);
     coupon_effect(&ctx.db, Some(&promo), subtotal, user)
         .await?
         .map_err(promos::rejected)?;

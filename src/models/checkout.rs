@@ -87,10 +87,7 @@ pub async fn place_order(ctx: &AppContext, user: &User, cmd: PlaceOrder) -> AppR
         Some(id) => promo_codes::Entity::find_by_id(id).one(&txn).await?,
         None => None,
     };
-    let subtotal: i64 = lines
-        .iter()
-        .map(|l| l.variant.price_cents * i64::from(l.item.quantity))
-        .sum();
+    let subtotal = cart_model::subtotal(&lines);
     let discount = cart_model::coupon_effect(&txn, promo.as_ref(), subtotal, Some(user))
         .await?
         .map_err(promos::rejected)?;

@@ -34,6 +34,7 @@ use crate::{
         order_status::{InvalidTransition, OrderEvent, OrderStatus},
         pricing::PriceMode,
         stock::StockReason,
+        validation::FieldErrors,
     },
     errors::{AppError, AppResult},
     jobs::{Job, Jobs},
@@ -338,6 +339,25 @@ pub enum Action {
 }
 
 impl Action {
+    /// The ship step from what the API body or the admin form gave (both optional).
+    ///
+    /// # Errors
+    /// Field messages for an over-long carrier or tracking number.
+    pub fn ship(carrier: Option<&str>, tracking: Option<&str>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut read = |field: &str, v: Option<&str>, max: usize| {
+            let v = v.map(str::trim).filter(|v| !v.is_empty())?;
+            Some(errors.optional_text(field, v, max))
+        };
+        let carrier = read("carrier", carrier, 80);
+        let tracking_number = read("tracking_number", tracking, 120);
+        errors.into_result()?;
+        Ok(Self::Ship {
+            carrier,
+            tracking_number,
+        })
+    }
+
     #[must_use]
     pub const fn event(&self) -> OrderEvent {
         match self {

@@ -984,17 +984,6 @@ pub async fn confirm_return(ctx: &AppContext, session_id: &str) -> AppResult<Han
     .await
 }
 
-/// How many money movements an order has, by kind and status (tests, admin).
-///
-/// # Errors
-/// Database errors.
-pub async fn count_for(db: &DatabaseConnection, order_id: i32) -> AppResult<u64> {
-    Ok(transactions::Entity::find()
-        .filter(transactions::Column::OrderId.eq(order_id))
-        .count(db)
-        .await?)
-}
-
 /// A checkout session of the built-in test provider with its order, for its pay page.
 ///
 /// # Errors

@@ -13,7 +13,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    controllers::api::v1::orders::ship_action,
     domain::{order_status::OrderStatus, role::Role},
     errors::{AppError, PageError},
     models::{
@@ -153,7 +152,7 @@ async fn step(
     let user = page.require_role(&[Role::Admin])?;
     let action = match step.as_str() {
         "mark-paid" => Ok(Action::Pay),
-        "ship" => ship_action(Some(&f.carrier), Some(&f.tracking_number)).map_err(AppError::from),
+        "ship" => Action::ship(Some(&f.carrier), Some(&f.tracking_number)).map_err(AppError::from),
         "complete" => Ok(Action::Complete),
         "cancel" => Ok(Action::Cancel),
         "refund" => Ok(Action::Refund {

@@ -208,34 +208,6 @@ pub struct ShipRequest {
     pub tracking_number: Option<String>,
 }
 
-fn optional_text(
-    errors: &mut FieldErrors,
-    field: &str,
-    v: Option<&str>,
-    max: usize,
-) -> Option<String> {
-    let v = v.map(str::trim).filter(|v| !v.is_empty())?;
-    if v.chars().count() > max {
-        errors.add(field, format!("Must be at most {max} characters."));
-    }
-    Some(v.to_string())
-}
-
-/// Reads the ship fields (API and admin form alike).
-///
-/// # Errors
-/// Field messages for over-long values.
-pub fn ship_action(carrier: Option<&str>, tracking: Option<&str>) -> Result<Action, FieldErrors> {
-    let mut errors = FieldErrors::new();
-    let carrier = optional_text(&mut errors, "carrier", carrier, 80);
-    let tracking_number = optional_text(&mut errors, "tracking_number", tracking, 120);
-    errors.into_result()?;
-    Ok(Action::Ship {
-        carrier,
-        tracking_number,
-    })
-}
-
 #[utoipa::path(post, path = "/api/v1/orders/{id}/ship", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = ShipRequest,
     responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -245,7 +217,7 @@ async fn ship(
     Path(id): Path<String>,
     OptionalJson(req): OptionalJson<ShipRequest>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let action = ship_action(req.carrier.as_deref(), req.tracking_number.as_deref())?;
+    let action = Action::ship(req.carrier.as_deref(), req.tracking_number.as_deref())?;
     step(&ctx, &user, &id, action).await
 }
 
