@@ -94,8 +94,11 @@ impl Hooks for App {
         let payments = crate::payments::Payments::from_settings(&settings)
             .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
         ctx.shared_store.insert(payments);
+        let live = crate::live::Live::new(&settings.live, ctx.db.clone())
+            .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
+        ctx.shared_store.insert(live);
         ctx.shared_store.insert(settings);
-        ctx.shared_store.insert(Arc::new(jobs));
+        ctx.shared_store.insert(jobs);
         ctx.shared_store.insert(Arc::new(counters));
         ctx.shared_store.insert(Arc::new(views));
         Settings::pack(&mut ctx.config);
@@ -166,6 +169,7 @@ impl Hooks for App {
     fn register_tasks(t: &mut Tasks) {
         t.register(tasks::create_user::CreateUser);
         t.register(tasks::maintenance::DeliverMail);
+        t.register(tasks::maintenance::DeliverWebhooks);
         t.register(tasks::maintenance::PurgeExpired);
         t.register(tasks::work_jobs::WorkJobs);
         t.register(tasks::seed_bench::SeedBench);
@@ -175,6 +179,10 @@ impl Hooks for App {
 
     async fn truncate(ctx: &AppContext) -> Result<()> {
         // Children before parents: the order tables RESTRICT deletes of users and variants.
+        WebhookDeliveries::delete_many().exec(&ctx.db).await?;
+        WebhookEndpoints::delete_many().exec(&ctx.db).await?;
+        ProductImports::delete_many().exec(&ctx.db).await?;
+        RecoveryCodes::delete_many().exec(&ctx.db).await?;
         ApiKeys::delete_many().exec(&ctx.db).await?;
         Reviews::delete_many().exec(&ctx.db).await?;
         WishlistItems::delete_many().exec(&ctx.db).await?;

@@ -40,6 +40,82 @@ pub struct Settings {
     pub checkout: CheckoutSettings,
     #[serde(default)]
     pub payments: PaymentSettings,
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
+    #[serde(default)]
+    pub live: LiveSettings,
+    #[serde(default)]
+    pub imports: ImportLimits,
+}
+
+/// Outgoing webhook deliveries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Allow endpoints on loopback and private networks (development and tests only: in
+    /// production it would let an admin account probe the shop's own network).
+    pub allow_private_targets: bool,
+    /// One deadline for connecting, sending and reading the answer.
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveBackendKind {
+    /// Each web process watches the database for new orders and notifications (embedded
+    /// default: no other service, and it sees what the scheduler's task processes wrote).
+    Database,
+    /// Redis pub/sub: whichever process makes the change publishes it to every web process.
+    Redis,
+}
+
+/// Live updates of the admin (new orders and notifications over server-sent events).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveSettings {
+    pub backend: LiveBackendKind,
+    pub redis_url: String,
+    /// Redis channel; several shops can share one Redis.
+    pub channel: String,
+    /// How often the database backend looks for new rows while someone is listening.
+    pub poll_millis: u64,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            backend: LiveBackendKind::Database,
+            redis_url: "redis://127.0.0.1:6379/0".into(),
+            channel: "emporium:live".into(),
+            poll_millis: 2000,
+        }
+    }
+}
+
+/// Product CSV imports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportLimits {
+    pub max_bytes: usize,
+    pub max_rows: usize,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 5 * 1024 * 1024,
+            max_rows: 20_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -216,6 +292,8 @@ pub struct AuthSettings {
     /// Failed logins per (email, client) inside the window before login answers 429.
     pub login_max_failures: u64,
     pub login_window_secs: u64,
+    /// Staff accounts must set up two-factor login before they can use the admin or the API.
+    pub require_staff_2fa: bool,
 }
 
 impl Default for AuthSettings {
@@ -227,6 +305,7 @@ impl Default for AuthSettings {
             reset_ttl_minutes: 60,
             login_max_failures: 5,
             login_window_secs: 900,
+            require_staff_2fa: false,
         }
     }
 }
@@ -369,10 +448,11 @@ impl Default for Limits {
 }
 
 impl Settings {
-    /// Upload bodies may be as large as the image limit plus room for the multipart framing.
+    /// Upload bodies may be as large as the largest upload (an image or a product CSV) plus
+    /// room for the multipart framing.
     #[must_use]
-    pub const fn upload_body_limit(&self) -> usize {
-        self.images.max_bytes + 64 * 1024
+    pub fn upload_body_limit(&self) -> usize {
+        self.images.max_bytes.max(self.imports.max_bytes) + 64 * 1024
     }
 
     /// Parses the `settings:` block of the loaded config (as loaded, or as [`Self::pack`] left it).

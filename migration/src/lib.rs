@@ -11,6 +11,7 @@ mod m20261201_000004_orders;
 mod m20261201_000005_payments;
 mod m20261201_000006_reviews;
 mod m20261201_000007_api_keys;
+mod m20261202_000008_integrations;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_payments::Migration),
             Box::new(m20261201_000006_reviews::Migration),
             Box::new(m20261201_000007_api_keys::Migration),
+            Box::new(m20261202_000008_integrations::Migration),
         ]
     }
 }

@@ -11,7 +11,7 @@
 pub mod in_process;
 pub mod redis_queue;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 use loco_rs::{app::AppContext, cache::Cache};
 use sea_orm::DatabaseConnection;
@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::{
     errors::{AppError, AppResult},
     mail::transport::Transport,
+    outbound::Outbound,
     settings::{JobBackendKind, Settings},
     storage::ObjectStore,
 };
@@ -33,6 +34,10 @@ pub enum Job {
     DeliverMail { mail_id: Uuid },
     /// Make the WebP renditions of one uploaded product image.
     MakeRenditions { image_id: Uuid },
+    /// Send one outgoing webhook delivery.
+    DeliverWebhook { delivery_id: Uuid },
+    /// Check and apply one uploaded product CSV.
+    ImportProducts { import_id: Uuid },
 }
 
 impl Job {
@@ -41,6 +46,8 @@ impl Job {
         match self {
             Self::DeliverMail { .. } => "deliver_mail",
             Self::MakeRenditions { .. } => "make_renditions",
+            Self::DeliverWebhook { .. } => "deliver_webhook",
+            Self::ImportProducts { .. } => "import_products",
         }
     }
 
@@ -56,6 +63,12 @@ impl Job {
             Self::MakeRenditions { image_id } => {
                 crate::models::catalogue::images::make_renditions(env, *image_id).await
             }
+            Self::DeliverWebhook { delivery_id } => {
+                crate::models::webhooks::deliver(env, *delivery_id).await
+            }
+            Self::ImportProducts { import_id } => {
+                crate::models::catalogue::import::run(env, *import_id).await
+            }
         }
     }
 }
@@ -69,6 +82,10 @@ pub struct JobEnv {
     pub mail: Transport,
     pub store: Arc<dyn ObjectStore>,
     pub cache: Arc<Cache>,
+    pub outbound: Outbound,
+    /// The queue this environment's jobs run on, so a job can enqueue follow-up jobs. Weak:
+    /// the queue itself holds an environment.
+    queue: Arc<OnceLock<Weak<Jobs>>>,
 }
 
 impl JobEnv {
@@ -81,12 +98,18 @@ impl JobEnv {
         cache: Arc<Cache>,
     ) -> AppResult<Self> {
         let mail = Transport::from_settings(&settings.mail).map_err(AppError::internal)?;
+        let outbound = Outbound::new(
+            std::time::Duration::from_secs(settings.webhooks.timeout_secs.max(1)),
+            settings.webhooks.allow_private_targets,
+        );
         Ok(Self {
             db,
             settings,
             mail,
             store,
             cache,
+            outbound,
+            queue: Arc::default(),
         })
     }
 
@@ -101,6 +124,17 @@ impl JobEnv {
             crate::storage::get(ctx),
             ctx.cache.clone(),
         )
+    }
+}
+
+impl JobEnv {
+    /// Enqueues follow-up jobs on the queue this environment belongs to. Failures are logged:
+    /// the work is committed and the scheduled sweeps pick it up.
+    pub async fn enqueue_all(&self, jobs: impl IntoIterator<Item = Job>) {
+        match self.queue.get().and_then(Weak::upgrade) {
+            Some(queue) => queue.enqueue_all(jobs).await,
+            None => tracing::warn!("no queue for follow-up jobs; the sweep will pick them up"),
+        }
     }
 }
 
@@ -131,7 +165,7 @@ impl Jobs {
     ///
     /// # Errors
     /// Invalid configuration or an unreachable Redis.
-    pub async fn start(env: JobEnv) -> AppResult<Self> {
+    pub async fn start(env: JobEnv) -> AppResult<Arc<Self>> {
         let backend = match env.settings.jobs.backend {
             JobBackendKind::Inline => Backend::Inline(env.clone()),
             JobBackendKind::InProcess => Backend::InProcess(in_process::Pool::start(env.clone())),
@@ -139,7 +173,11 @@ impl Jobs {
                 Backend::Redis(redis_queue::Queue::connect(&env.settings.jobs).await?)
             }
         };
-        Ok(Self { backend, env })
+        let queue = env.queue.clone();
+        let jobs = Arc::new(Self { backend, env });
+        // The first queue built on an environment keeps it (tests build more than one).
+        let _ = queue.set(Arc::downgrade(&jobs));
+        Ok(jobs)
     }
 
     /// The queue built at boot.
@@ -176,7 +214,8 @@ impl Jobs {
     pub async fn enqueue(&self, job: Job) -> AppResult<()> {
         match &self.backend {
             Backend::Inline(env) => {
-                if let Err(e) = job.run(env).await {
+                // Boxed: an inline job may enqueue follow-up jobs, which run right here.
+                if let Err(e) = Box::pin(job.run(env)).await {
                     tracing::warn!(kind = job.kind(), error = %e, "inline job failed");
                 }
                 Ok(())

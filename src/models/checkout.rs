@@ -27,10 +27,12 @@ use super::{
     stock::{self, Change},
     tax_rates,
     users::Model as User,
+    webhooks,
 };
 use crate::{
     domain::{
         account::Address, order_status::OrderStatus, stock::StockReason, validation::FieldErrors,
+        webhook::Event,
     },
     errors::{AppError, AppResult},
     jobs::{Job, Jobs},
@@ -189,11 +191,15 @@ pub async fn place_order(ctx: &AppContext, user: &User, cmd: PlaceOrder) -> AppR
     cart_model::clear(&txn, cart.id).await?;
     let mail_id = queue_mail(&txn, &settings, &order, &frozen, OrderMail::Placed, false).await?;
     let out = view(&txn, order).await?;
+    let hooks = webhooks::subscribed(&txn, Event::OrderCreated).await?;
+    let webhook_ids = webhooks::record(&txn, &hooks, Event::OrderCreated, json!(out)).await?;
     txn.commit().await?;
     Jobs::get(ctx)
         .enqueue_all([Job::DeliverMail { mail_id }])
         .await;
+    webhooks::enqueue(ctx, webhook_ids).await;
     super::catalogue::cache::invalidate(&ctx.cache).await;
+    crate::live::publish(ctx, crate::live::LiveEvent::order(&out)).await;
     Ok(out)
 }
 

@@ -28,4 +28,5 @@ pub mod stock;
 pub mod tax_rates;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod wishlist;

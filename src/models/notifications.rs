@@ -20,9 +20,10 @@ use uuid::Uuid;
 use super::{
     _entities::{notifications, orders, products, users, variants},
     db::write_txn,
+    webhooks,
 };
 use crate::{
-    domain::role::Role,
+    domain::{role::Role, webhook::Event},
     errors::{AppError, AppResult},
     jobs::{Job, Jobs},
     mail::{self, Mail},
@@ -206,6 +207,9 @@ pub async fn check_stock(ctx: &AppContext) -> AppResult<StockCheck> {
         .all(&txn)
         .await?;
     let mut opened = Vec::new();
+    let hooks = webhooks::subscribed(&txn, Event::StockLow).await?;
+    let mut webhook_ids = Vec::new();
+    let mut live = Vec::new();
     for v in &low {
         let Some(p) = ps.iter().find(|p| p.id == v.product_id) else {
             continue;
@@ -215,18 +219,20 @@ pub async fn check_stock(ctx: &AppContext) -> AppResult<StockCheck> {
             "{} ({}) is low on stock: {avail} available, threshold {}.",
             p.name, v.sku, v.low_stock_threshold
         );
+        let pid = Uuid::new_v4();
+        let created_at = Utc::now();
         let inserted = notifications::Entity::insert(notifications::ActiveModel {
-            pid: Set(Uuid::new_v4()),
+            pid: Set(pid),
             kind: Set(LOW_STOCK.into()),
             open_key: Set(Some(format!("{LOW_STOCK}:{}", v.id))),
             product_id: Set(Some(p.id)),
             variant_id: Set(Some(v.id)),
             order_id: Set(None),
-            message: Set(message),
+            message: Set(message.clone()),
             stock: Set(Some(avail)),
             read_at: Set(None),
             closed_at: Set(None),
-            created_at: Set(Utc::now().into()),
+            created_at: Set(created_at.into()),
             ..Default::default()
         })
         .on_conflict(
@@ -237,9 +243,24 @@ pub async fn check_stock(ctx: &AppContext) -> AppResult<StockCheck> {
         .exec_without_returning(&txn)
         .await?;
         if inserted == 1 {
+            live.push(crate::live::LiveEvent::Notification {
+                id: pid,
+                kind: LOW_STOCK.into(),
+                message,
+                at: created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            });
             opened.push(json!({
                 "name": p.name, "sku": v.sku, "available": avail, "threshold": v.low_stock_threshold,
             }));
+            if !hooks.is_empty() {
+                webhook_ids.extend(
+                    webhooks::record(&txn, &hooks, Event::StockLow, json!({
+                        "product_id": p.pid, "variant_id": v.pid, "sku": v.sku, "name": p.name,
+                        "stock": v.stock, "available": avail, "low_stock_threshold": v.low_stock_threshold,
+                    }))
+                    .await?,
+                );
+            }
         }
     }
     let mut mail_ids = Vec::new();
@@ -271,6 +292,10 @@ pub async fn check_stock(ctx: &AppContext) -> AppResult<StockCheck> {
                 .map(|mail_id| Job::DeliverMail { mail_id }),
         )
         .await;
+    webhooks::enqueue(ctx, webhook_ids).await;
+    for event in live {
+        crate::live::publish(ctx, event).await;
+    }
     Ok(StockCheck {
         opened: opened.len(),
         closed,

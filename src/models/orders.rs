@@ -35,6 +35,7 @@ use crate::{
         pricing::PriceMode,
         stock::StockReason,
         validation::FieldErrors,
+        webhook::Event,
     },
     errors::{AppError, AppResult},
     jobs::{Job, Jobs},
@@ -394,6 +395,10 @@ fn may(actor: &Actor, order: &orders::Model, event: OrderEvent) -> AppResult<()>
 pub struct AfterCommit {
     pub mail_ids: Vec<Uuid>,
     pub stock_changed: bool,
+    /// Outgoing webhook deliveries recorded by the step.
+    pub webhook_ids: Vec<Uuid>,
+    /// Dashboard events of the step (notifications it raised).
+    pub live: Vec<crate::live::LiveEvent>,
 }
 
 impl AfterCommit {
@@ -411,11 +416,17 @@ impl AfterCommit {
         if self.stock_changed {
             super::catalogue::cache::invalidate(&ctx.cache).await;
         }
+        super::webhooks::enqueue(ctx, self.webhook_ids).await;
+        for event in self.live {
+            crate::live::publish(ctx, event).await;
+        }
     }
 
     pub fn merge(&mut self, other: Self) {
         self.mail_ids.extend(other.mail_ids);
         self.stock_changed |= other.stock_changed;
+        self.webhook_ids.extend(other.webhook_ids);
+        self.live.extend(other.live);
     }
 }
 
@@ -622,7 +633,12 @@ pub async fn act_in(
             .await?,
         );
     }
-    Ok((view(txn, fresh).await?, after))
+    let out = view(txn, fresh).await?;
+    if let Some(event) = Event::for_order(to) {
+        let hooks = super::webhooks::subscribed(txn, event).await?;
+        after.webhook_ids = super::webhooks::record(txn, &hooks, event, json!(out)).await?;
+    }
+    Ok((out, after))
 }
 
 /// Appends a timeline row.

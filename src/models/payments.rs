@@ -468,7 +468,8 @@ pub async fn handle_event(
     if let Some((order, tx, why)) = &late {
         // Refund before committing: if the provider cannot be reached, the event is not
         // marked handled and the provider's retry brings it back.
-        refund_late(ctx, &txn, order, tx, why).await?;
+        let note = refund_late(ctx, &txn, order, tx, why).await?;
+        after.live.push(crate::live::LiveEvent::notification(&note));
     }
     txn.commit().await?;
     after.run(ctx).await;
@@ -638,7 +639,7 @@ async fn refund_late<C: ConnectionTrait>(
     order: &orders::Model,
     payment: &transactions::Model,
     why: &str,
-) -> AppResult<()> {
+) -> AppResult<notifications::Model> {
     let provider = Payments::get(ctx);
     let key = format!("late-{}", payment.pid);
     let payment_ref = payment.payment_ref.clone().unwrap_or_default();
@@ -674,8 +675,8 @@ async fn notify<C: ConnectionTrait>(
     kind: &str,
     order_id: i32,
     message: &str,
-) -> AppResult<()> {
-    notifications::ActiveModel {
+) -> AppResult<notifications::Model> {
+    Ok(notifications::ActiveModel {
         pid: Set(Uuid::new_v4()),
         kind: Set(kind.into()),
         open_key: Set(None),
@@ -690,8 +691,7 @@ async fn notify<C: ConnectionTrait>(
         ..Default::default()
     }
     .insert(db)
-    .await?;
-    Ok(())
+    .await?)
 }
 
 /// An admin records a payment received outside the shop (bank transfer, cash): one

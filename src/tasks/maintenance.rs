@@ -9,7 +9,7 @@ use loco_rs::{
 
 use crate::{
     jobs::{Job, Jobs},
-    models::{idempotency, mail_outbox, sessions::DbSessionStore, tokens},
+    models::{idempotency, mail_outbox, sessions::DbSessionStore, tokens, webhooks},
 };
 
 /// Delivers mail that a crash or a queue outage left pending (the outbox's safety net).
@@ -40,6 +40,42 @@ impl Task for DeliverMail {
             }
         }
         tracing::info!(count = stale.len(), "outbox sweep done");
+        Ok(())
+    }
+}
+
+/// Sends webhook deliveries whose attempt is overdue: the queue lost them (a restarted
+/// in-process pool, a Redis outage while enqueueing).
+pub struct DeliverWebhooks;
+
+#[async_trait]
+impl Task for DeliverWebhooks {
+    fn task(&self) -> TaskInfo {
+        TaskInfo {
+            name: "deliver_webhooks".to_string(),
+            detail: "Send webhook deliveries whose attempt is more than two minutes overdue"
+                .to_string(),
+        }
+    }
+
+    async fn run(&self, ctx: &AppContext, _vars: &Vars) -> Result<()> {
+        let jobs = Jobs::get(ctx);
+        let due = webhooks::overdue(jobs.env(), Duration::minutes(2), 100)
+            .await
+            .map_err(|e| Error::string(&e.to_string()))?;
+        for delivery_id in &due {
+            // As for mail: run here, not through the queue that may have lost them. A failed
+            // attempt is recorded with its next time, and the next sweep comes back to it.
+            if let Err(e) = (Job::DeliverWebhook {
+                delivery_id: *delivery_id,
+            })
+            .run(jobs.env())
+            .await
+            {
+                tracing::warn!(%delivery_id, error = %e, "webhook attempt failed");
+            }
+        }
+        tracing::info!(count = due.len(), "webhook sweep done");
         Ok(())
     }
 }

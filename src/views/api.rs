@@ -81,3 +81,13 @@ page_schema!(
     crate::models::reviews::ReviewView,
     "A page of reviews."
 );
+page_schema!(
+    WebhookPage,
+    crate::models::webhooks::EndpointView,
+    "A page of webhook endpoints."
+);
+page_schema!(
+    DeliveryPage,
+    crate::models::webhooks::DeliveryView,
+    "A page of one endpoint's deliveries, newest first."
+);

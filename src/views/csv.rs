@@ -26,6 +26,24 @@ pub fn row<S: AsRef<str>>(fields: &[S]) -> String {
     line
 }
 
+/// A CSV download named `<stem>-<UTC time>.csv`.
+#[must_use]
+pub fn attachment(stem: &str, body: String) -> axum::response::Response {
+    use axum::{http::header, response::IntoResponse};
+    let name = format!("{stem}-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M"));
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

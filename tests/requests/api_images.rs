@@ -240,7 +240,7 @@ async fn s3_backend_stores_renditions_and_presigns_urls() {
         let jobs = Jobs::start(JobEnv::for_context(&ctx, settings).unwrap())
             .await
             .unwrap();
-        ctx.shared_store.insert(Arc::new(jobs));
+        ctx.shared_store.insert(jobs);
 
         let pm = bearer(&access_token(&server, &ctx, "pm@example.com", Role::ProductManager).await);
         let id = product(&server, &pm).await;

@@ -15,7 +15,16 @@ use crate::{
 pub const STAFF: &[Role] = &[Role::Staff, Role::ProductManager, Role::Admin];
 
 async fn index(page: Page) -> Result<Response, PageError> {
-    page.require_role(STAFF)?;
+    let viewer = page.require_role(STAFF)?;
+    let live = if super::live::LIVE_ROLES.contains(&viewer.role()) {
+        let (orders, notes) = crate::live::recent(&page.ctx.db, 5).await?;
+        let items = |list: Vec<crate::live::LiveEvent>| -> Vec<serde_json::Value> {
+            list.iter().map(|e| super::live::item(e).1).collect()
+        };
+        json!({"orders": items(orders), "notifications": items(notes)})
+    } else {
+        serde_json::Value::Null
+    };
     let db = &page.ctx.db;
     let total = users::count(db, None).await?;
     let customers = users::count(db, Some(Role::Customer)).await?;
@@ -61,6 +70,7 @@ async fn index(page: Page) -> Result<Response, PageError> {
             "by_state": by_state,
             "low_stock": low, "low_count": low_count,
             "top": top,
+            "live": live,
         }),
     )
     .await

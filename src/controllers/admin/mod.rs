@@ -4,9 +4,11 @@ pub mod dashboard;
 pub mod groups;
 pub mod inventory;
 pub mod jobs;
+pub mod live;
 pub mod notifications;
 pub mod orders;
 pub mod outbox;
+pub mod product_csv;
 pub mod products;
 pub mod promo_codes;
 pub mod purchase_orders;
@@ -14,6 +16,7 @@ pub mod reviews;
 pub mod tax_rates;
 pub mod transactions;
 pub mod users;
+pub mod webhooks;
 
 use loco_rs::{app::AppContext, prelude::Routes};
 
@@ -23,8 +26,10 @@ use crate::settings::Settings;
 pub fn routes(ctx: &AppContext) -> Vec<Routes> {
     vec![
         dashboard::routes(),
+        live::routes(),
         users::routes(),
         products::routes(&Settings::get(ctx)),
+        product_csv::routes(&Settings::get(ctx)),
         groups::routes(),
         outbox::routes(),
         jobs::routes(),
@@ -37,5 +42,6 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         promo_codes::routes(),
         tax_rates::routes(),
         notifications::routes(),
+        webhooks::routes(),
     ]
 }

@@ -265,21 +265,7 @@ async fn export(page: Page, Query(filter): Query<Filter>) -> PageResult {
         }
         page_no += 1;
     }
-    let name = format!("orders-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M"));
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_string(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(crate::views::csv::attachment("orders", out))
 }
 
 #[must_use]

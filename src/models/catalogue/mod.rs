@@ -1,8 +1,10 @@
 //! The catalogue: products, variants, categories, brands, tags, images, search and caching.
 //! Both the JSON API and the storefront/admin pages call these functions.
 pub mod cache;
+pub mod export;
 pub mod groups;
 pub mod images;
+pub mod import;
 pub mod listing;
 pub mod products;
 pub mod search_index;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::{Expr, OnConflict},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use uuid::Uuid;
 
@@ -16,6 +16,7 @@ use crate::{
     domain::{
         catalogue::{self, ProductDraft, ProductOption, ProductPatch, VariantDraft, VariantPatch},
         validation::FieldErrors,
+        webhook::Event,
     },
     errors::{is_foreign_key_violation, AppError, AppResult},
     models::{
@@ -23,6 +24,7 @@ use crate::{
         actor::Actor,
         db::write_txn,
         stock::set_on_hand,
+        webhooks,
     },
     settings::Settings,
     storage::{self, UrlWindow},
@@ -85,11 +87,22 @@ pub async fn view_of(
     db: &impl ConnectionTrait,
     p: products::Model,
 ) -> AppResult<ProductView> {
-    let settings = Settings::get(ctx);
-    let store = storage::get(ctx);
+    view_with(&Settings::get(ctx), storage::get(ctx).as_ref(), db, p).await
+}
+
+/// [`view_of`] with the settings and object store given (jobs have no app context).
+///
+/// # Errors
+/// Database or storage errors.
+pub async fn view_with(
+    settings: &Settings,
+    store: &dyn storage::ObjectStore,
+    db: &impl ConnectionTrait,
+    p: products::Model,
+) -> AppResult<ProductView> {
     let mut list = views::assemble(
         db,
-        store.as_ref(),
+        store,
         UrlWindow::now(settings.storage.url_ttl_secs),
         &settings.currency,
         vec![p],
@@ -267,7 +280,22 @@ pub async fn create(
     actor: &Actor,
 ) -> AppResult<ProductView> {
     let txn = write_txn(&ctx.db).await?;
-    let (category, brand) = resolve_refs(&txn, refs).await?;
+    let id = create_in(&txn, &draft, refs, actor).await?;
+    let fresh = commit_write(ctx, txn, id, Change::Created).await?;
+    view_of(ctx, &ctx.db, fresh).await
+}
+
+/// [`create`] inside the caller's write transaction; returns the new product's row id.
+///
+/// # Errors
+/// As [`create`].
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    draft: &ProductDraft,
+    refs: &GroupRefs,
+    actor: &Actor,
+) -> AppResult<i32> {
+    let (category, brand) = resolve_refs(txn, refs).await?;
     let now = chrono::Utc::now().into();
     let product = products::ActiveModel {
         pid: Set(Uuid::new_v4()),
@@ -290,25 +318,94 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(duplicate)?;
     for (i, v) in draft.variants.iter().enumerate() {
         let row = variant_row(product.id, i32::try_from(i).unwrap_or(0), v)
-            .insert(&txn)
+            .insert(txn)
             .await
             .map_err(duplicate)?;
-        initial_stock(&txn, row.id, v.stock, actor).await?;
+        initial_stock(txn, row.id, v.stock, actor).await?;
     }
-    set_tags(&txn, product.id, &draft.tags).await?;
-    refresh_product(&txn, product.id).await?;
-    let fresh = products::Entity::find_by_id(product.id)
+    set_tags(txn, product.id, &draft.tags).await?;
+    refresh_product(txn, product.id).await?;
+    Ok(product.id)
+}
+
+/// What happened to a product, as `product.changed` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl Change {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// Records `product.changed` for a product written in `txn` (only when an endpoint listens,
+/// so the payload is built only then); returns the deliveries to enqueue after commit.
+///
+/// # Errors
+/// Database or storage errors.
+pub async fn record_change(
+    settings: &Settings,
+    store: &dyn storage::ObjectStore,
+    txn: &DatabaseTransaction,
+    product: &products::Model,
+    change: Change,
+) -> AppResult<Vec<Uuid>> {
+    let hooks = webhooks::subscribed(txn, Event::ProductChanged).await?;
+    if hooks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let body = if change == Change::Deleted {
+        serde_json::json!({"id": product.pid, "slug": product.slug, "sku": product.sku, "name": product.name})
+    } else {
+        serde_json::to_value(view_with(settings, store, txn, product.clone()).await?)
+            .map_err(AppError::internal)?
+    };
+    webhooks::record(
+        txn,
+        &hooks,
+        Event::ProductChanged,
+        serde_json::json!({"action": change.as_str(), "product": body}),
+    )
+    .await
+}
+
+/// The common end of every product write: reads the row back, records `product.changed`,
+/// commits, drops cached catalogue reads and enqueues the deliveries.
+async fn commit_write(
+    ctx: &AppContext,
+    txn: DatabaseTransaction,
+    product_id: i32,
+    change: Change,
+) -> AppResult<products::Model> {
+    let fresh = products::Entity::find_by_id(product_id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    let hooks = record_change(
+        &Settings::get(ctx),
+        storage::get(ctx).as_ref(),
+        &txn,
+        &fresh,
+        change,
+    )
+    .await?;
     txn.commit().await?;
     cache::invalidate(&ctx.cache).await;
-    view_of(ctx, &ctx.db, fresh).await
+    webhooks::enqueue(ctx, hooks).await;
+    Ok(fresh)
 }
 
 /// Applies a patch. On a simple product (one variant, no options) `sku`, `price_cents`, `stock`
@@ -326,12 +423,29 @@ pub async fn update(
 ) -> AppResult<ProductView> {
     let txn = write_txn(&ctx.db).await?;
     let p = find_product(&txn, id, true).await?;
-    let (category, brand) = resolve_refs(&txn, refs).await?;
+    let product_id = p.id;
+    update_in(&txn, p, patch, refs, actor).await?;
+    let fresh = commit_write(ctx, txn, product_id, Change::Updated).await?;
+    view_of(ctx, &ctx.db, fresh).await
+}
+
+/// [`update`] of a product read in the caller's write transaction.
+///
+/// # Errors
+/// As [`update`].
+pub async fn update_in(
+    txn: &DatabaseTransaction,
+    p: products::Model,
+    patch: ProductPatch,
+    refs: &GroupRefs,
+    actor: &Actor,
+) -> AppResult<()> {
+    let (category, brand) = resolve_refs(txn, refs).await?;
     let declared: Vec<ProductOption> = serde_json::from_str(&p.options).unwrap_or_default();
     let vs = variants::Entity::find()
         .filter(variants::Column::ProductId.eq(p.id))
         .order_by_asc(variants::Column::Position)
-        .all(&txn)
+        .all(txn)
         .await?;
     let simple = declared.is_empty() && vs.len() == 1;
     if patch.touches_variant() && !simple {
@@ -391,7 +505,7 @@ pub async fn update(
     if let Some(b) = brand {
         row.brand_id = Set(b);
     }
-    row.update(&txn).await.map_err(duplicate)?;
+    row.update(txn).await.map_err(duplicate)?;
     if writes_variant {
         let mut only = vs[0].clone().into_active_model();
         if let Some(v) = patch.sku {
@@ -404,22 +518,16 @@ pub async fn update(
             only.low_stock_threshold = Set(v);
         }
         only.updated_at = Set(chrono::Utc::now().into());
-        only.update(&txn).await.map_err(duplicate)?;
+        only.update(txn).await.map_err(duplicate)?;
         if let Some(v) = patch.stock {
-            set_on_hand(&txn, vs[0].id, v, STOCK_EDIT_NOTE, actor).await?;
+            set_on_hand(txn, vs[0].id, v, STOCK_EDIT_NOTE, actor).await?;
         }
     }
     if let Some(list) = &patch.tags {
-        set_tags(&txn, p.id, list).await?;
+        set_tags(txn, p.id, list).await?;
     }
-    refresh_product(&txn, p.id).await?;
-    let fresh = products::Entity::find_by_id(p.id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    txn.commit().await?;
-    cache::invalidate(&ctx.cache).await;
-    view_of(ctx, &ctx.db, fresh).await
+    refresh_product(txn, p.id).await?;
+    Ok(())
 }
 
 /// What `delete` did.
@@ -440,11 +548,20 @@ pub async fn delete(ctx: &AppContext, id: &str) -> AppResult<Removal> {
     let imgs = images::of_product(&ctx.db, p.id).await?;
     let txn = write_txn(&ctx.db).await?;
     search_index::remove(&txn, p.id).await?;
+    let hooks = record_change(
+        &Settings::get(ctx),
+        storage::get(ctx).as_ref(),
+        &txn,
+        &p,
+        Change::Deleted,
+    )
+    .await?;
     let deleted = products::Entity::delete_by_id(p.id).exec(&txn).await;
     match deleted {
         Ok(_) => {
             txn.commit().await?;
             cache::invalidate(&ctx.cache).await;
+            webhooks::enqueue(ctx, hooks).await;
             let store = storage::get(ctx);
             for img in &imgs {
                 images::remove_objects(store.as_ref(), img).await;
@@ -517,6 +634,21 @@ pub async fn add_variant(
 ) -> AppResult<ProductView> {
     let txn = write_txn(&ctx.db).await?;
     let p = find_product(&txn, product, true).await?;
+    add_variant_in(&txn, &p, input, actor).await?;
+    let fresh = commit_write(ctx, txn, p.id, Change::Updated).await?;
+    view_of(ctx, &ctx.db, fresh).await
+}
+
+/// [`add_variant`] inside the caller's write transaction.
+///
+/// # Errors
+/// As [`add_variant`].
+pub async fn add_variant_in(
+    txn: &DatabaseTransaction,
+    p: &products::Model,
+    input: &catalogue::VariantInput,
+    actor: &Actor,
+) -> AppResult<()> {
     let declared: Vec<ProductOption> = serde_json::from_str(&p.options).unwrap_or_default();
     if declared.is_empty() {
         return Err(FieldErrors::single(
@@ -530,7 +662,7 @@ pub async fn add_variant(
     e.into_result()?;
     let vs = variants::Entity::find()
         .filter(variants::Column::ProductId.eq(p.id))
-        .all(&txn)
+        .all(txn)
         .await?;
     if vs.len() >= catalogue::MAX_VARIANTS {
         return Err(FieldErrors::single(
@@ -546,18 +678,11 @@ pub async fn add_variant(
     }
     let position = vs.iter().map(|v| v.position).max().map_or(0, |m| m + 1);
     let row = variant_row(p.id, position, &draft)
-        .insert(&txn)
+        .insert(txn)
         .await
         .map_err(duplicate)?;
-    initial_stock(&txn, row.id, draft.stock, actor).await?;
-    refresh_product(&txn, p.id).await?;
-    let fresh = products::Entity::find_by_id(p.id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    txn.commit().await?;
-    cache::invalidate(&ctx.cache).await;
-    view_of(ctx, &ctx.db, fresh).await
+    initial_stock(txn, row.id, draft.stock, actor).await?;
+    refresh_product(txn, p.id).await
 }
 
 /// Changes one variant.
@@ -572,12 +697,28 @@ pub async fn update_variant(
 ) -> AppResult<views::VariantView> {
     let txn = write_txn(&ctx.db).await?;
     let (v, p) = find_variant(&txn, id).await?;
+    let saved = update_variant_in(&txn, v, &p, input, actor).await?;
+    commit_write(ctx, txn, p.id, Change::Updated).await?;
+    Ok(views::VariantView::from(&saved))
+}
+
+/// [`update_variant`] of a variant read in the caller's write transaction.
+///
+/// # Errors
+/// As [`update_variant`].
+pub async fn update_variant_in(
+    txn: &DatabaseTransaction,
+    v: variants::Model,
+    p: &products::Model,
+    input: &catalogue::VariantPatchInput,
+    actor: &Actor,
+) -> AppResult<variants::Model> {
     let declared: Vec<ProductOption> = serde_json::from_str(&p.options).unwrap_or_default();
     let patch: VariantPatch = input.parse(&declared)?;
     if let Some(options) = &patch.options {
         let vs = variants::Entity::find()
             .filter(variants::Column::ProductId.eq(p.id))
-            .all(&txn)
+            .all(txn)
             .await?;
         if combo_taken(&vs, options, Some(v.id)) {
             return Err(
@@ -600,18 +741,16 @@ pub async fn update_variant(
     }
     row.updated_at = Set(chrono::Utc::now().into());
     let variant_id = row.id.clone().unwrap();
-    row.update(&txn).await.map_err(duplicate)?;
+    row.update(txn).await.map_err(duplicate)?;
     if let Some(x) = patch.stock {
-        set_on_hand(&txn, variant_id, x, STOCK_EDIT_NOTE, actor).await?;
+        set_on_hand(txn, variant_id, x, STOCK_EDIT_NOTE, actor).await?;
     }
     let saved = variants::Entity::find_by_id(variant_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    refresh_product(&txn, p.id).await?;
-    txn.commit().await?;
-    cache::invalidate(&ctx.cache).await;
-    Ok(views::VariantView::from(&saved))
+    refresh_product(txn, p.id).await?;
+    Ok(saved)
 }
 
 /// Deletes a variant; a product keeps at least one.
@@ -645,7 +784,6 @@ pub async fn delete_variant(ctx: &AppContext, id: &str) -> AppResult<()> {
             }
         })?;
     refresh_product(&txn, p.id).await?;
-    txn.commit().await?;
-    cache::invalidate(&ctx.cache).await;
+    commit_write(ctx, txn, p.id, Change::Updated).await?;
     Ok(())
 }

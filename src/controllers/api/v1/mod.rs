@@ -1,4 +1,5 @@
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod api_keys;
 pub mod auth;
 pub mod back_office;
@@ -29,6 +30,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         webhooks::routes(),
         customers::routes(),
         api_keys::routes(),
+        admin_webhooks::routes(),
         back_office::routes(),
         openapi::routes(),
     ]

@@ -10,8 +10,8 @@ use utoipa::{
 };
 
 use super::{
-    admin_users, api_keys, auth, back_office, cart, catalogue, customers, me, orders, payments,
-    shop, webhooks,
+    admin_users, admin_webhooks, api_keys, auth, back_office, cart, catalogue, customers, me,
+    orders, payments, shop, webhooks,
 };
 
 struct BearerAuth;
@@ -54,6 +54,8 @@ impl Modify for BearerAuth {
         customers::list, customers::create, customers::update, customers::destroy, customers::moderate,
         customers::wishlist_list, customers::wishlist_add, customers::wishlist_remove,
         api_keys::list, api_keys::create, api_keys::revoke,
+        admin_webhooks::list, admin_webhooks::create, admin_webhooks::show, admin_webhooks::update,
+        admin_webhooks::destroy, admin_webhooks::deliveries, admin_webhooks::redeliver,
         back_office::list_promos, back_office::create_promo, back_office::show_promo,
         back_office::update_promo, back_office::delete_promo,
         back_office::list_purchase_orders, back_office::create_purchase_order,

@@ -1,0 +1,110 @@
+//! `/admin/live`: the dashboard's server-sent events (see `crate::live`). Each event is sent as
+//! the same HTML fragment the dashboard renders for its first items, so htmx's SSE extension
+//! only has to insert it (`sse-swap`); without JavaScript the dashboard is a normal page.
+use std::{convert::Infallible, sync::Arc};
+
+use axum::response::{
+    sse::{Event, KeepAlive, Sse},
+    IntoResponse, Response,
+};
+use loco_rs::{
+    controller::views::{engines::TeraView, ViewRenderer},
+    prelude::Routes,
+};
+use serde_json::{json, Value};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{
+    domain::role::Role,
+    errors::PageError,
+    live::{Live, LiveEvent},
+    web::html::{engine, Page},
+};
+
+/// Who sees orders and notifications as they come (product managers see neither).
+pub const LIVE_ROLES: &[Role] = &[Role::Staff, Role::Admin];
+
+/// The template context of one event's fragment.
+#[must_use]
+pub fn item(e: &LiveEvent) -> (&'static str, Value) {
+    match e {
+        LiveEvent::Order {
+            id,
+            number,
+            email,
+            total_cents,
+            currency,
+            at,
+        } => (
+            "order",
+            json!({"id": id, "number": number, "email": email, "at": at,
+                   "total": crate::views::money::format(*total_cents, currency)}),
+        ),
+        LiveEvent::Notification {
+            id,
+            kind,
+            message,
+            at,
+        } => (
+            "notification",
+            json!({"id": id, "kind": kind, "message": message, "at": at}),
+        ),
+    }
+}
+
+fn render(views: &TeraView, e: &LiveEvent) -> Option<Event> {
+    let (name, ctx) = item(e);
+    match views.render(&format!("admin/live/_{name}.html"), json!({ "e": ctx })) {
+        Ok(html) => Some(Event::default().event(name).data(html.trim())),
+        Err(err) => {
+            tracing::error!(error = %err, "could not render a live event");
+            None
+        }
+    }
+}
+
+async fn stream(page: Page) -> Result<Response, PageError> {
+    page.require_role(LIVE_ROLES)?;
+    let live = Live::get(&page.ctx);
+    let rx = live.subscribe();
+    let stop = live.shutdown();
+    let views: Arc<TeraView> = engine(&page.ctx);
+    let events = futures_util::stream::unfold(rx, move |mut rx| {
+        let views = views.clone();
+        let mut stop = stop.clone();
+        async move {
+            loop {
+                if *stop.borrow() {
+                    return None;
+                }
+                tokio::select! {
+                    got = rx.recv() => match got {
+                        Ok(e) => {
+                            if let Some(sse) = render(&views, &e) {
+                                return Some((Ok::<_, Infallible>(sse), rx));
+                            }
+                        }
+                        // A slow listener skipped some events; the page shows them on reload.
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return None,
+                    },
+                    _ = stop.changed() => return None,
+                }
+            }
+        }
+    });
+    let mut res = Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    // Proxies (nginx) must pass events through as they come.
+    res.headers_mut().insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
+    Ok(res)
+}
+
+#[must_use]
+pub fn routes() -> Routes {
+    Routes::new().add("/admin/live", axum::routing::get(stream))
+}

@@ -1,0 +1,352 @@
+//! Live updates of the admin: new orders and notifications, pushed to open dashboards over
+//! server-sent events (`/admin/live`).
+//!
+//! Design:
+//! - Each web process fans events out to its own listeners through one tokio broadcast
+//!   channel. What feeds that channel is the backend:
+//!   - `database` (embedded default): the process looks for orders and notifications newer
+//!     than the last ones it saw, every `live.poll_millis`, and only while someone listens.
+//!     It needs no other service and sees rows written by any process on the same database,
+//!     including the scheduler's task processes.
+//!   - `redis` (production): the process that makes the change publishes it on a Redis
+//!     channel ([`publish`]); every web process subscribes and relays. Several web processes
+//!     behind a load balancer all see every event.
+//! - Events carry what the dashboard shows and nothing secret; they are rendered into HTML by
+//!   the SSE handler, per listener, with that listener's permissions.
+//! - A shutdown signal ends every stream, so a graceful shutdown does not wait for dashboards
+//!   that stay open forever.
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
+
+use loco_rs::app::AppContext;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch, OnceCell};
+use uuid::Uuid;
+
+use crate::{
+    errors::{AppError, AppResult},
+    models::{
+        _entities::{notifications, orders},
+        orders::OrderView,
+    },
+    settings::{LiveBackendKind, LiveSettings},
+};
+
+/// Something the dashboard shows as it happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// A customer placed an order.
+    Order {
+        id: Uuid,
+        number: i64,
+        email: String,
+        total_cents: i64,
+        currency: String,
+        at: String,
+    },
+    /// A notification was raised (low stock, late payment).
+    Notification {
+        id: Uuid,
+        kind: String,
+        message: String,
+        at: String,
+    },
+}
+
+impl LiveEvent {
+    #[must_use]
+    pub fn order(o: &OrderView) -> Self {
+        Self::Order {
+            id: o.id,
+            number: o.number,
+            email: o.email.clone(),
+            total_cents: o.total_cents,
+            currency: o.currency.clone(),
+            at: o.created_at.clone(),
+        }
+    }
+
+    #[must_use]
+    pub fn notification(n: &notifications::Model) -> Self {
+        Self::Notification {
+            id: n.pid,
+            kind: n.kind.clone(),
+            message: n.message.clone(),
+            at: crate::views::rfc3339(&n.created_at),
+        }
+    }
+
+    fn of_order_row(o: &orders::Model) -> Self {
+        Self::Order {
+            id: o.pid,
+            number: o.number,
+            email: o.email.clone(),
+            total_cents: o.total_cents,
+            currency: o.currency.clone(),
+            at: crate::views::rfc3339(&o.created_at),
+        }
+    }
+}
+
+enum Source {
+    Database,
+    Redis {
+        client: redis::Client,
+        channel: String,
+        publisher: OnceCell<redis::aio::ConnectionManager>,
+    },
+}
+
+/// The process's live-event hub.
+pub struct Live {
+    tx: broadcast::Sender<LiveEvent>,
+    source: Source,
+    db: DatabaseConnection,
+    poll: std::time::Duration,
+    feeding: AtomicBool,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Live {
+    /// # Errors
+    /// An invalid Redis URL.
+    pub fn new(settings: &LiveSettings, db: DatabaseConnection) -> AppResult<Arc<Self>> {
+        let source = match settings.backend {
+            LiveBackendKind::Database => Source::Database,
+            LiveBackendKind::Redis => Source::Redis {
+                client: redis::Client::open(settings.redis_url.as_str())
+                    .map_err(|e| AppError::internal(e))?,
+                channel: settings.channel.clone(),
+                publisher: OnceCell::new(),
+            },
+        };
+        let (tx, _) = broadcast::channel(256);
+        let (stop, shutdown) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        });
+        Ok(Arc::new(Self {
+            tx,
+            source,
+            db,
+            poll: std::time::Duration::from_millis(settings.poll_millis.max(50)),
+            feeding: AtomicBool::new(false),
+            shutdown,
+        }))
+    }
+
+    /// The hub built at boot.
+    ///
+    /// # Panics
+    /// Only if called before boot finished, which is a programming error.
+    #[must_use]
+    pub fn get(ctx: &AppContext) -> Arc<Self> {
+        ctx.shared_store
+            .get::<Arc<Self>>()
+            .expect("the live hub is built during boot")
+    }
+
+    /// Listens to every event from now on; the first listener starts the feed.
+    pub fn subscribe(self: &Arc<Self>) -> broadcast::Receiver<LiveEvent> {
+        let rx = self.tx.subscribe();
+        if !self.feeding.swap(true, Ordering::SeqCst) {
+            let me = self.clone();
+            match &self.source {
+                Source::Database => tokio::spawn(async move { me.watch_database().await }),
+                Source::Redis { .. } => tokio::spawn(async move { me.relay_redis().await }),
+            };
+        }
+        rx
+    }
+
+    /// Becomes true when the process is asked to stop.
+    #[must_use]
+    pub fn shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
+    /// Publishes an event to every web process (Redis backend). With the database backend the
+    /// row is the event, so there is nothing to do.
+    pub async fn publish(&self, event: &LiveEvent) {
+        let Source::Redis {
+            client,
+            channel,
+            publisher,
+        } = &self.source
+        else {
+            return;
+        };
+        let result = async {
+            let conn = publisher
+                .get_or_try_init(|| redis::aio::ConnectionManager::new(client.clone()))
+                .await?;
+            let text = serde_json::to_string(event).unwrap_or_default();
+            redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(text)
+                .query_async::<i64>(&mut conn.clone())
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            // Live updates are a convenience: the dashboard shows the row on its next load.
+            tracing::warn!(error = %e, "could not publish a live event");
+        }
+    }
+
+    async fn watch_database(self: Arc<Self>) {
+        let mut marks: Option<(i32, i32)> = None;
+        loop {
+            tokio::time::sleep(self.poll).await;
+            if self.tx.receiver_count() == 0 {
+                // Nobody listens: stop looking, and start from "now" when someone comes back.
+                marks = None;
+                continue;
+            }
+            match self.new_rows(marks).await {
+                Ok((next, events)) => {
+                    marks = Some(next);
+                    for e in events {
+                        let _ = self.tx.send(e);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "live: could not read new rows"),
+            }
+        }
+    }
+
+    /// Orders and notifications after the marks (row ids), and the new marks. Without marks,
+    /// only the marks are read.
+    async fn new_rows(
+        &self,
+        marks: Option<(i32, i32)>,
+    ) -> Result<((i32, i32), Vec<LiveEvent>), sea_orm::DbErr> {
+        let Some((last_order, last_note)) = marks else {
+            let o: Option<i32> = orders::Entity::find()
+                .select_only()
+                .column_as(orders::Column::Id.max(), "m")
+                .into_tuple()
+                .one(&self.db)
+                .await?
+                .flatten();
+            let n: Option<i32> = notifications::Entity::find()
+                .select_only()
+                .column_as(notifications::Column::Id.max(), "m")
+                .into_tuple()
+                .one(&self.db)
+                .await?
+                .flatten();
+            return Ok(((o.unwrap_or(0), n.unwrap_or(0)), Vec::new()));
+        };
+        let os = orders::Entity::find()
+            .filter(orders::Column::Id.gt(last_order))
+            .order_by_asc(orders::Column::Id)
+            .limit(50)
+            .all(&self.db)
+            .await?;
+        let ns = notifications::Entity::find()
+            .filter(notifications::Column::Id.gt(last_note))
+            .order_by_asc(notifications::Column::Id)
+            .limit(50)
+            .all(&self.db)
+            .await?;
+        let marks = (
+            os.last().map_or(last_order, |o| o.id),
+            ns.last().map_or(last_note, |n| n.id),
+        );
+        let events = os
+            .iter()
+            .map(LiveEvent::of_order_row)
+            .chain(ns.iter().map(LiveEvent::notification))
+            .collect();
+        Ok((marks, events))
+    }
+
+    async fn relay_redis(self: Arc<Self>) {
+        let Source::Redis {
+            client, channel, ..
+        } = &self.source
+        else {
+            return;
+        };
+        loop {
+            if let Err(e) = self.relay_once(client, channel).await {
+                tracing::warn!(error = %e, "live: Redis subscription lost; reconnecting");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn relay_once(&self, client: &redis::Client, channel: &str) -> redis::RedisResult<()> {
+        use futures_util::StreamExt;
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        let mut messages = pubsub.on_message();
+        while let Some(msg) = messages.next().await {
+            let payload: String = msg.get_payload()?;
+            match serde_json::from_str::<LiveEvent>(&payload) {
+                Ok(e) => {
+                    let _ = self.tx.send(e);
+                }
+                Err(e) => tracing::warn!(error = %e, "live: unreadable event"),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The newest `n` orders and notifications, oldest last, as the dashboard first shows them
+/// (live events are then added on top).
+///
+/// # Errors
+/// Database errors.
+pub async fn recent(
+    db: &DatabaseConnection,
+    n: u64,
+) -> AppResult<(Vec<LiveEvent>, Vec<LiveEvent>)> {
+    let os = orders::Entity::find()
+        .order_by_desc(orders::Column::Id)
+        .limit(n)
+        .all(db)
+        .await?;
+    let ns = notifications::Entity::find()
+        .order_by_desc(notifications::Column::Id)
+        .limit(n)
+        .all(db)
+        .await?;
+    Ok((
+        os.iter().map(LiveEvent::of_order_row).collect(),
+        ns.iter().map(LiveEvent::notification).collect(),
+    ))
+}
+
+/// Publishes through the hub of a booted app.
+pub async fn publish(ctx: &AppContext, event: LiveEvent) {
+    Live::get(ctx).publish(&event).await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
