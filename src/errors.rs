@@ -22,9 +22,17 @@ pub enum AppError {
     /// 401 `unauthorized`: no valid credentials (missing, invalid or expired token; wrong password).
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 `otp_required`: the password was right, and the account also needs a two-factor
+    /// code (send `otp` with the login).
+    #[error("Enter the code from your authenticator app (or a recovery code) as `otp`.")]
+    OtpRequired,
     /// 403 `forbidden`: authenticated, but the role or scope does not allow this.
     #[error("You are not allowed to do this.")]
     Forbidden,
+    /// 403 `two_factor_required`: the shop requires staff to use two-factor login and this
+    /// account has not set it up (pages send the user to the set-up page instead).
+    #[error("Set up two-factor login in your account before using the staff tools.")]
+    TwoFactorSetupRequired,
     /// 404 `not_found`: no such resource, or one that belongs to someone else (never reveal it).
     #[error("Not found.")]
     NotFound,
@@ -69,8 +77,8 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Unauthorized(_) | Self::OtpRequired => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::TwoFactorSetupRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::InsufficientStock(_) | Self::InvalidTransition(_) => {
@@ -91,7 +99,9 @@ impl AppError {
         match self {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
+            Self::OtpRequired => "otp_required",
             Self::Forbidden => "forbidden",
+            Self::TwoFactorSetupRequired => "two_factor_required",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -236,6 +246,9 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let err = self.0;
         err.log();
+        if matches!(err, AppError::TwoFactorSetupRequired) {
+            return axum::response::Redirect::to("/account/two-factor").into_response();
+        }
         let status = err.status();
         let message = if status.is_server_error() {
             "Something went wrong on our side. Please try again.".to_string()

@@ -94,11 +94,14 @@ impl LiveEvent {
 
 enum Source {
     Database,
-    Redis {
-        client: redis::Client,
-        channel: String,
-        publisher: OnceCell<redis::aio::ConnectionManager>,
-    },
+    Redis(Box<RedisSource>),
+}
+
+struct RedisSource {
+    client: redis::Client,
+    channel: String,
+    /// Connected on the first publish, so a process that never publishes never connects.
+    publisher: OnceCell<redis::aio::ConnectionManager>,
 }
 
 /// The process's live-event hub.
@@ -117,12 +120,12 @@ impl Live {
     pub fn new(settings: &LiveSettings, db: DatabaseConnection) -> AppResult<Arc<Self>> {
         let source = match settings.backend {
             LiveBackendKind::Database => Source::Database,
-            LiveBackendKind::Redis => Source::Redis {
+            LiveBackendKind::Redis => Source::Redis(Box::new(RedisSource {
                 client: redis::Client::open(settings.redis_url.as_str())
-                    .map_err(|e| AppError::internal(e))?,
+                    .map_err(AppError::internal)?,
                 channel: settings.channel.clone(),
                 publisher: OnceCell::new(),
-            },
+            })),
         };
         let (tx, _) = broadcast::channel(256);
         let (stop, shutdown) = watch::channel(false);
@@ -158,7 +161,7 @@ impl Live {
             let me = self.clone();
             match &self.source {
                 Source::Database => tokio::spawn(async move { me.watch_database().await }),
-                Source::Redis { .. } => tokio::spawn(async move { me.relay_redis().await }),
+                Source::Redis(_) => tokio::spawn(async move { me.relay_redis().await }),
             };
         }
         rx
@@ -173,14 +176,14 @@ impl Live {
     /// Publishes an event to every web process (Redis backend). With the database backend the
     /// row is the event, so there is nothing to do.
     pub async fn publish(&self, event: &LiveEvent) {
-        let Source::Redis {
+        let Source::Redis(redis) = &self.source else {
+            return;
+        };
+        let RedisSource {
             client,
             channel,
             publisher,
-        } = &self.source
-        else {
-            return;
-        };
+        } = redis.as_ref();
         let result = async {
             let conn = publisher
                 .get_or_try_init(|| redis::aio::ConnectionManager::new(client.clone()))
@@ -268,12 +271,10 @@ impl Live {
     }
 
     async fn relay_redis(self: Arc<Self>) {
-        let Source::Redis {
-            client, channel, ..
-        } = &self.source
-        else {
+        let Source::Redis(redis) = &self.source else {
             return;
         };
+        let (client, channel) = (&redis.client, &redis.channel);
         loop {
             if let Err(e) = self.relay_once(client, channel).await {
                 tracing::warn!(error = %e, "live: Redis subscription lost; reconnecting");

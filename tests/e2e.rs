@@ -639,3 +639,142 @@ async fn a_buyer_reviews_a_product_and_keeps_it_on_the_wishlist() {
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
+
+/// Issue 6: an admin turns on two-factor login from the QR page, keeps the recovery codes,
+/// and from then on logs in with the code from the authenticator app.
+#[tokio::test]
+#[serial]
+async fn staff_turn_on_two_factor_login_and_log_in_with_a_code() {
+    use emporium::domain::two_factor::Authenticator;
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+    let code = |secret: &str, ahead: u64| {
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+        Authenticator::from_base32(secret, "Shop", "owner")
+            .unwrap()
+            .code_at(now + ahead)
+    };
+
+    b.log_in("owner@example.com", PASSWORD).await;
+    assert_eq!(b.path().await, "/admin");
+    b.goto("/account").await;
+    b.click_and_wait("a[href='/account/two-factor']").await;
+    assert!(b.client.find(Locator::Css("#totp-qr svg")).await.is_ok());
+    let secret = b.text("#totp-secret").await;
+    b.fill("code", &code(&secret, 0)).await;
+    b.submit("/account/two-factor/confirm").await;
+    let codes = b.text("#recovery-codes").await;
+    assert_eq!(codes.matches('-').count(), 10, "{codes}");
+    b.screenshot("two-factor-on").await;
+    b.log_out().await;
+
+    b.log_in("owner@example.com", PASSWORD).await;
+    assert_eq!(b.path().await, "/login/two-factor");
+    b.fill("code", "000000").await;
+    b.submit("/login/two-factor").await;
+    assert!(b.text("main").await.contains("not valid"));
+    b.fill("code", &code(&secret, 30)).await;
+    b.submit("/login/two-factor").await;
+    assert_eq!(b.path().await, "/admin", "{}", b.text("main").await);
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 6: the dashboard shows a new order and a new notification as they happen, without
+/// being reloaded (server-sent events; here the embedded default, which watches the database).
+#[tokio::test]
+#[serial]
+async fn new_orders_and_notifications_appear_on_the_open_dashboard() {
+    use emporium::{
+        domain::account::Address,
+        models::{
+            _entities::{products, variants},
+            carts::{self, AddItem, CartKey},
+            checkout::{self, PlaceOrder},
+            notifications,
+        },
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+        .await
+        .unwrap();
+    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+    let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+    b.log_in("owner@example.com", PASSWORD).await;
+    assert_eq!(b.path().await, "/admin");
+    b.wait_text("#live-title", |t| t.contains("Happening now"))
+        .await;
+    // Marks this very page: a reload would lose it.
+    b.client
+        .execute("window.emporiumMark = 42; return true;", vec![])
+        .await
+        .unwrap();
+    // Let the event stream open before anything happens.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    let variant = variants::Entity::find()
+        .filter(variants::Column::Options.eq("{}"))
+        .filter(variants::Column::Stock.gte(8))
+        .order_by_asc(variants::Column::Id)
+        .one(&b.ctx.db)
+        .await
+        .unwrap()
+        .expect("the demo catalogue has simple products in stock");
+    let product = products::Entity::find_by_id(variant.product_id)
+        .one(&b.ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let add = AddItem::parse(product.pid, None, 1, 99).unwrap();
+    carts::add_item(&b.ctx, Some(&CartKey::User(&ann)), &add)
+        .await
+        .unwrap();
+    let shipping = Address::parse("1 Harbour Road", "", "Kiel", "24103", "DE", "").unwrap();
+    let order = checkout::place_order(
+        &b.ctx,
+        &ann,
+        PlaceOrder {
+            shipping,
+            billing: None,
+        },
+    )
+    .await
+    .unwrap();
+    let text = b
+        .wait_text("#live-orders", |t| {
+            t.contains(&format!("Order #{}", order.number))
+        })
+        .await;
+    assert!(text.contains("ann@example.com"));
+
+    // The stock check runs in another process in production; here it writes the same rows.
+    variants::Entity::update_many()
+        .col_expr(
+            variants::Column::LowStockThreshold,
+            sea_orm::sea_query::Expr::value(1_000_000),
+        )
+        .filter(variants::Column::Id.eq(variant.id))
+        .exec(&b.ctx.db)
+        .await
+        .unwrap();
+    notifications::check_stock(&b.ctx).await.unwrap();
+    b.wait_text("#live-notifications", |t| t.contains(&variant.sku))
+        .await;
+    let mark = b
+        .client
+        .execute("return window.emporiumMark || 0;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(mark, json!(42), "the page was not reloaded");
+    b.screenshot("live-dashboard").await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}

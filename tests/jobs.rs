@@ -242,3 +242,102 @@ async fn redis_jobs_that_keep_failing_land_in_sidekiqs_dead_set_and_can_be_retri
     }
     app.cleanup().await;
 }
+
+/// The embedded default: a web process sees orders and notifications written by any process
+/// on its database (here: the stock check, as the scheduler's task process would run it).
+#[tokio::test]
+#[parallel]
+async fn the_database_live_feed_reports_rows_written_after_it_started_listening() {
+    use emporium::{
+        live::{Live, LiveEvent},
+        models::notifications,
+        settings::{LiveBackendKind, LiveSettings},
+    };
+    crate::support::with_app(|server, ctx| async move {
+        let pm = crate::support::catalogue::manager(&server, &ctx).await;
+        // Low before the feed starts: already known, not news.
+        crate::support::catalogue::post(
+            &server,
+            &pm,
+            "/api/v1/products",
+            serde_json::json!({"sku": "OLD-1", "name": "Old News", "price_cents": 100, "stock": 1}),
+        )
+        .await;
+        notifications::check_stock(&ctx).await.unwrap();
+        let settings = LiveSettings {
+            backend: LiveBackendKind::Database,
+            poll_millis: 50,
+            ..LiveSettings::default()
+        };
+        let live = Live::new(&settings, ctx.db.clone()).unwrap();
+        let mut rx = live.subscribe();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        crate::support::catalogue::post(
+            &server,
+            &pm,
+            "/api/v1/products",
+            serde_json::json!({"sku": "NEW-1", "name": "Fresh Shortage", "price_cents": 100, "stock": 2}),
+        )
+        .await;
+        notifications::check_stock(&ctx).await.unwrap();
+        let event = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("an event within 5 s")
+            .unwrap();
+        match event {
+            LiveEvent::Notification { kind, message, .. } => {
+                assert_eq!(kind, "low_stock");
+                assert!(message.contains("Fresh Shortage"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(rx.try_recv().is_err(), "the old shortage is not repeated");
+    })
+    .await;
+}
+
+/// Production: an event published by one process (a worker, the scheduler, another web
+/// node) reaches the listeners of every web process through Redis pub/sub.
+#[tokio::test]
+#[parallel]
+async fn live_events_reach_every_web_process_through_redis() {
+    use emporium::{
+        live::{Live, LiveEvent},
+        settings::{LiveBackendKind, LiveSettings},
+    };
+    let Some(redis_url) = crate::support::require("REDIS_URL") else {
+        return;
+    };
+    let app = crate::support::boot().await;
+    let settings = LiveSettings {
+        backend: LiveBackendKind::Redis,
+        redis_url,
+        channel: format!("emporium-test-live-{}", uuid::Uuid::new_v4()),
+        poll_millis: 50,
+    };
+    let web_a = Live::new(&settings, app.ctx.db.clone()).unwrap();
+    let web_b = Live::new(&settings, app.ctx.db.clone()).unwrap();
+    let worker = Live::new(&settings, app.ctx.db.clone()).unwrap();
+    let mut a = web_a.subscribe();
+    let mut b = web_b.subscribe();
+    let event = LiveEvent::Notification {
+        id: uuid::Uuid::new_v4(),
+        kind: "low_stock".into(),
+        message: "Mug is low".into(),
+        at: "2026-12-02T10:00:00Z".into(),
+    };
+    // The subscriptions are made in the background; publish until both have heard it.
+    let (mut got_a, mut got_b) = (None, None);
+    for _ in 0..50 {
+        worker.publish(&event).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        got_a = got_a.or_else(|| a.try_recv().ok());
+        got_b = got_b.or_else(|| b.try_recv().ok());
+        if got_a.is_some() && got_b.is_some() {
+            break;
+        }
+    }
+    assert_eq!(got_a.as_ref(), Some(&event));
+    assert_eq!(got_b.as_ref(), Some(&event));
+    app.cleanup().await;
+}

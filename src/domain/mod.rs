@@ -11,6 +11,8 @@ pub mod pricing;
 pub mod product_csv;
 pub mod promo;
 pub mod role;
+pub mod secrets;
 pub mod stock;
+pub mod two_factor;
 pub mod validation;
 pub mod webhook;

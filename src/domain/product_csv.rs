@@ -68,6 +68,12 @@ impl LineErrors {
         self.0.is_empty()
     }
 
+    /// How many lines have errors.
+    #[must_use]
+    pub fn line_count(&self) -> usize {
+        self.0.len()
+    }
+
     #[must_use]
     pub fn into_list(self) -> Vec<LineError> {
         self.0
@@ -202,12 +208,12 @@ fn some(v: String) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
-/// Reads a whole file into products.
-///
-/// # Errors
-/// Every problem found, by line: unknown or missing columns, unreadable rows, bad cells,
-/// rows that contradict their product's first row, too many rows.
-pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<ProductRows>, Vec<LineError>> {
+/// Reads a whole file into products, with every problem found by line: unknown or missing
+/// columns, unreadable rows, bad cells, rows that contradict their product's first row, too
+/// many rows. A row with a problem is left out of the products (so that checking the rest
+/// can still report their own problems).
+#[must_use]
+pub fn read(bytes: &[u8], max_rows: usize) -> (Vec<ProductRows>, LineErrors) {
     let mut errors = LineErrors::default();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -220,7 +226,7 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<ProductRows>, Vec<LineE
             .collect(),
         Err(e) => {
             errors.add(1, format!("The header row cannot be read: {e}"));
-            return Err(errors.into_list());
+            return (Vec::new(), errors);
         }
     };
     for h in &headers {
@@ -236,7 +242,7 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<ProductRows>, Vec<LineE
         errors.add(1, "Give a \"name\", \"slug\" or \"product_id\" column.");
     }
     if !errors.is_empty() {
-        return Err(errors.into_list());
+        return (Vec::new(), errors);
     }
 
     let mut products: Vec<ProductRows> = Vec::new();
@@ -340,6 +346,9 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<ProductRows>, Vec<LineE
                 &cell("low_stock_threshold"),
             ),
         };
+        if errors.0.contains_key(&line) {
+            continue;
+        }
         if let Some(&at) = index.get(&key) {
             let group = &mut products[at];
             merge(
@@ -366,7 +375,9 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<ProductRows>, Vec<LineE
                     ),
                 );
             }
-            group.variants.push(variant);
+            if !errors.0.contains_key(&line) {
+                group.variants.push(variant);
+            }
         } else {
             index.insert(key.clone(), products.len());
             products.push(ProductRows {
@@ -381,11 +392,7 @@ pub fn read(bytes: &[u8], max_rows: usize) -> Result<Vec<ProductRows>, Vec<LineE
     if rows == 0 && errors.is_empty() {
         errors.add(2, "The file has no product rows.");
     }
-    if errors.is_empty() {
-        Ok(products)
-    } else {
-        Err(errors.into_list())
-    }
+    (products, errors)
 }
 
 /// Takes the first value of each product cell; a later row may repeat it or leave it empty.
@@ -474,7 +481,8 @@ mod tests {
              ,tee,,,,,,,,Size,M,Colour,Red,TEE-M-R,1999,0\n\
              ,,Mug,'- handmade,,,,,,,,,,MUG,900,3\n"
         );
-        let products = read(csv.as_bytes(), 100).unwrap();
+        let (products, errors) = read(csv.as_bytes(), 100);
+        assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(products.len(), 2);
         let tee = &products[0];
         assert_eq!(tee.key, ProductKey::Slug("tee".into()));
@@ -498,38 +506,43 @@ mod tests {
     #[test]
     fn every_bad_line_is_reported_with_its_number() {
         let csv = format!(
-            "{HEADER}\n,tee,Tee,,,,,maybe,,Size,S,,,TEE-S,abc,1\n\
+            "{HEADER}\n,tee,Tee,,,,,yes,,Size,S,,,TEE-S,100,1\n\
              ,tee,Other name,,,,,,,Colour,Red,,,TEE-R,100,1\n\
              ,,,,,,,,,,,,,X,1,1\n\
-             ,a,A,,,,,,,,,,,A1,1\n"
+             ,a,A,,,,,,,,,,,A1,1\n\
+             ,b,B,,,,,maybe,,,,,,B1,abc,1\n"
         );
-        let errors = read(csv.as_bytes(), 100).unwrap_err();
+        let (products, errors) = read(csv.as_bytes(), 100);
+        let errors = errors.into_list();
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![2, 3, 4, 5]);
-        assert!(errors[0].messages.iter().any(|m| m.starts_with("featured")));
+        assert_eq!(lines, vec![3, 4, 5, 6]);
         assert!(errors[0]
             .messages
             .iter()
-            .any(|m| m.starts_with("price_cents")));
-        assert!(errors[1]
+            .any(|m| m.contains("name differs from line 2")));
+        assert!(errors[0].messages.iter().any(|m| m.contains("options")));
+        assert_eq!(errors[1].messages, vec!["Give a product_id, slug or name."]);
+        assert!(errors[2].messages[0].contains("cells"));
+        assert!(errors[3].messages.iter().any(|m| m.starts_with("featured")));
+        assert!(errors[3]
             .messages
             .iter()
-            .any(|m| m.contains("name differs from line 2")));
-        assert!(errors[1].messages.iter().any(|m| m.contains("options")));
-        assert_eq!(errors[2].messages, vec!["Give a product_id, slug or name."]);
-        assert!(errors[3].messages[0].contains("cells"));
+            .any(|m| m.starts_with("price_cents")));
+        // Lines with errors are left out, so checking the rest cannot trip over them.
+        assert_eq!(products.len(), 1);
+        assert_eq!(products[0].variants.len(), 1);
     }
 
     #[test]
     fn the_header_is_checked_before_any_row() {
-        let e = read(b"name,colour\nTee,red\n", 10).unwrap_err();
+        let e = read(b"name,colour\nTee,red\n", 10).1.into_list();
         assert_eq!(e[0].line, 1);
         assert!(e[0].messages.iter().any(|m| m.contains("colour")));
         assert!(e[0].messages.iter().any(|m| m.contains("sku")));
-        let too_many = read(b"name,sku\na,A\nb,B\nc,C\n", 2).unwrap_err();
+        let too_many = read(b"name,sku\na,A\nb,B\nc,C\n", 2).1.into_list();
         assert_eq!(too_many[0].line, 4);
         assert_eq!(
-            read(b"name,sku\n", 2).unwrap_err()[0].messages,
+            read(b"name,sku\n", 2).1.into_list()[0].messages,
             vec!["The file has no product rows."]
         );
     }

@@ -149,7 +149,7 @@ pub struct DeadJob {
 }
 
 enum Backend {
-    Inline(JobEnv),
+    Inline(Box<JobEnv>),
     InProcess(in_process::Pool),
     Redis(redis_queue::Queue),
 }
@@ -167,7 +167,7 @@ impl Jobs {
     /// Invalid configuration or an unreachable Redis.
     pub async fn start(env: JobEnv) -> AppResult<Arc<Self>> {
         let backend = match env.settings.jobs.backend {
-            JobBackendKind::Inline => Backend::Inline(env.clone()),
+            JobBackendKind::Inline => Backend::Inline(Box::new(env.clone())),
             JobBackendKind::InProcess => Backend::InProcess(in_process::Pool::start(env.clone())),
             JobBackendKind::Redis => {
                 Backend::Redis(redis_queue::Queue::connect(&env.settings.jobs).await?)

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{_entities::api_keys, tokens, users};
 use crate::{
-    domain::{api_key::Scope, role::Role, validation::FieldErrors},
+    domain::{api_key::Scope, role::Role, secrets::constant_time_eq, validation::FieldErrors},
     errors::{AppError, AppResult},
 };
 
@@ -162,10 +162,6 @@ pub async fn revoke(db: &DatabaseConnection, pid: Uuid) -> AppResult<()> {
         return Err(AppError::NotFound);
     }
     Ok(())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The admin a key acts as, when the key is valid and grants what `method` on `path` needs.

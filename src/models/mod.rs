@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod stock;
 pub mod tax_rates;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod webhooks;
 pub mod wishlist;

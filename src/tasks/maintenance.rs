@@ -88,7 +88,8 @@ impl Task for PurgeExpired {
     fn task(&self) -> TaskInfo {
         TaskInfo {
             name: "purge_expired".to_string(),
-            detail: "Delete expired sessions, tokens, idempotency records and stale guest carts"
+            detail: "Delete expired sessions, tokens, idempotency records and stale guest carts; \
+                     close interrupted product imports"
                 .to_string(),
         }
     }
@@ -107,7 +108,18 @@ impl Task for PurgeExpired {
         )
         .await
         .map_err(|e| Error::string(&e.to_string()))?;
-        tracing::info!(sessions, tokens, keys, carts, "purged expired records");
+        let imports =
+            crate::models::catalogue::import::fail_interrupted(&ctx.db, chrono::Duration::hours(2))
+                .await
+                .map_err(|e| Error::string(&e.to_string()))?;
+        tracing::info!(
+            sessions,
+            tokens,
+            keys,
+            carts,
+            imports,
+            "purged expired records"
+        );
         Ok(())
     }
 }

@@ -12,10 +12,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use loco_rs::app::AppContext;
-use subtle_eq::constant_time_eq;
 use tower_sessions::Session;
 
 use crate::{
+    domain::secrets::constant_time_eq,
     errors::{AppError, PageError},
     settings::Settings,
 };
@@ -23,13 +23,6 @@ use crate::{
 const SESSION_KEY: &str = "csrf_token";
 pub const FORM_FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
-
-mod subtle_eq {
-    /// Compares without an early exit, so timing does not reveal a matching prefix.
-    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
-}
 
 /// The session's token, created on first use.
 ///

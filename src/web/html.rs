@@ -251,14 +251,17 @@ impl Page {
     /// The signed-in user if their role is one of `roles`.
     ///
     /// # Errors
-    /// `Unauthorized` when signed out; `Forbidden` for other roles.
+    /// `Unauthorized` when signed out; `Forbidden` for other roles; `TwoFactorSetupRequired`
+    /// for staff without two-factor login when the shop requires it.
     pub fn require_role(&self, roles: &[Role]) -> Result<&Model, PageError> {
         let user = self.require_user()?;
-        if roles.contains(&user.role()) {
-            Ok(user)
-        } else {
-            Err(PageError(AppError::Forbidden))
+        if !roles.contains(&user.role()) {
+            return Err(PageError(AppError::Forbidden));
         }
+        if crate::models::two_factor::setup_required(&Settings::get(&self.ctx), user) {
+            return Err(PageError(AppError::TwoFactorSetupRequired));
+        }
+        Ok(user)
     }
 
     /// Whether the request came from htmx (render a fragment instead of the full page).

@@ -108,6 +108,10 @@ async fn openapi_document_describes_every_contract_path() {
             "/api/v1/wishlist/{product_id}",
             "/api/v1/admin/api-keys",
             "/api/v1/admin/api-keys/{id}",
+            "/api/v1/admin/webhooks",
+            "/api/v1/admin/webhooks/{id}",
+            "/api/v1/admin/webhooks/{id}/deliveries",
+            "/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver",
             "/_health",
         ] {
             assert!(

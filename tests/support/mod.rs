@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 pub mod catalogue;
 pub mod fake_stripe;
 pub mod orders;
+pub mod receiver;
 
 pub const PASSWORD: &str = "correct horse battery";
 

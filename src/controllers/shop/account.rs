@@ -20,7 +20,7 @@ use crate::{
     models::{
         accounts::{self, Origin},
         addresses::{self, AddressView},
-        users::Profile,
+        users::{Model, Profile},
     },
     web::{
         extract::ClientId,
@@ -60,29 +60,35 @@ struct LoginForm {
     next: String,
 }
 
+/// Signs `user` in and sends them on: the end of a login, with or without a second step.
+pub(super) async fn complete_login(page: &Page, user: &Model, next: &str) -> PageResult {
+    sign_in(&page.session, user).await?;
+    flash(
+        &page.session,
+        "success",
+        format!("Welcome back, {}.", user.first_name),
+    )
+    .await;
+    super::cart::adopt_guest_cart(page, user).await?;
+    let default = if user.role().is_staff() {
+        "/admin"
+    } else {
+        "/account"
+    };
+    let next = if next.is_empty() {
+        default
+    } else {
+        safe_next(next)
+    };
+    Ok(Redirect::to(next).into_response())
+}
+
 async fn login(page: Page, ClientId(client): ClientId, Form(f): Form<LoginForm>) -> PageResult {
     match accounts::authenticate(&page.ctx, &f.email, &f.password, &client).await {
-        Ok(user) => {
-            sign_in(&page.session, &user).await?;
-            flash(
-                &page.session,
-                "success",
-                format!("Welcome back, {}.", user.first_name),
-            )
-            .await;
-            super::cart::adopt_guest_cart(&page, &user).await?;
-            let default = if user.role().is_staff() {
-                "/admin"
-            } else {
-                "/account"
-            };
-            let next = if f.next.is_empty() {
-                default
-            } else {
-                safe_next(&f.next)
-            };
-            Ok(Redirect::to(next).into_response())
+        Ok(user) if user.two_factor_enabled() => {
+            super::two_factor::await_code(&page, &user, &f.next).await
         }
+        Ok(user) => complete_login(&page, &user, &f.next).await,
         Err(e) => {
             let errors = form_errors(e)?;
             page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "account/login.html", "Log in",
@@ -255,8 +261,15 @@ async fn account_page(
             "postal_code": address.postal_code, "country": address.country, "phone": address.phone,
         });
     }
-    let mut data =
-        json!({ "user": Profile::from(user), "address": address, "form": form, "errors": {} });
+    let mut data = json!({
+        "user": Profile::from(user), "address": address, "form": form, "errors": {},
+        // Staff only: "on" or "off"; empty for customers.
+        "two_factor": match (user.role().is_staff(), user.two_factor_enabled()) {
+            (false, _) => "",
+            (true, true) => "on",
+            (true, false) => "off",
+        },
+    });
     for (k, v) in errors {
         data[k] = v;
     }

@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod customers;
 pub mod home;
 pub mod payments;
+pub mod two_factor;
 
 use loco_rs::prelude::Routes;
 
@@ -15,6 +16,7 @@ pub fn routes() -> Vec<Routes> {
         home::routes(),
         catalogue::routes(),
         account::routes(),
+        two_factor::routes(),
         cart::routes(),
         checkout::routes(),
         payments::routes(),

@@ -352,9 +352,9 @@ enum VariantPlan {
 
 async fn import(env: &JobEnv, pid: Uuid, content: &str, actor: &Actor) -> Result<Done, Failed> {
     let max_rows = env.settings.imports.max_rows;
-    let groups = product_csv::read(content.as_bytes(), max_rows)
-        .map_err(|errors| Failed { total: 0, errors })?;
-    let total: usize = groups.iter().map(|g| g.variants.len()).sum();
+    let (groups, read_errors) = product_csv::read(content.as_bytes(), max_rows);
+    let total: usize =
+        groups.iter().map(|g| g.variants.len()).sum::<usize>() + read_errors.line_count();
     let internal = |e: AppError| {
         tracing::error!(error = ?e, "product import failed");
         Failed::at(
@@ -363,7 +363,7 @@ async fn import(env: &JobEnv, pid: Uuid, content: &str, actor: &Actor) -> Result
             "Something went wrong on our side; nothing was imported. Try again.".into(),
         )
     };
-    let plans = check(env, pid, &groups, total)
+    let plans = check(env, pid, &groups, total, read_errors)
         .await
         .map_err(internal)?
         .map_err(|errors| Failed { total, errors })?;
@@ -577,10 +577,10 @@ async fn check(
     pid: Uuid,
     groups: &[ProductRows],
     total: usize,
+    mut errors: LineErrors,
 ) -> AppResult<Result<Vec<Plan>, Vec<LineError>>> {
     set_progress(env, pid, "checking", 0, total).await;
     let known = known(&env.db, groups).await?;
-    let mut errors = LineErrors::default();
     let mut plans = Vec::with_capacity(groups.len());
     let mut seen_skus: HashMap<String, usize> = HashMap::new();
     let mut done = 0;
@@ -916,4 +916,40 @@ fn plan_update(
             None
         }
     }
+}
+
+/// Marks imports that stopped while running (the process died): their transaction never
+/// committed, so nothing was applied. Returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn fail_interrupted(
+    db: &DatabaseConnection,
+    older_than: chrono::Duration,
+) -> AppResult<u64> {
+    let errors = vec![LineError {
+        line: 1,
+        messages: vec![
+            "The import was interrupted and nothing was imported. Upload the file again.".into(),
+        ],
+    }];
+    Ok(product_imports::Entity::update_many()
+        .col_expr(
+            product_imports::Column::Status,
+            Expr::value(Status::Failed.as_str()),
+        )
+        .col_expr(
+            product_imports::Column::Errors,
+            Expr::value(serde_json::to_string(&errors).unwrap_or_default()),
+        )
+        .col_expr(product_imports::Column::Content, Expr::value(""))
+        .col_expr(
+            product_imports::Column::FinishedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(product_imports::Column::Status.eq(Status::Running.as_str()))
+        .filter(product_imports::Column::CreatedAt.lt((Utc::now() - older_than).fixed_offset()))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

@@ -8,6 +8,7 @@ use crate::{
     errors::ApiError,
     models::{
         accounts::{self, Origin, Tokens},
+        two_factor,
         users::UserSummary,
     },
     views::api::ErrorBody,
@@ -53,6 +54,10 @@ async fn register(
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// The authenticator code (or a recovery code) of an account with two-factor login;
+    /// without it such an account answers 401 `otp_required`.
+    #[serde(default)]
+    pub otp: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -63,13 +68,17 @@ pub struct LoginResponse {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse),
+        (status = 401, body = ErrorBody, description = "`unauthorized` for wrong credentials or code; `otp_required` when the account needs a two-factor code"),
+        (status = 403, body = ErrorBody, description = "`two_factor_required`: the shop requires staff to set up two-factor login first"),
+        (status = 429, body = ErrorBody)))]
 async fn login(
     State(ctx): State<AppContext>,
     ClientId(client): ClientId,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let user = accounts::authenticate(&ctx, &req.email, &req.password, &client).await?;
+    two_factor::api_login(&ctx, &user, req.otp.as_deref()).await?;
     let Tokens { access, refresh } = accounts::issue_tokens(&ctx, &user).await?;
     Ok(Json(LoginResponse {
         access,
