@@ -106,8 +106,15 @@ impl Hooks for App {
     }
 
     async fn before_run(ctx: &AppContext) -> Result<()> {
-        if Settings::get(ctx).seed_demo {
+        let settings = Settings::get(ctx);
+        if settings.seed_demo {
             seed_demo(ctx).await?;
+        }
+        if settings.jobs.backend == crate::settings::JobBackendKind::InProcess {
+            // The in-process queue starts empty: imports uploaded before a restart wait again.
+            crate::models::catalogue::import::resume_queued(ctx, chrono::Duration::zero())
+                .await
+                .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
         }
         Ok(())
     }

@@ -4,9 +4,9 @@
 //! Design:
 //! - Each web process fans events out to its own listeners through one tokio broadcast
 //!   channel. What feeds that channel is the backend:
-//!   - `database` (embedded default): the process looks for orders and notifications newer
-//!     than the last ones it saw, every `live.poll_millis`, and only while someone listens.
-//!     It needs no other service and sees rows written by any process on the same database,
+//!   - `database` (embedded default): the process looks for orders and notifications created
+//!     since it last looked, every `live.poll_millis`, and only while someone listens. It
+//!     needs no other service and sees rows written by any process on the same database,
 //!     including the scheduler's task processes.
 //!   - `redis` (production): the process that makes the change publishes it on a Redis
 //!     channel ([`publish`]); every web process subscribes and relays. Several web processes
@@ -111,6 +111,10 @@ pub struct Live {
     db: DatabaseConnection,
     poll: std::time::Duration,
     feeding: AtomicBool,
+    /// Taken by the first listener, which starts watching for the shutdown signal. Only a
+    /// process with listeners (a web process) installs signal handlers: in the worker and the
+    /// scheduler a handler would stop SIGTERM from ending the process.
+    stop: std::sync::Mutex<Option<watch::Sender<bool>>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -129,16 +133,13 @@ impl Live {
         };
         let (tx, _) = broadcast::channel(256);
         let (stop, shutdown) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            let _ = stop.send(true);
-        });
         Ok(Arc::new(Self {
             tx,
             source,
             db,
             poll: std::time::Duration::from_millis(settings.poll_millis.max(50)),
             feeding: AtomicBool::new(false),
+            stop: std::sync::Mutex::new(Some(stop)),
             shutdown,
         }))
     }
@@ -163,6 +164,12 @@ impl Live {
                 Source::Database => tokio::spawn(async move { me.watch_database().await }),
                 Source::Redis(_) => tokio::spawn(async move { me.relay_redis().await }),
             };
+            if let Some(stop) = self.stop.lock().ok().and_then(|mut s| s.take()) {
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    let _ = stop.send(true);
+                });
+            }
         }
         rx
     }
@@ -203,71 +210,69 @@ impl Live {
     }
 
     async fn watch_database(self: Arc<Self>) {
-        let mut marks: Option<(i32, i32)> = None;
+        // Rows are looked for by creation time with an overlap, not by id: a transaction that
+        // commits late can carry a lower id (or an earlier time) than rows already seen.
+        // Whatever the overlap brings back twice is dropped by its public id.
+        let overlap = chrono::Duration::seconds(30);
+        // When listening began (older rows are history, not news), and the last look.
+        let mut start: Option<chrono::DateTime<chrono::Utc>> = None;
+        let mut since = chrono::Utc::now();
+        let mut seen: std::collections::HashMap<Uuid, chrono::DateTime<chrono::Utc>> =
+            std::collections::HashMap::new();
         loop {
-            tokio::time::sleep(self.poll).await;
             if self.tx.receiver_count() == 0 {
                 // Nobody listens: stop looking, and start from "now" when someone comes back.
-                marks = None;
+                start = None;
+                seen.clear();
+                tokio::time::sleep(self.poll).await;
                 continue;
             }
-            match self.new_rows(marks).await {
-                Ok((next, events)) => {
-                    marks = Some(next);
-                    for e in events {
-                        let _ = self.tx.send(e);
+            let now = chrono::Utc::now();
+            let began = *start.get_or_insert_with(|| {
+                since = now;
+                now
+            });
+            match self.rows_since(since - overlap).await {
+                Ok(events) => {
+                    for (pid, at, event) in events {
+                        if at >= began && seen.insert(pid, at).is_none() {
+                            let _ = self.tx.send(event);
+                        }
                     }
+                    seen.retain(|_, at| *at >= now - overlap - overlap);
+                    since = now;
                 }
                 Err(e) => tracing::warn!(error = %e, "live: could not read new rows"),
             }
+            tokio::time::sleep(self.poll).await;
         }
     }
 
-    /// Orders and notifications after the marks (row ids), and the new marks. Without marks,
-    /// only the marks are read.
-    async fn new_rows(
+    /// Orders and notifications created at or after `from`, oldest first (at most 100 each).
+    async fn rows_since(
         &self,
-        marks: Option<(i32, i32)>,
-    ) -> Result<((i32, i32), Vec<LiveEvent>), sea_orm::DbErr> {
-        let Some((last_order, last_note)) = marks else {
-            let o: Option<i32> = orders::Entity::find()
-                .select_only()
-                .column_as(orders::Column::Id.max(), "m")
-                .into_tuple()
-                .one(&self.db)
-                .await?
-                .flatten();
-            let n: Option<i32> = notifications::Entity::find()
-                .select_only()
-                .column_as(notifications::Column::Id.max(), "m")
-                .into_tuple()
-                .one(&self.db)
-                .await?
-                .flatten();
-            return Ok(((o.unwrap_or(0), n.unwrap_or(0)), Vec::new()));
-        };
+        from: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(Uuid, chrono::DateTime<chrono::Utc>, LiveEvent)>, sea_orm::DbErr> {
         let os = orders::Entity::find()
-            .filter(orders::Column::Id.gt(last_order))
-            .order_by_asc(orders::Column::Id)
-            .limit(50)
+            .filter(orders::Column::CreatedAt.gte(from.fixed_offset()))
+            .order_by_asc(orders::Column::CreatedAt)
+            .limit(100)
             .all(&self.db)
             .await?;
         let ns = notifications::Entity::find()
-            .filter(notifications::Column::Id.gt(last_note))
-            .order_by_asc(notifications::Column::Id)
-            .limit(50)
+            .filter(notifications::Column::CreatedAt.gte(from.fixed_offset()))
+            .order_by_asc(notifications::Column::CreatedAt)
+            .limit(100)
             .all(&self.db)
             .await?;
-        let marks = (
-            os.last().map_or(last_order, |o| o.id),
-            ns.last().map_or(last_note, |n| n.id),
-        );
-        let events = os
+        Ok(os
             .iter()
-            .map(LiveEvent::of_order_row)
-            .chain(ns.iter().map(LiveEvent::notification))
-            .collect();
-        Ok((marks, events))
+            .map(|o| (o.pid, o.created_at.to_utc(), LiveEvent::of_order_row(o)))
+            .chain(
+                ns.iter()
+                    .map(|n| (n.pid, n.created_at.to_utc(), LiveEvent::notification(n))),
+            )
+            .collect())
     }
 
     async fn relay_redis(self: Arc<Self>) {

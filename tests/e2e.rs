@@ -665,6 +665,7 @@ async fn staff_turn_on_two_factor_login_and_log_in_with_a_code() {
     assert!(b.client.find(Locator::Css("#totp-qr svg")).await.is_ok());
     let secret = b.text("#totp-secret").await;
     b.fill("code", &code(&secret, 0)).await;
+    b.fill("password", PASSWORD).await;
     b.submit("/account/two-factor/confirm").await;
     let codes = b.text("#recovery-codes").await;
     assert_eq!(codes.matches('-').count(), 10, "{codes}");

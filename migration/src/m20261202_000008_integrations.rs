@@ -11,7 +11,9 @@
 //! - The TOTP secret lives on the user; `totp_last_step` is the last accepted time step, so a
 //!   code cannot be used twice. Recovery codes are stored as SHA-256 hashes, each usable once.
 //! - A product import keeps the uploaded file until it has been applied, and its outcome
-//!   (counts and row-level errors as JSON) afterwards.
+//!   (counts and row-level errors as JSON) afterwards; a successful outcome is written in the
+//!   transaction that applies the file, so `running` long after `started_at` means nothing
+//!   was applied.
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -84,8 +86,10 @@ enum ProductImports {
     CreatedCount,
     UpdatedCount,
     Errors,
+    UpdateStock,
     CreatedBy,
     CreatedAt,
+    StartedAt,
     FinishedAt,
 }
 
@@ -241,8 +245,12 @@ impl MigrationTrait for Migration {
                 .col(integer(ProductImports::CreatedCount).default(0))
                 .col(integer(ProductImports::UpdatedCount).default(0))
                 .col(text(ProductImports::Errors).default("[]"))
+                // Whether the file's stock column overwrites existing variants' stock (an
+                // export edited for prices would otherwise undo the sales since it was made).
+                .col(boolean(ProductImports::UpdateStock).default(false))
                 .col(integer_null(ProductImports::CreatedBy))
                 .col(timestamp_with_time_zone(ProductImports::CreatedAt))
+                .col(timestamp_with_time_zone_null(ProductImports::StartedAt))
                 .col(timestamp_with_time_zone_null(ProductImports::FinishedAt))
                 .foreign_key(
                     ForeignKey::create()

@@ -271,22 +271,45 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || v4.is_documentation()
                 || a == 0
-                // Carrier-grade NAT (100.64.0.0/10) and benchmarking (198.18.0.0/15).
+                // Carrier-grade NAT (100.64.0.0/10), IETF protocol assignments (192.0.0.0/24)
+                // and benchmarking (198.18.0.0/15).
                 || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
                 || (a == 198 && (b == 18 || b == 19))
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            // Addresses that carry an IPv4 address reach that address: judge it instead.
+            // IPv4-mapped (::ffff:0:0/96), IPv4-compatible (::/96, deprecated), NAT64
+            // (64:ff9b::/96) and 6to4 (2002::/16).
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    (hi & 0xff) as u8,
+                    (lo >> 8) as u8,
+                    (lo & 0xff) as u8,
+                ))
+            };
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                return is_public(embedded(s[6], s[7]));
+            }
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return is_public(embedded(s[1], s[2]));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                // Unique local (fc00::/7) and link-local (fe80::/10).
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+                // Unique local (fc00::/7), link-local (fe80::/10), documentation (2001:db8::/32).
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8))
         }
     }
 }
@@ -363,8 +386,22 @@ mod tests {
             );
         }
         assert!(is_public("93.184.216.34".parse().unwrap()));
-        assert!(!is_public("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(!is_public("100.64.1.1".parse().unwrap()));
+        assert!(is_public("2606:2800:220:1::1".parse().unwrap()));
+        for private in [
+            "::ffff:127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:c0a8:0101::1",
+            "2001:db8::1",
+            "100.64.1.1",
+            "192.0.0.8",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        assert!(
+            is_public("64:ff9b::5db8:d822".parse().unwrap()),
+            "NAT64 of a public address"
+        );
     }
 
     #[test]

@@ -276,6 +276,11 @@ pub async fn refresh(ctx: &AppContext, raw: &str) -> AppResult<(Model, Tokens)> 
             "The refresh token is not valid.".into(),
         ));
     }
+    // A session opened before the shop required two-factor login for staff ends here.
+    if super::two_factor::setup_required(&settings, &user) {
+        txn.commit().await?;
+        return Err(AppError::TwoFactorSetupRequired);
+    }
     let refresh = tokens::issue_refresh(
         &txn,
         user.id,

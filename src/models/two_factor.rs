@@ -8,8 +8,9 @@
 //! - Accepting a code is a compare-and-set on `totp_last_step` (only a later step is taken),
 //!   and using a recovery code on its `used_at`: two logins racing with the same code cannot
 //!   both pass.
-//! - Wrong codes count against the login throttle of the account (`auth.login_max_failures`
-//!   per window), so six digits cannot be guessed.
+//! - Every code tried counts against a throttle of the account (`auth.login_max_failures`
+//!   per window) before it is judged, so six digits cannot be guessed, not even by many
+//!   requests at once; the password asked before turning it on or off is throttled the same.
 use chrono::Utc;
 use loco_rs::app::AppContext;
 use sea_orm::{
@@ -112,19 +113,25 @@ fn wrong_code() -> AppError {
     .into()
 }
 
-/// Turns two-factor login on with the first correct code; returns the recovery codes, which
-/// are never shown again.
+/// Turns two-factor login on with the password and the first correct code; returns the
+/// recovery codes, which are never shown again.
 ///
 /// # Errors
-/// `Forbidden` for customers, `Conflict` when already on or not started, 422 `code` for a
-/// wrong code.
-pub async fn confirm(ctx: &AppContext, user: &User, code: &str) -> AppResult<Vec<String>> {
+/// `Forbidden` for customers, `Conflict` when already on or not started, 422 `password` or
+/// `code`, `RateLimited`.
+pub async fn confirm(
+    ctx: &AppContext,
+    user: &User,
+    password: &str,
+    code: &str,
+) -> AppResult<Vec<String>> {
     staff_only(user)?;
     if user.two_factor_enabled() || user.totp_secret.is_none() {
         return Err(AppError::Conflict(
             "Start the set-up again: there is no enrolment to confirm.".into(),
         ));
     }
+    reauthenticate(ctx, user, password).await?;
     let a = authenticator(ctx, user)?;
     let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     let step = a.verify(code, now, None).ok_or_else(wrong_code)?;
@@ -185,61 +192,91 @@ pub async fn codes_left(db: &DatabaseConnection, user: &User) -> AppResult<u64> 
         .await?)
 }
 
+/// Counts one try against `key` before it is judged, so tries sent in parallel cannot all
+/// slip under the limit; a success clears the count.
+async fn limited_try<F, Fut>(ctx: &AppContext, key: &str, attempt: F) -> AppResult<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<bool>>,
+{
+    let settings = Settings::get(ctx);
+    let counters = Counters::get(ctx);
+    let hit = counters
+        .add(key, 1, settings.auth.login_window_secs)
+        .await?;
+    if hit.count > settings.auth.login_max_failures {
+        return Err(AppError::RateLimited {
+            retry_after: hit.reset_in,
+        });
+    }
+    if attempt().await? {
+        counters.clear(key).await?;
+        Ok(())
+    } else {
+        Err(AppError::Validation(FieldErrors::new()))
+    }
+}
+
 /// The second step of a login (and the proof asked before turning two-factor off): a current
 /// TOTP code, or an unused recovery code, which is then used up.
 ///
 /// # Errors
 /// `RateLimited` after too many wrong codes; 422 `code` for a wrong or reused code.
 pub async fn check(ctx: &AppContext, user: &User, code: &str) -> AppResult<()> {
-    let settings = Settings::get(ctx);
-    let counters = Counters::get(ctx);
     let key = format!("2fa:{}", user.id);
-    let window = settings.auth.login_window_secs;
-    let seen = counters.peek(&key, window).await?;
-    if seen.count >= settings.auth.login_max_failures {
-        return Err(AppError::RateLimited {
-            retry_after: seen.reset_in,
-        });
-    }
-    let accepted = if is_recovery_code(code) {
-        recovery_codes::Entity::update_many()
-            .col_expr(
-                recovery_codes::Column::UsedAt,
-                Expr::value(Utc::now().fixed_offset()),
-            )
-            .filter(recovery_codes::Column::UserId.eq(user.id))
-            .filter(recovery_codes::Column::CodeHash.eq(recovery_hash(code)))
-            .filter(recovery_codes::Column::UsedAt.is_null())
-            .exec(&ctx.db)
-            .await?
-            .rows_affected
-            == 1
-    } else {
-        let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
-        match authenticator(ctx, user)?.verify(code, now, user.totp_last_step) {
-            Some(step) => {
-                users::Entity::update_many()
-                    .col_expr(users::Column::TotpLastStep, Expr::value(step))
-                    .filter(users::Column::Id.eq(user.id))
-                    .filter(
-                        Condition::any()
-                            .add(users::Column::TotpLastStep.is_null())
-                            .add(Expr::col(users::Column::TotpLastStep).lt(step)),
-                    )
-                    .exec(&ctx.db)
-                    .await?
-                    .rows_affected
-                    == 1
-            }
-            None => false,
+    let result = limited_try(ctx, &key, || async {
+        if is_recovery_code(code) {
+            let used = recovery_codes::Entity::update_many()
+                .col_expr(
+                    recovery_codes::Column::UsedAt,
+                    Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(recovery_codes::Column::UserId.eq(user.id))
+                .filter(recovery_codes::Column::CodeHash.eq(recovery_hash(code)))
+                .filter(recovery_codes::Column::UsedAt.is_null())
+                .exec(&ctx.db)
+                .await?;
+            return Ok(used.rows_affected == 1);
         }
-    };
-    if accepted {
-        counters.clear(&key).await?;
-        Ok(())
-    } else {
-        counters.add(&key, 1, window).await?;
-        Err(wrong_code())
+        let now = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
+        let Some(step) = authenticator(ctx, user)?.verify(code, now, user.totp_last_step) else {
+            return Ok(false);
+        };
+        let taken = users::Entity::update_many()
+            .col_expr(users::Column::TotpLastStep, Expr::value(step))
+            .filter(users::Column::Id.eq(user.id))
+            .filter(
+                Condition::any()
+                    .add(users::Column::TotpLastStep.is_null())
+                    .add(Expr::col(users::Column::TotpLastStep).lt(step)),
+            )
+            .exec(&ctx.db)
+            .await?;
+        Ok(taken.rows_affected == 1)
+    })
+    .await;
+    match result {
+        Err(AppError::Validation(_)) => Err(wrong_code()),
+        other => other,
+    }
+}
+
+/// The password again, before two-factor login is turned on or off (a borrowed session alone
+/// must not be able to change it), throttled like a login.
+async fn reauthenticate(ctx: &AppContext, user: &User, password: &str) -> AppResult<()> {
+    let key = format!("2fa-password:{}", user.id);
+    let result = limited_try(ctx, &key, || async {
+        Ok(loco_rs::hash::verify_password(
+            password,
+            &user.password_hash,
+        ))
+    })
+    .await;
+    match result {
+        Err(AppError::Validation(_)) => {
+            Err(FieldErrors::single("password", "This is not your password.").into())
+        }
+        other => other,
     }
 }
 
@@ -249,9 +286,7 @@ pub async fn check(ctx: &AppContext, user: &User, code: &str) -> AppResult<()> {
 /// # Errors
 /// 422 `password` or `code`; `RateLimited`.
 pub async fn disable(ctx: &AppContext, user: &User, password: &str, code: &str) -> AppResult<()> {
-    if !loco_rs::hash::verify_password(password, &user.password_hash) {
-        return Err(FieldErrors::single("password", "This is not your password.").into());
-    }
+    reauthenticate(ctx, user, password).await?;
     if user.two_factor_enabled() {
         check(ctx, user, code).await?;
     }

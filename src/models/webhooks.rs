@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
@@ -280,36 +280,46 @@ pub async fn record<C: ConnectionTrait>(
     if to.is_empty() {
         return Ok(Vec::new());
     }
-    let now = Utc::now();
     let event_id = Uuid::new_v4();
     let body = json!({
         "id": event_id,
         "type": event.as_str(),
-        "created_at": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "created_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "data": data,
     })
     .to_string();
     let mut ids = Vec::with_capacity(to.len());
     for e in to {
-        let pid = Uuid::new_v4();
-        deliveries::ActiveModel {
-            pid: Set(pid),
-            endpoint_id: Set(e.id),
-            event_id: Set(event_id),
-            event: Set(event.as_str().to_string()),
-            payload: Set(body.clone()),
-            status: Set(Status::Pending.as_str().to_string()),
-            attempts: Set(0),
-            next_attempt_at: Set(Some(now.into())),
-            created_at: Set(now.into()),
-            updated_at: Set(now.into()),
-            ..Default::default()
-        }
-        .insert(db)
-        .await?;
-        ids.push(pid);
+        let row = insert_delivery(db, e.id, event_id, event.as_str(), &body).await?;
+        ids.push(row.pid);
     }
     Ok(ids)
+}
+
+/// One pending delivery of an event to an endpoint, due now.
+async fn insert_delivery<C: ConnectionTrait>(
+    db: &C,
+    endpoint_id: i32,
+    event_id: Uuid,
+    event: &str,
+    body: &str,
+) -> AppResult<deliveries::Model> {
+    let now = Utc::now();
+    Ok(deliveries::ActiveModel {
+        pid: Set(Uuid::new_v4()),
+        endpoint_id: Set(endpoint_id),
+        event_id: Set(event_id),
+        event: Set(event.to_string()),
+        payload: Set(body.to_string()),
+        status: Set(Status::Pending.as_str().to_string()),
+        attempts: Set(0),
+        next_attempt_at: Set(Some(now.into())),
+        created_at: Set(now.into()),
+        updated_at: Set(now.into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
 }
 
 /// [`subscribed`] then [`record`]: for events whose payload is already at hand.
@@ -374,22 +384,7 @@ pub async fn redeliver(
         .one(&ctx.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let now = Utc::now();
-    let row = deliveries::ActiveModel {
-        pid: Set(Uuid::new_v4()),
-        endpoint_id: Set(e.id),
-        event_id: Set(d.event_id),
-        event: Set(d.event),
-        payload: Set(d.payload),
-        status: Set(Status::Pending.as_str().to_string()),
-        attempts: Set(0),
-        next_attempt_at: Set(Some(now.into())),
-        created_at: Set(now.into()),
-        updated_at: Set(now.into()),
-        ..Default::default()
-    }
-    .insert(&ctx.db)
-    .await?;
+    let row = insert_delivery(&ctx.db, e.id, d.event_id, &d.event, &d.payload).await?;
     enqueue(ctx, vec![row.pid]).await;
     // Re-read: an inline queue has already sent it.
     let fresh = deliveries::Entity::find_by_id(row.id)
@@ -411,13 +406,26 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
     else {
         return Ok(());
     };
-    if d.status != Status::Pending.as_str() {
+    // A second early: clocks of several processes and the queue's own timers are not exact.
+    let due_by = Utc::now() + Duration::seconds(1);
+    if d.status != Status::Pending.as_str() || d.next_attempt_at.is_some_and(|at| at > due_by) {
+        // Sent, given up, in flight elsewhere (leased) or backing off: the queue's retry or
+        // the sweep comes back when it is due.
         return Ok(());
     }
+    // The claim leases the row for the length of one attempt: a second worker that reads it
+    // meanwhile finds it not due. The lease also tells the sweep when an attempt that died
+    // with its process is overdue.
+    let lease = Utc::now()
+        + Duration::seconds(i64::try_from(env.settings.webhooks.timeout_secs).unwrap_or(10) + 60);
     let claimed = deliveries::Entity::update_many()
         .col_expr(
             deliveries::Column::Attempts,
             Expr::col(deliveries::Column::Attempts).add(1),
+        )
+        .col_expr(
+            deliveries::Column::NextAttemptAt,
+            Expr::value(lease.fixed_offset()),
         )
         .col_expr(
             deliveries::Column::UpdatedAt,
@@ -426,6 +434,11 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
         .filter(deliveries::Column::Id.eq(d.id))
         .filter(deliveries::Column::Status.eq(Status::Pending.as_str()))
         .filter(deliveries::Column::Attempts.eq(d.attempts))
+        .filter(
+            Condition::any()
+                .add(deliveries::Column::NextAttemptAt.is_null())
+                .add(deliveries::Column::NextAttemptAt.lte(due_by.fixed_offset())),
+        )
         .exec(&env.db)
         .await?;
     if claimed.rows_affected != 1 {

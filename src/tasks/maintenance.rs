@@ -89,7 +89,7 @@ impl Task for PurgeExpired {
         TaskInfo {
             name: "purge_expired".to_string(),
             detail: "Delete expired sessions, tokens, idempotency records and stale guest carts; \
-                     close interrupted product imports"
+                     close interrupted product imports, queue waiting ones again"
                 .to_string(),
         }
     }
@@ -112,6 +112,9 @@ impl Task for PurgeExpired {
             crate::models::catalogue::import::fail_interrupted(&ctx.db, chrono::Duration::hours(2))
                 .await
                 .map_err(|e| Error::string(&e.to_string()))?;
+        crate::models::catalogue::import::resume_queued(ctx, chrono::Duration::minutes(10))
+            .await
+            .map_err(|e| Error::string(&e.to_string()))?;
         tracing::info!(
             sessions,
             tokens,

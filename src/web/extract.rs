@@ -135,6 +135,10 @@ impl FromRequestParts<AppContext> for CurrentUser {
         if !user.active {
             return Err(ApiError(unauthorized()));
         }
+        // Tokens issued before the shop required two-factor login for staff stop working.
+        if crate::models::two_factor::setup_required(&crate::settings::Settings::get(ctx), &user) {
+            return Err(ApiError(AppError::TwoFactorSetupRequired));
+        }
         Ok(Self(user))
     }
 }

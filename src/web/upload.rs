@@ -12,37 +12,48 @@ fn too_large_or_bad(e: &axum::extract::multipart::MultipartError) -> AppError {
     }
 }
 
-/// Reads the file field `name` of an upload: its file name and bytes.
+/// A file upload with the form's other (short) fields.
+#[derive(Debug)]
+pub struct UploadedFile {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+    /// Text fields by name (checkboxes, options), at most 1 KiB each.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// Reads the file field `name` of an upload, with the form's other fields.
 ///
 /// # Errors
 /// 400 for a malformed multipart body, 413 beyond the size limit, 422 without the file.
-pub async fn read_file_form(
-    mut form: Multipart,
-    name: &str,
-) -> Result<(String, Vec<u8>), AppError> {
+pub async fn read_file_form(mut form: Multipart, name: &str) -> Result<UploadedFile, AppError> {
+    let mut file = None;
+    let mut fields = std::collections::BTreeMap::new();
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => return Err(too_large_or_bad(&e)),
         };
-        if field.name() != Some(name) {
-            continue;
-        }
+        let field_name = field.name().unwrap_or_default().to_string();
         let filename = field.file_name().unwrap_or_default().to_string();
         let bytes = field.bytes().await.map_err(|e| too_large_or_bad(&e))?;
-        if bytes.is_empty() {
-            break;
+        if field_name == name {
+            if !bytes.is_empty() {
+                file = Some((filename, bytes.to_vec()));
+            }
+        } else if bytes.len() <= 1024 {
+            fields.insert(field_name, String::from_utf8_lossy(&bytes).into_owned());
         }
-        return Ok((filename, bytes.to_vec()));
     }
-    Err(FieldErrors::single(name, "Choose a file to upload.").into())
+    let (filename, bytes) =
+        file.ok_or_else(|| FieldErrors::single(name, "Choose a file to upload."))?;
+    Ok(UploadedFile {
+        filename,
+        bytes,
+        fields,
+    })
 }
 
-/// Reads the `image` (and optional `alt`) fields of an upload.
-///
-/// # Errors
-/// 400 for a malformed multipart body, 413 beyond the size limit, 422 without an image.
 pub async fn read_image_form(mut form: Multipart) -> Result<(Vec<u8>, String), AppError> {
     let mut image = None;
     let mut alt = String::new();

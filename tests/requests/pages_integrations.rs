@@ -88,6 +88,19 @@ async fn an_admin_registers_a_webhook_reads_its_log_and_redelivers_from_the_page
         let failed = server.get(&format!("{detail}?status=failed")).await.text();
         assert!(failed.contains("No deliveries yet."));
 
+        // A refused edit shows the form again with what was typed.
+        let res = server
+            .post(&detail)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("url", "nope"),
+                ("events", "order.paid"),
+                ("active", "true"),
+            ])
+            .await;
+        assert_eq!(res.status_code(), 422);
+        assert!(res.text().contains("value=\"nope\""));
+
         // Disable it: later events are not sent.
         let res = server
             .post(&detail)
@@ -143,13 +156,21 @@ fn to_csv(rows: &[std::collections::BTreeMap<String, String>], columns: &[&str])
     String::from_utf8(w.into_inner().unwrap()).unwrap()
 }
 
-async fn upload(server: &loco_rs::TestServer, csrf: &str, text: &str) -> String {
-    let form = axum_test::multipart::MultipartForm::new()
-        .add_text("csrf_token", csrf.to_string())
-        .add_part(
-            "file",
-            axum_test::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("products.csv"),
-        );
+async fn upload(
+    server: &loco_rs::TestServer,
+    csrf: &str,
+    text: &str,
+    update_stock: bool,
+) -> String {
+    let mut form =
+        axum_test::multipart::MultipartForm::new().add_text("csrf_token", csrf.to_string());
+    if update_stock {
+        form = form.add_text("update_stock", "true");
+    }
+    let form = form.add_part(
+        "file",
+        axum_test::multipart::Part::bytes(text.as_bytes().to_vec()).file_name("products.csv"),
+    );
     location(&server.post("/admin/products/import").multipart(form).await)
 }
 
@@ -199,12 +220,33 @@ async fn the_catalogue_exports_to_csv_and_an_edited_file_imports_back() {
             new_rows.push(r);
         }
         all.extend(new_rows);
-        let page = upload(&server, &csrf, &to_csv(&all, &columns)).await;
+        // The stock column of an old export must not undo the sales since: only the changed
+        // price goes in.
+        let page = upload(&server, &csrf, &to_csv(&all, &columns), false).await;
         assert!(page.starts_with("/admin/products/import/"));
         let html = server.get(&page).await.text();
-        assert!(html.contains("succeeded"), "{html}");
         assert!(
             html.contains("7 rows imported: 1 product created, 5 updated."),
+            "{html}"
+        );
+        assert_eq!(
+            orders::product(&server, shop.id("LMP-1")).await["stock"],
+            12
+        );
+        assert_eq!(
+            orders::product(&server, shop.id("MUG-2")).await["price_cents"],
+            999
+        );
+        assert_eq!(
+            orders::product(&server, "wool-socks").await["stock"],
+            14,
+            "new variants take it"
+        );
+        // With the box ticked the stock column is applied too.
+        let page = upload(&server, &csrf, &to_csv(&all, &columns), true).await;
+        let html = server.get(&page).await.text();
+        assert!(
+            html.contains("7 rows imported: 0 products created, 6 updated."),
             "{html}"
         );
 
@@ -224,7 +266,7 @@ async fn the_catalogue_exports_to_csv_and_an_edited_file_imports_back() {
 
         // Importing the same file again changes nothing and creates nothing twice.
         let again = rows(&server.get("/admin/products/export.csv").await.text());
-        let page = upload(&server, &csrf, &to_csv(&again, &columns)).await;
+        let page = upload(&server, &csrf, &to_csv(&again, &columns), true).await;
         let html = server.get(&page).await.text();
         assert!(
             html.contains("7 rows imported: 0 products created, 6 updated."),
@@ -232,7 +274,8 @@ async fn the_catalogue_exports_to_csv_and_an_edited_file_imports_back() {
         );
         assert_eq!(orders::product(&server, "wool-socks").await["stock"], 14);
         let imports = server.get("/admin/products/import").await.text();
-        assert_eq!(imports.matches("import-succeeded").count(), 2);
+        assert_eq!(imports.matches("import-succeeded").count(), 3);
+        assert_eq!(imports.matches("import-failed").count(), 0);
     })
     .await;
 }
@@ -249,7 +292,7 @@ async fn a_file_with_errors_changes_nothing_and_names_each_bad_line() {
                     Lost Category,,nowhere,LOST-1,100,1\n\
                     Taken,,,MUG-2,100,1\n\
                     No Sku,,,,100,1\n";
-        let page = upload(&server, &csrf, text).await;
+        let page = upload(&server, &csrf, text, false).await;
         let html = server.get(&page).await.text();
         assert!(
             html.contains("Nothing was imported: the file has 4 lines with errors."),

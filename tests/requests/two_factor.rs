@@ -43,6 +43,7 @@ async fn enable(ctx: &AppContext, email: &str) -> (String, Vec<String>) {
     let codes = two_factor::confirm(
         ctx,
         &by_email(ctx, email).await,
+        PASSWORD,
         &code(&enrolment.secret, 0),
     )
     .await
@@ -102,13 +103,32 @@ async fn a_staff_member_turns_two_factor_on_and_then_logs_in_with_codes() {
 
         let wrong = server
             .post("/account/two-factor/confirm")
-            .form(&[("csrf_token", csrf.as_str()), ("code", "12345")])
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("code", "12345"),
+                ("password", PASSWORD),
+            ])
             .await;
         assert_eq!(wrong.status_code(), 422);
         assert!(wrong.text().contains("That code is not valid"));
+        // A borrowed session without the password cannot turn it on.
+        let no_password = server
+            .post("/account/two-factor/confirm")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("code", &code(&secret, 0)),
+                ("password", "guess guess guess"),
+            ])
+            .await;
+        assert_eq!(no_password.status_code(), 422);
+        assert!(no_password.text().contains("This is not your password."));
         let on = server
             .post("/account/two-factor/confirm")
-            .form(&[("csrf_token", csrf.as_str()), ("code", &code(&secret, 0))])
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("code", &code(&secret, 0)),
+                ("password", PASSWORD),
+            ])
             .await;
         assert_eq!(on.status_code(), 200, "{}", on.text());
         let html = on.text();
@@ -284,9 +304,24 @@ async fn wrong_codes_are_throttled() {
 #[parallel]
 async fn the_shop_can_require_staff_to_set_up_two_factor_login() {
     with_app(|server, ctx| async move {
-        set_settings(&ctx, |s| s.auth.require_staff_2fa = true);
         user(&ctx, "clerk@example.com", Role::Staff).await;
         user(&ctx, "ann@example.com", Role::Customer).await;
+        // Signed in through the API before the shop turned the requirement on.
+        let earlier = login(&server, "clerk@example.com", PASSWORD).await;
+        set_settings(&ctx, |s| s.auth.require_staff_2fa = true);
+        let old_token = server
+            .get("/api/v1/me")
+            .add_header(
+                "authorization",
+                format!("Bearer {}", earlier["access"].as_str().unwrap()),
+            )
+            .await;
+        assert_error(&old_token, 403, "two_factor_required");
+        let refresh = server
+            .post("/api/v1/auth/refresh")
+            .json(&json!({"refresh": earlier["refresh"]}))
+            .await;
+        assert_error(&refresh, 403, "two_factor_required");
         sign_in(&server, "clerk@example.com").await;
         let admin = server.get("/admin/purchase-orders").await;
         assert_eq!(admin.status_code(), 303);

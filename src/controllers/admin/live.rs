@@ -1,7 +1,7 @@
 //! `/admin/live`: the dashboard's server-sent events (see `crate::live`). Each event is sent as
 //! the same HTML fragment the dashboard renders for its first items, so htmx's SSE extension
 //! only has to insert it (`sse-swap`); without JavaScript the dashboard is a normal page.
-use std::{convert::Infallible, sync::Arc};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::response::{
     sse::{Event, KeepAlive, Sse},
@@ -11,13 +11,17 @@ use loco_rs::{
     controller::views::{engines::TeraView, ViewRenderer},
     prelude::Routes,
 };
+use sea_orm::DatabaseConnection;
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tower_sessions::{session::Id, SessionStore};
+use uuid::Uuid;
 
 use crate::{
     domain::role::Role,
     errors::PageError,
     live::{Live, LiveEvent},
+    models::{sessions::DbSessionStore, users},
     web::html::{engine, Page},
 };
 
@@ -63,31 +67,68 @@ fn render(views: &TeraView, e: &LiveEvent) -> Option<Event> {
     }
 }
 
+/// How often an open stream checks that its listener may still listen.
+const RECHECK: Duration = Duration::from_secs(60);
+
+/// Whether the signed-in listener still may listen: the session still exists (no logout
+/// meanwhile) and its user is active with a role that sees the feed.
+async fn still_allowed(db: &DatabaseConnection, session: Option<Id>, user: Uuid) -> bool {
+    let Some(id) = session else { return false };
+    let signed_in = DbSessionStore::new(db.clone())
+        .load(&id)
+        .await
+        .is_ok_and(|r| r.is_some());
+    signed_in
+        && users::find_by_pid(db, user)
+            .await
+            .is_ok_and(|u| u.active && LIVE_ROLES.contains(&u.role()))
+}
+
+struct Listener {
+    rx: broadcast::Receiver<LiveEvent>,
+    recheck: tokio::time::Interval,
+}
+
 async fn stream(page: Page) -> Result<Response, PageError> {
-    page.require_role(LIVE_ROLES)?;
+    let user = page.require_role(LIVE_ROLES)?.pid;
+    let session = page.session.id();
+    let db = page.ctx.db.clone();
     let live = Live::get(&page.ctx);
-    let rx = live.subscribe();
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.reset();
+    let listener = Listener {
+        rx: live.subscribe(),
+        recheck,
+    };
     let stop = live.shutdown();
     let views: Arc<TeraView> = engine(&page.ctx);
-    let events = futures_util::stream::unfold(rx, move |mut rx| {
+    let events = futures_util::stream::unfold(listener, move |mut l| {
         let views = views.clone();
         let mut stop = stop.clone();
+        let db = db.clone();
         async move {
             loop {
                 if *stop.borrow() {
                     return None;
                 }
                 tokio::select! {
-                    got = rx.recv() => match got {
+                    got = l.rx.recv() => match got {
                         Ok(e) => {
                             if let Some(sse) = render(&views, &e) {
-                                return Some((Ok::<_, Infallible>(sse), rx));
+                                return Some((Ok::<_, Infallible>(sse), l));
                             }
                         }
                         // A slow listener skipped some events; the page shows them on reload.
                         Err(RecvError::Lagged(_)) => {}
                         Err(RecvError::Closed) => return None,
                     },
+                    _ = l.recheck.tick() => {
+                        // Logged out, deactivated or demoted since connecting: end the
+                        // stream; the browser reconnects and meets the usual checks.
+                        if !still_allowed(&db, session, user).await {
+                            return None;
+                        }
+                    }
                     _ = stop.changed() => return None,
                 }
             }

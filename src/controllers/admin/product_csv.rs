@@ -59,7 +59,19 @@ async fn upload(
     let user = page.require_role(CATALOGUE)?.clone();
     let result = match form {
         Ok(form) => match read_file_form(form, "file").await {
-            Ok((name, bytes)) => import::start(&page.ctx, &user, &name, &bytes).await,
+            Ok(upload) => {
+                // An unchecked checkbox sends nothing.
+                let update_stock =
+                    upload.fields.get("update_stock").map(String::as_str) == Some("true");
+                import::start(
+                    &page.ctx,
+                    &user,
+                    &upload.filename,
+                    &upload.bytes,
+                    update_stock,
+                )
+                .await
+            }
             Err(e) => Err(e),
         },
         Err(_) => Err(AppError::UnsupportedMediaType(

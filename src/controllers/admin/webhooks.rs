@@ -32,23 +32,39 @@ fn event_names() -> Vec<&'static str> {
 
 async fn render_index(
     page: &Page,
+    uri: &axum::http::Uri,
+    paging: &PageQuery,
     status: StatusCode,
     form: Value,
     errors: Value,
 ) -> Result<Response, PageError> {
-    let (endpoints, _) = webhooks::list(&page.ctx.db, 1, 100).await?;
+    let paging = paging.parse().unwrap_or_default();
+    let (endpoints, count) = webhooks::list(&page.ctx.db, paging.page, paging.page_size).await?;
     page.render_status(
         status,
         "admin/webhooks/index.html",
         "Webhooks",
-        json!({"endpoints": endpoints, "events": event_names(), "form": form, "errors": errors}),
+        json!({"endpoints": endpoints, "events": event_names(), "form": form, "errors": errors,
+               "pagination": paging.page_nav(count, uri)}),
     )
     .await
 }
 
-async fn index(page: Page) -> Result<Response, PageError> {
+async fn index(
+    page: Page,
+    OriginalUri(uri): OriginalUri,
+    Query(paging): Query<PageQuery>,
+) -> Result<Response, PageError> {
     page.require_role(ADMIN)?;
-    render_index(&page, StatusCode::OK, json!({"events": []}), json!({})).await
+    render_index(
+        &page,
+        &uri,
+        &paging,
+        StatusCode::OK,
+        json!({"events": []}),
+        json!({}),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -61,7 +77,11 @@ struct EndpointForm {
     active: Option<String>,
 }
 
-async fn create(page: Page, Form(f): Form<EndpointForm>) -> Result<Response, PageError> {
+async fn create(
+    page: Page,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<EndpointForm>,
+) -> Result<Response, PageError> {
     let admin = page.require_role(ADMIN)?.clone();
     let allow = webhooks::allow_private(&page.ctx);
     let result = match EndpointDraft::parse(&f.url, &f.description, &f.events, allow) {
@@ -81,7 +101,15 @@ async fn create(page: Page, Form(f): Form<EndpointForm>) -> Result<Response, Pag
         Err(e) => {
             let errors = json!(form_errors(e)?);
             let form = json!({"url": f.url, "description": f.description, "events": f.events});
-            render_index(&page, StatusCode::UNPROCESSABLE_ENTITY, form, errors).await
+            render_index(
+                &page,
+                &uri,
+                &PageQuery::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                errors,
+            )
+            .await
         }
     }
 }
@@ -92,6 +120,9 @@ struct LogFilter {
     status: String,
 }
 
+/// The endpoint's page; `form` is what the settings form shows (the endpoint itself, or the
+/// refused input).
+#[allow(clippy::too_many_arguments)]
 async fn render_show(
     page: &Page,
     id: Uuid,
@@ -99,9 +130,14 @@ async fn render_show(
     filter: &LogFilter,
     paging: &PageQuery,
     status: StatusCode,
+    form: Option<Value>,
     errors: Value,
 ) -> Result<Response, PageError> {
     let endpoint = webhooks::find(&page.ctx.db, id).await?;
+    let form = form.unwrap_or_else(|| {
+        json!({"url": endpoint.url, "description": endpoint.description,
+               "events": endpoint.events, "active": endpoint.active})
+    });
     let paging = paging.parse().unwrap_or_default();
     let only = Status::parse(filter.status.trim());
     let (deliveries, count) =
@@ -121,7 +157,7 @@ async fn render_show(
         "admin/webhooks/show.html",
         &title,
         json!({
-            "endpoint": endpoint, "deliveries": deliveries, "events": event_names(),
+            "endpoint": endpoint, "form": form, "deliveries": deliveries, "events": event_names(),
             "status": only.map(Status::as_str).unwrap_or_default(),
             "statuses": Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "pagination": paging.page_nav(count, uri), "errors": errors,
@@ -138,7 +174,17 @@ async fn show(
     Query(paging): Query<PageQuery>,
 ) -> Result<Response, PageError> {
     page.require_role(ADMIN)?;
-    render_show(&page, id, &uri, &filter, &paging, StatusCode::OK, json!({})).await
+    render_show(
+        &page,
+        id,
+        &uri,
+        &filter,
+        &paging,
+        StatusCode::OK,
+        None,
+        json!({}),
+    )
+    .await
 }
 
 async fn update(
@@ -167,6 +213,8 @@ async fn update(
         }
         Err(e) => {
             let errors = json!(form_errors(e)?);
+            let form = json!({"url": f.url, "description": f.description, "events": f.events,
+                              "active": active == Some(true)});
             render_show(
                 &page,
                 id,
@@ -174,6 +222,7 @@ async fn update(
                 &LogFilter::default(),
                 &PageQuery::default(),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                Some(form),
                 errors,
             )
             .await

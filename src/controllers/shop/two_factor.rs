@@ -161,9 +161,16 @@ async fn setup(page: Page) -> PageResult {
     render_setup(&page, StatusCode::OK, None, json!({})).await
 }
 
-async fn confirm(page: Page, Form(f): Form<CodeForm>) -> PageResult {
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct ConfirmForm {
+    password: String,
+    code: String,
+}
+
+async fn confirm(page: Page, Form(f): Form<ConfirmForm>) -> PageResult {
     let user = page.require_user()?.clone();
-    match two_factor::confirm(&page.ctx, &user, &f.code).await {
+    match two_factor::confirm(&page.ctx, &user, &f.password, &f.code).await {
         // The codes are shown on this response only.
         Ok(codes) => render_setup(&page, StatusCode::OK, Some(codes), json!({})).await,
         Err(e) => {

@@ -16,8 +16,10 @@ pub struct Model {
     pub updated_count: i32,
     #[sea_orm(column_type = "Text")]
     pub errors: String,
+    pub update_stock: bool,
     pub created_by: Option<i32>,
     pub created_at: DateTimeWithTimeZone,
+    pub started_at: Option<DateTimeWithTimeZone>,
     pub finished_at: Option<DateTimeWithTimeZone>,
 }
 

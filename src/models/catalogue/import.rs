@@ -37,6 +37,7 @@ use crate::{
         },
         product_csv::{self, LineError, LineErrors, ProductKey, ProductRows, VariantRow},
         validation::FieldErrors,
+        webhook::Event,
     },
     errors::{AppError, AppResult},
     jobs::{Job, JobEnv, Jobs},
@@ -47,6 +48,7 @@ use crate::{
         actor::Actor,
         db::write_txn,
         users::Model as User,
+        webhooks,
     },
     settings::Settings,
 };
@@ -133,7 +135,8 @@ async fn set_progress(env: &JobEnv, pid: Uuid, phase: &str, done: usize, total: 
         .await;
 }
 
-/// Stores an uploaded file and queues its import.
+/// Stores an uploaded file and queues its import. With `update_stock` the file's stock column
+/// also sets the stock of existing variants (new ones always take it).
 ///
 /// # Errors
 /// 413 beyond `imports.max_bytes`; 422 for an empty file or one that is not UTF-8 text.
@@ -142,6 +145,7 @@ pub async fn start(
     user: &User,
     filename: &str,
     bytes: &[u8],
+    update_stock: bool,
 ) -> AppResult<ImportView> {
     let settings = Settings::get(ctx);
     if bytes.len() > settings.imports.max_bytes {
@@ -173,8 +177,10 @@ pub async fn start(
         created_count: Set(0),
         updated_count: Set(0),
         errors: Set("[]".into()),
+        update_stock: Set(update_stock),
         created_by: Set(Some(user.id)),
         created_at: Set(Utc::now().into()),
+        started_at: Set(None),
         finished_at: Set(None),
         ..Default::default()
     }
@@ -240,6 +246,10 @@ pub async fn run(env: &JobEnv, pid: Uuid) -> AppResult<()> {
             product_imports::Column::Status,
             Expr::value(Status::Running.as_str()),
         )
+        .col_expr(
+            product_imports::Column::StartedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
         .filter(product_imports::Column::Id.eq(row.id))
         .filter(product_imports::Column::Status.eq(Status::Queued.as_str()))
         .exec(&env.db)
@@ -254,55 +264,51 @@ pub async fn run(env: &JobEnv, pid: Uuid) -> AppResult<()> {
             .map_or_else(|| Actor::system("import"), |u| Actor::user(&u)),
         None => Actor::system("import"),
     };
-    let outcome = import(env, pid, &row.content, &actor).await;
-    let (status, total, created, updated, errors) = match outcome {
-        Ok(done) => (
-            Status::Succeeded,
-            done.total,
-            done.created,
-            done.updated,
-            Vec::new(),
-        ),
-        Err(Failed { total, errors }) => (Status::Failed, total, 0, 0, errors),
-    };
+    // A success is recorded inside the import's own transaction; only failures are left.
+    if let Err(Failed { total, errors }) = import(env, &row, &actor).await {
+        finish(&env.db, row.id, Status::Failed, total, (0, 0), &errors).await?;
+    }
+    let _ = env.cache.remove(&progress_key(pid)).await;
+    Ok(())
+}
+
+/// Writes an import's outcome; the file is only needed until it has been applied or refused.
+async fn finish<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: i32,
+    status: Status,
+    total: usize,
+    (created, updated): (usize, usize),
+    errors: &[LineError],
+) -> AppResult<()> {
+    let n = |x: usize| i32::try_from(x).unwrap_or(i32::MAX);
     product_imports::Entity::update_many()
         .col_expr(
             product_imports::Column::Status,
             Expr::value(status.as_str()),
         )
-        .col_expr(
-            product_imports::Column::TotalRows,
-            Expr::value(i32::try_from(total).unwrap_or(i32::MAX)),
-        )
+        .col_expr(product_imports::Column::TotalRows, Expr::value(n(total)))
         .col_expr(
             product_imports::Column::CreatedCount,
-            Expr::value(i32::try_from(created).unwrap_or(i32::MAX)),
+            Expr::value(n(created)),
         )
         .col_expr(
             product_imports::Column::UpdatedCount,
-            Expr::value(i32::try_from(updated).unwrap_or(i32::MAX)),
+            Expr::value(n(updated)),
         )
         .col_expr(
             product_imports::Column::Errors,
-            Expr::value(serde_json::to_string(&errors).unwrap_or_else(|_| "[]".into())),
+            Expr::value(serde_json::to_string(errors).unwrap_or_else(|_| "[]".into())),
         )
-        // The file is only needed until it has been applied or refused.
         .col_expr(product_imports::Column::Content, Expr::value(""))
         .col_expr(
             product_imports::Column::FinishedAt,
             Expr::value(Utc::now().fixed_offset()),
         )
-        .filter(product_imports::Column::Id.eq(row.id))
-        .exec(&env.db)
+        .filter(product_imports::Column::Id.eq(id))
+        .exec(db)
         .await?;
-    let _ = env.cache.remove(&progress_key(pid)).await;
     Ok(())
-}
-
-struct Done {
-    total: usize,
-    created: usize,
-    updated: usize,
 }
 
 struct Failed {
@@ -350,25 +356,29 @@ enum VariantPlan {
     },
 }
 
-async fn import(env: &JobEnv, pid: Uuid, content: &str, actor: &Actor) -> Result<Done, Failed> {
+async fn import(env: &JobEnv, row: &product_imports::Model, actor: &Actor) -> Result<(), Failed> {
+    let pid = row.pid;
     let max_rows = env.settings.imports.max_rows;
-    let (groups, read_errors) = product_csv::read(content.as_bytes(), max_rows);
+    let (groups, read_errors) = product_csv::read(row.content.as_bytes(), max_rows);
     let total: usize =
         groups.iter().map(|g| g.variants.len()).sum::<usize>() + read_errors.line_count();
     let internal = |e: AppError| {
         tracing::error!(error = ?e, "product import failed");
         Failed::at(
             total,
-            1,
+            0,
             "Something went wrong on our side; nothing was imported. Try again.".into(),
         )
     };
-    let plans = check(env, pid, &groups, total, read_errors)
+    let plans = check(env, pid, &groups, total, read_errors, row.update_stock)
         .await
         .map_err(internal)?
         .map_err(|errors| Failed { total, errors })?;
 
     let txn = write_txn(&env.db).await.map_err(|e| internal(e.into()))?;
+    let endpoints = webhooks::subscribed(&txn, Event::ProductChanged)
+        .await
+        .map_err(internal)?;
     let mut hooks = Vec::new();
     let (mut created, mut updated, mut done) = (0, 0, 0);
     for plan in plans {
@@ -389,9 +399,16 @@ async fn import(env: &JobEnv, pid: Uuid, content: &str, actor: &Actor) -> Result
             .map_err(|e| internal(e.into()))?
             .ok_or_else(|| internal(AppError::NotFound))?;
         hooks.extend(
-            products::record_change(&env.settings, env.store.as_ref(), &txn, &fresh, change)
-                .await
-                .map_err(internal)?,
+            products::record_change_to(
+                &endpoints,
+                &env.settings,
+                env.store.as_ref(),
+                &txn,
+                &fresh,
+                change,
+            )
+            .await
+            .map_err(internal)?,
         );
         match change {
             Change::Created => created += 1,
@@ -402,6 +419,16 @@ async fn import(env: &JobEnv, pid: Uuid, content: &str, actor: &Actor) -> Result
             set_progress(env, pid, "applying", done, total).await;
         }
     }
+    finish(
+        &txn,
+        row.id,
+        Status::Succeeded,
+        total,
+        (created, updated),
+        &[],
+    )
+    .await
+    .map_err(internal)?;
     txn.commit().await.map_err(|e| internal(e.into()))?;
     cache::invalidate(&env.cache).await;
     env.enqueue_all(
@@ -410,11 +437,7 @@ async fn import(env: &JobEnv, pid: Uuid, content: &str, actor: &Actor) -> Result
             .map(|delivery_id| Job::DeliverWebhook { delivery_id }),
     )
     .await;
-    Ok(Done {
-        total,
-        created,
-        updated,
-    })
+    Ok(())
 }
 
 /// An anticipated failure as one line for the report; anything else is internal.
@@ -462,7 +485,13 @@ async fn apply(
             variants: list,
         } => {
             let id = product.id;
-            products::update_in(txn, *product, *patch, &refs, actor)
+            // Read again inside the transaction: the check read it before the write lock.
+            let current = product_rows::Entity::find_by_id(id)
+                .one(txn)
+                .await
+                .map_err(|e| (line, e.into()))?
+                .ok_or((line, AppError::NotFound))?;
+            products::update_in(txn, current, *patch, &refs, actor)
                 .await
                 .map_err(|e| (line, e))?;
             let fresh = product_rows::Entity::find_by_id(id)
@@ -578,6 +607,7 @@ async fn check(
     groups: &[ProductRows],
     total: usize,
     mut errors: LineErrors,
+    update_stock: bool,
 ) -> AppResult<Result<Vec<Plan>, Vec<LineError>>> {
     set_progress(env, pid, "checking", 0, total).await;
     let known = known(&env.db, groups).await?;
@@ -608,7 +638,7 @@ async fn check(
         let refs = refs(&mut errors, g, &known);
         let plan = match existing {
             None => plan_create(&mut errors, g, &known, refs),
-            Some(p) => plan_update(&mut errors, g, p, &known, refs),
+            Some(p) => plan_update(&mut errors, g, p, &known, refs, update_stock),
         };
         if let Some(plan) = plan {
             plans.push(plan);
@@ -771,8 +801,10 @@ fn plan_update(
     p: &product_rows::Model,
     known: &Known,
     refs: GroupRefs,
+    update_stock: bool,
 ) -> Option<Plan> {
     let declared: Vec<ProductOption> = serde_json::from_str(&p.options).unwrap_or_default();
+    let stock = |v: &VariantRow| if update_stock { v.stock } else { None };
     let current = known.variants_of.get(&p.id).cloned().unwrap_or_default();
     let c = &g.product;
     let mut patch = ProductPatchInput {
@@ -814,7 +846,7 @@ fn plan_update(
         sku_free(errors, known, v, Some(only.id));
         patch.sku = v.sku.clone().filter(|s| *s != only.sku);
         patch.price_cents = v.price_cents;
-        patch.stock = v.stock;
+        patch.stock = stock(v);
         patch.low_stock_threshold = v.low_stock_threshold;
     } else {
         let same_names = declared.len() == g.option_names.len()
@@ -871,7 +903,7 @@ fn plan_update(
                         sku: v.sku.clone().filter(|s| *s != m.sku),
                         options: (!v.options.is_empty()).then(|| v.option_map()),
                         price_cents: v.price_cents,
-                        stock: v.stock,
+                        stock: stock(v),
                         low_stock_threshold: v.low_stock_threshold,
                     };
                     if let Err(f) = input.parse(&extended) {
@@ -948,8 +980,33 @@ pub async fn fail_interrupted(
             Expr::value(Utc::now().fixed_offset()),
         )
         .filter(product_imports::Column::Status.eq(Status::Running.as_str()))
-        .filter(product_imports::Column::CreatedAt.lt((Utc::now() - older_than).fixed_offset()))
+        .filter(product_imports::Column::StartedAt.lt((Utc::now() - older_than).fixed_offset()))
         .exec(db)
         .await?
         .rows_affected)
+}
+
+/// Queues again the imports still waiting after `older_than` (an in-process queue loses its
+/// jobs when the process stops; the claim makes a second job for one import harmless).
+///
+/// # Errors
+/// Database errors.
+pub async fn resume_queued(ctx: &AppContext, older_than: chrono::Duration) -> AppResult<usize> {
+    let waiting: Vec<Uuid> = product_imports::Entity::find()
+        .select_only()
+        .column(product_imports::Column::Pid)
+        .filter(product_imports::Column::Status.eq(Status::Queued.as_str()))
+        .filter(product_imports::Column::CreatedAt.lt((Utc::now() - older_than).fixed_offset()))
+        .into_tuple()
+        .all(&ctx.db)
+        .await?;
+    let n = waiting.len();
+    Jobs::get(ctx)
+        .enqueue_all(
+            waiting
+                .into_iter()
+                .map(|import_id| Job::ImportProducts { import_id }),
+        )
+        .await;
+    Ok(n)
 }

@@ -364,6 +364,21 @@ pub async fn record_change(
     change: Change,
 ) -> AppResult<Vec<Uuid>> {
     let hooks = webhooks::subscribed(txn, Event::ProductChanged).await?;
+    record_change_to(&hooks, settings, store, txn, product, change).await
+}
+
+/// [`record_change`] for endpoints already looked up (a bulk write looks them up once).
+///
+/// # Errors
+/// Database or storage errors.
+pub async fn record_change_to(
+    hooks: &[crate::models::_entities::webhook_endpoints::Model],
+    settings: &Settings,
+    store: &dyn storage::ObjectStore,
+    txn: &DatabaseTransaction,
+    product: &products::Model,
+    change: Change,
+) -> AppResult<Vec<Uuid>> {
     if hooks.is_empty() {
         return Ok(Vec::new());
     }
@@ -375,7 +390,7 @@ pub async fn record_change(
     };
     webhooks::record(
         txn,
-        &hooks,
+        hooks,
         Event::ProductChanged,
         serde_json::json!({"action": change.as_str(), "product": body}),
     )
