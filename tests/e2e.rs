@@ -227,6 +227,57 @@ impl Browser {
     }
 }
 
+/// `user` orders one unit of the first demo product without options that has at least
+/// `min_stock` units: the variant, its product and the pending order.
+async fn order_demo_product(
+    ctx: &AppContext,
+    user: &emporium::models::users::Model,
+    min_stock: i32,
+) -> (
+    emporium::models::_entities::variants::Model,
+    emporium::models::_entities::products::Model,
+    emporium::models::orders::OrderView,
+) {
+    use emporium::{
+        domain::account::Address,
+        models::{
+            _entities::{products, variants},
+            carts::{self, AddItem, CartKey},
+            checkout::{self, PlaceOrder},
+        },
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let variant = variants::Entity::find()
+        .filter(variants::Column::Options.eq("{}"))
+        .filter(variants::Column::Stock.gte(min_stock))
+        .order_by_asc(variants::Column::Id)
+        .one(&ctx.db)
+        .await
+        .unwrap()
+        .expect("the demo catalogue has simple products in stock");
+    let product = products::Entity::find_by_id(variant.product_id)
+        .one(&ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let add = AddItem::parse(product.pid, None, 1, 99).unwrap();
+    carts::add_item(ctx, Some(&CartKey::User(user)), &add)
+        .await
+        .unwrap();
+    let shipping = Address::parse("1 Harbour Road", "", "Kiel", "24103", "DE", "").unwrap();
+    let order = checkout::place_order(
+        ctx,
+        user,
+        PlaceOrder {
+            shipping,
+            billing: None,
+        },
+    )
+    .await
+    .unwrap();
+    (variant, product, order)
+}
+
 #[tokio::test]
 #[serial]
 async fn a_shopper_registers_verifies_from_the_outbox_and_logs_in_and_out() {
@@ -561,17 +612,10 @@ async fn a_shopper_pays_with_the_test_provider_after_a_declined_card() {
 #[tokio::test]
 #[serial]
 async fn a_buyer_reviews_a_product_and_keeps_it_on_the_wishlist() {
-    use emporium::{
-        domain::account::Address,
-        models::{
-            _entities::{products, variants},
-            actor::Actor,
-            carts::{self, AddItem, CartKey},
-            checkout::{self, PlaceOrder},
-            orders::{self, Action},
-        },
+    use emporium::models::{
+        actor::Actor,
+        orders::{self, Action},
     };
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
     let Some(chromedriver) = support::require("CHROMEDRIVER") else {
         return;
@@ -581,34 +625,7 @@ async fn a_buyer_reviews_a_product_and_keeps_it_on_the_wishlist() {
         .await
         .unwrap();
     let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
-    let variant = variants::Entity::find()
-        .filter(variants::Column::Options.eq("{}"))
-        .filter(variants::Column::Stock.gte(3))
-        .order_by_asc(variants::Column::Id)
-        .one(&b.ctx.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let product = products::Entity::find_by_id(variant.product_id)
-        .one(&b.ctx.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let add = AddItem::parse(product.pid, None, 1, 99).unwrap();
-    carts::add_item(&b.ctx, Some(&CartKey::User(&ann)), &add)
-        .await
-        .unwrap();
-    let shipping = Address::parse("1 Harbour Road", "", "Kiel", "24103", "DE", "").unwrap();
-    let order = checkout::place_order(
-        &b.ctx,
-        &ann,
-        PlaceOrder {
-            shipping,
-            billing: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (_, product, order) = order_demo_product(&b.ctx, &ann, 3).await;
     orders::act(
         &b.ctx,
         order.id,
@@ -689,16 +706,8 @@ async fn staff_turn_on_two_factor_login_and_log_in_with_a_code() {
 #[tokio::test]
 #[serial]
 async fn new_orders_and_notifications_appear_on_the_open_dashboard() {
-    use emporium::{
-        domain::account::Address,
-        models::{
-            _entities::{products, variants},
-            carts::{self, AddItem, CartKey},
-            checkout::{self, PlaceOrder},
-            notifications,
-        },
-    };
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use emporium::models::{_entities::variants, notifications};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let Some(chromedriver) = support::require("CHROMEDRIVER") else {
         return;
@@ -721,34 +730,7 @@ async fn new_orders_and_notifications_appear_on_the_open_dashboard() {
     // Let the event stream open before anything happens.
     tokio::time::sleep(Duration::from_millis(800)).await;
 
-    let variant = variants::Entity::find()
-        .filter(variants::Column::Options.eq("{}"))
-        .filter(variants::Column::Stock.gte(8))
-        .order_by_asc(variants::Column::Id)
-        .one(&b.ctx.db)
-        .await
-        .unwrap()
-        .expect("the demo catalogue has simple products in stock");
-    let product = products::Entity::find_by_id(variant.product_id)
-        .one(&b.ctx.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let add = AddItem::parse(product.pid, None, 1, 99).unwrap();
-    carts::add_item(&b.ctx, Some(&CartKey::User(&ann)), &add)
-        .await
-        .unwrap();
-    let shipping = Address::parse("1 Harbour Road", "", "Kiel", "24103", "DE", "").unwrap();
-    let order = checkout::place_order(
-        &b.ctx,
-        &ann,
-        PlaceOrder {
-            shipping,
-            billing: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (variant, _, order) = order_demo_product(&b.ctx, &ann, 8).await;
     let text = b
         .wait_text("#live-orders", |t| {
             t.contains(&format!("Order #{}", order.number))
