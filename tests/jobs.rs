@@ -341,3 +341,23 @@ async fn live_events_reach_every_web_process_through_redis() {
     assert_eq!(got_b.as_ref(), Some(&event));
     app.cleanup().await;
 }
+
+/// Workers racing on one mail (a queue retry, the sweep, a redelivered job) deliver it once:
+/// exactly one of them claims it.
+#[tokio::test]
+#[parallel]
+async fn one_mail_run_by_several_workers_at_once_is_delivered_once() {
+    let app = crate::support::boot().await;
+    let ctx = app.ctx.clone();
+    let settings = Settings::get(&ctx);
+    let env = JobEnv::for_context(&ctx, settings.clone()).unwrap();
+    let mail_id = queue_mail(&ctx, &settings, "race@example.com").await;
+    let job = Job::DeliverMail { mail_id };
+    let runs = futures::future::join_all((0..6).map(|_| job.run(&env))).await;
+    assert!(runs.iter().all(Result::is_ok));
+    let row = status_of(&ctx, mail_id).await;
+    assert_eq!(row.status, "kept");
+    assert_eq!(row.attempts, 1, "one claim, one delivery");
+    assert!(row.locked_until.is_none(), "the lease ends with the attempt");
+    app.cleanup().await;
+}

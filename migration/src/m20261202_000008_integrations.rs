@@ -8,6 +8,8 @@
 //! - `next_attempt_at` is when the queue should try a pending delivery again; the sweep uses it
 //!   to find deliveries whose retry was lost (a restarted in-process queue).
 //! - The endpoint secret signs deliveries, so it must be readable: it is stored as issued.
+//! - Mail gets the same lease as webhook deliveries (`locked_until`): a claimed mail is not
+//!   claimed again until its attempt has ended or the lease has run out.
 //! - The TOTP secret lives on the user; `totp_last_step` is the last accepted time step, so a
 //!   code cannot be used twice. Recovery codes are stored as SHA-256 hashes, each usable once.
 //! - A product import keeps the uploaded file until it has been applied, and its outcome
@@ -26,6 +28,12 @@ enum Users {
     TotpSecret,
     TotpEnabledAt,
     TotpLastStep,
+}
+
+#[derive(DeriveIden)]
+enum MailOutbox {
+    Table,
+    LockedUntil,
 }
 
 #[derive(DeriveIden)]
@@ -182,6 +190,16 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // A delivery attempt holds its mail until then, so a second worker (a sweep, a
+        // redelivered job) cannot send the same mail while the first is still sending.
+        m.alter_table(
+            Table::alter()
+                .table(MailOutbox::Table)
+                .add_column(timestamp_with_time_zone_null(MailOutbox::LockedUntil))
+                .to_owned(),
+        )
+        .await?;
+
         // SQLite alters one column per statement.
         m.alter_table(
             Table::alter()
@@ -285,6 +303,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
+        m.alter_table(
+            Table::alter()
+                .table(MailOutbox::Table)
+                .drop_column(MailOutbox::LockedUntil)
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(Table::drop().table(WebhookDeliveries::Table).to_owned())
             .await?;
         m.drop_table(Table::drop().table(WebhookEndpoints::Table).to_owned())

@@ -1,5 +1,5 @@
 //! The mail outbox: every mail the shop sends, readable by admins at `/admin/outbox`.
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -36,7 +36,9 @@ impl Status {
 }
 
 /// Delivers one mail. Idempotent: a mail already sent or kept is left alone, and the claim is a
-/// compare-and-set on (status, attempts), so two workers racing on one mail deliver it once.
+/// compare-and-set on (status, attempts) that also leases the row (`locked_until`) for the
+/// length of one attempt, so workers racing on one mail, or arriving while it is being sent,
+/// deliver it once.
 ///
 /// # Errors
 /// Transport errors (the job is retried); the attempt is recorded on the row.
@@ -54,12 +56,26 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
     if !deliverable.contains(&mail.status.as_str()) {
         return Ok(());
     }
-    // Claim the row first so a concurrent delivery of the same mail backs off.
+    let now = Utc::now();
+    if mail.locked_until.is_some_and(|t| t > now) {
+        return Ok(());
+    }
+    // Claim the row first so a concurrent delivery of the same mail backs off; the lease
+    // outlasts an SMTP exchange (lettre gives up after a minute).
     let claimed = Entity::update_many()
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(
+            Column::LockedUntil,
+            Expr::value((now + Duration::minutes(3)).fixed_offset()),
+        )
         .filter(Column::Id.eq(mail.id))
         .filter(Column::Status.eq(mail.status.as_str()))
         .filter(Column::Attempts.eq(mail.attempts))
+        .filter(
+            Condition::any()
+                .add(Column::LockedUntil.is_null())
+                .add(Column::LockedUntil.lte(now.fixed_offset())),
+        )
         .exec(&env.db)
         .await?;
     if claimed.rows_affected != 1 {
@@ -72,6 +88,7 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
                 .col_expr(Column::Status, Expr::value(status.as_str()))
                 .col_expr(Column::SentAt, Expr::value(Utc::now()))
                 .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+                .col_expr(Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
                 .filter(Column::Id.eq(mail.id))
                 .exec(&env.db)
                 .await?;
@@ -81,8 +98,10 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
             let attempts = mail.attempts + 1;
             let give_up =
                 u32::try_from(attempts).unwrap_or(u32::MAX) >= env.settings.jobs.max_attempts;
+            // The lease ends with the attempt: the queue's retry may come back at once.
             let mut update = Entity::update_many()
                 .col_expr(Column::LastError, Expr::value(e.to_string()))
+                .col_expr(Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
                 .filter(Column::Id.eq(mail.id));
             if give_up {
                 update = update.col_expr(Column::Status, Expr::value(Status::Failed.as_str()));
