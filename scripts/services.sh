@@ -82,3 +82,13 @@ start_s3() {
   export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" S3_ACCESS_KEY=testing S3_SECRET_KEY=testingsecret
   echo "s3 (s3s-fs): pid $S3_PID on $S3_ENDPOINT -> $S3_DATA"
 }
+
+# schemathesis (PyPI) for scripts/fuzz, pinned: a newer release may generate other requests.
+ensure_schemathesis() {
+  local venv="$EMPORIUM_CACHE/fuzz"
+  if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q '4.32.5'; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q 'schemathesis==4.32.5' 'hypothesis==6.150.0'
+  fi
+  SCHEMATHESIS="$venv/bin/schemathesis"
+}

@@ -31,10 +31,85 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Adds the error answers every operation can give (API.md "General") where its own
+/// annotation does not list them, so the document names every status a client can meet:
+/// 401 (a bad bearer token is refused everywhere), 429 (rate limits), 403 where a role is
+/// needed, 404 where the path names a resource, 422 where input is read, and 400/413/415
+/// where a body is read.
+struct CommonErrors;
+
+impl CommonErrors {
+    fn add(op: &mut utoipa::openapi::path::Operation) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+        let params = op.parameters.as_ref().map_or(0, Vec::len);
+        let path_params = op.parameters.as_ref().map_or(0, |ps| {
+            ps.iter()
+                .filter(|p| match p {
+                    utoipa::openapi::RefOr::T(p) => {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Path)
+                    }
+                    utoipa::openapi::RefOr::Ref(_) => false,
+                })
+                .count()
+        });
+        let body = op.request_body.is_some();
+        let mut add = |status: &str, why: &str| {
+            op.responses.responses.entry(status.to_string()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(why)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build()
+                    .into()
+            });
+        };
+        add("401", "`unauthorized`: a missing (where needed), invalid or expired bearer token");
+        add("429", "`rate_limited`, with `Retry-After`");
+        if secured {
+            add("403", "`forbidden`: the role or the API key's scopes do not allow this");
+        }
+        if path_params > 0 {
+            add("404", "`not_found`: no such resource, or not yours");
+        }
+        if params > 0 || body {
+            add("422", "`validation_failed`: `details` names each field");
+        }
+        if body {
+            add("400", "`bad_request`: the body is not JSON of the documented shape");
+            add("413", "`payload_too_large`");
+            add("415", "`unsupported_media_type`: send the documented content type");
+        }
+    }
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                Self::add(op);
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Emporium API", version = "1", description = "Contract: API.md. Errors always use the `ErrorBody` shape."),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::verify, auth::forgot, auth::reset,
         me::show, me::update, me::password, me::show_address, me::put_address,
