@@ -159,6 +159,7 @@ impl Hooks for App {
                 web::html::SecurityHeaders::new(
                     crate::storage::get(ctx).media_origin().as_deref(),
                     crate::payments::Payments::checkout_origin(&settings),
+                    settings.sessions.secure_cookies,
                 ),
                 web::html::security_headers,
             )))

@@ -358,6 +358,9 @@ async fn one_mail_run_by_several_workers_at_once_is_delivered_once() {
     let row = status_of(&ctx, mail_id).await;
     assert_eq!(row.status, "kept");
     assert_eq!(row.attempts, 1, "one claim, one delivery");
-    assert!(row.locked_until.is_none(), "the lease ends with the attempt");
+    assert!(
+        row.locked_until.is_none(),
+        "the lease ends with the attempt"
+    );
     app.cleanup().await;
 }

@@ -88,7 +88,10 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
                 .col_expr(Column::Status, Expr::value(status.as_str()))
                 .col_expr(Column::SentAt, Expr::value(Utc::now()))
                 .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-                .col_expr(Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .filter(Column::Id.eq(mail.id))
                 .exec(&env.db)
                 .await?;
@@ -101,7 +104,10 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
             // The lease ends with the attempt: the queue's retry may come back at once.
             let mut update = Entity::update_many()
                 .col_expr(Column::LastError, Expr::value(e.to_string()))
-                .col_expr(Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    Column::LockedUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .filter(Column::Id.eq(mail.id));
             if give_up {
                 update = update.col_expr(Column::Status, Expr::value(Status::Failed.as_str()));

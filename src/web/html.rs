@@ -411,13 +411,16 @@ pub async fn error_pages(State(ctx): State<AppContext>, req: Request, next: Next
 pub struct SecurityHeaders {
     pages: HeaderValue,
     docs: HeaderValue,
+    /// `Strict-Transport-Security`, only when the shop is served over https (secure cookies):
+    /// sent over plain http it would lock a development shop out of its own browser.
+    hsts: Option<HeaderValue>,
 }
 
 impl SecurityHeaders {
     /// # Panics
     /// Never: the origin comes from a parsed URL, which holds no header-invalid bytes.
     #[must_use]
-    pub fn new(media_origin: Option<&str>, checkout_origin: Option<&str>) -> Self {
+    pub fn new(media_origin: Option<&str>, checkout_origin: Option<&str>, https: bool) -> Self {
         let img = media_origin.map_or_else(
             || "img-src 'self' data:".to_string(),
             |o| format!("img-src 'self' data: {o}"),
@@ -436,6 +439,7 @@ impl SecurityHeaders {
         Self {
             pages: HeaderValue::from_str(&pages).expect("ASCII policy"),
             docs: HeaderValue::from_str(&docs).expect("ASCII policy"),
+            hsts: https.then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains")),
         }
     }
 }
@@ -458,6 +462,17 @@ pub async fn security_headers(
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), usb=()"),
+    );
+    if let Some(hsts) = policy.hsts {
+        h.insert("strict-transport-security", hsts);
+    }
     let csp = if docs { policy.docs } else { policy.pages };
     h.entry("content-security-policy").or_insert(csp);
     res
@@ -478,7 +493,8 @@ mod tests {
 
     #[test]
     fn the_policy_allows_images_from_the_object_store_only_when_it_is_elsewhere() {
-        let local = SecurityHeaders::new(None, None);
+        let local = SecurityHeaders::new(None, None, false);
+        assert!(local.hsts.is_none(), "no HSTS over plain http");
         assert!(local
             .pages
             .to_str()
@@ -487,6 +503,11 @@ mod tests {
         let s3 = SecurityHeaders::new(
             Some("https://shop.s3.eu-west-1.amazonaws.com"),
             Some("https://checkout.stripe.com"),
+            true,
+        );
+        assert_eq!(
+            s3.hsts.as_ref().unwrap().to_str().unwrap(),
+            "max-age=63072000; includeSubDomains"
         );
         assert!(s3
             .pages

@@ -12,6 +12,7 @@ mod api_payments;
 mod api_reviews;
 mod api_stripe;
 mod api_webhooks;
+mod authorization;
 mod pages;
 mod pages_account;
 mod pages_admin_back_office;

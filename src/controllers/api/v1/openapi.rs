@@ -55,23 +55,32 @@ impl CommonErrors {
         });
         let body = op.request_body.is_some();
         let mut add = |status: &str, why: &str| {
-            op.responses.responses.entry(status.to_string()).or_insert_with(|| {
-                ResponseBuilder::new()
-                    .description(why)
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("ErrorBody")))
-                            .build(),
-                    )
-                    .build()
-                    .into()
-            });
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description(why)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build()
+                        .into()
+                });
         };
-        add("401", "`unauthorized`: a missing (where needed), invalid or expired bearer token");
+        add(
+            "401",
+            "`unauthorized`: a missing (where needed), invalid or expired bearer token",
+        );
         add("429", "`rate_limited`, with `Retry-After`");
         if secured {
-            add("403", "`forbidden`: the role or the API key's scopes do not allow this");
+            add(
+                "403",
+                "`forbidden`: the role or the API key's scopes do not allow this",
+            );
         }
         if path_params > 0 {
             add("404", "`not_found`: no such resource, or not yours");
@@ -80,9 +89,15 @@ impl CommonErrors {
             add("422", "`validation_failed`: `details` names each field");
         }
         if body {
-            add("400", "`bad_request`: the body is not JSON of the documented shape");
+            add(
+                "400",
+                "`bad_request`: the body is not JSON of the documented shape",
+            );
             add("413", "`payload_too_large`");
-            add("415", "`unsupported_media_type`: send the documented content type");
+            add(
+                "415",
+                "`unsupported_media_type`: send the documented content type",
+            );
         }
     }
 }
