@@ -1,0 +1,583 @@
+//! The production deployment (issue 7): two web processes, one worker and the scheduler, all
+//! `emporium-cli` started with `-e production` against PostgreSQL, Redis, the S3 server and
+//! the SMTP sink. A session made on one web process works on the other, a product changed on
+//! one is never served stale by the other, every job runs once, live dashboard events reach
+//! both, and the scheduler runs its jobs.
+use std::{
+    collections::HashMap,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use http_body_util::{BodyExt, Full};
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{json, Value};
+use serial_test::serial;
+
+use crate::support::{self, require};
+
+type Http = Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
+
+/// A browser-like client for one origin: keeps the session cookie it is given.
+#[derive(Clone)]
+struct Browser {
+    http: Http,
+    cookie: Arc<Mutex<Option<String>>>,
+}
+
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            http: Client::builder(TokioExecutor::new()).build_http(),
+            cookie: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The same session, to use against another web process.
+    fn sharing(&self) -> Self {
+        Self {
+            http: self.http.clone(),
+            cookie: self.cookie.clone(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Option<(&str, String)>,
+    ) -> Answer {
+        let mut req = hyper::Request::builder().method(method).uri(url);
+        if let Some(c) = self.cookie.lock().unwrap().clone() {
+            req = req.header("cookie", c);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, v.as_str());
+        }
+        let bytes = match body {
+            Some((ctype, text)) => {
+                req = req.header("content-type", ctype);
+                bytes::Bytes::from(text)
+            }
+            None => bytes::Bytes::new(),
+        };
+        let res = self
+            .http
+            .request(req.body(Full::new(bytes)).unwrap())
+            .await
+            .unwrap();
+        if let Some(set) = res.headers().get("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
+            *self.cookie.lock().unwrap() = Some(pair);
+        }
+        let status = res.status().as_u16();
+        let body = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes())
+            .into_owned();
+        Answer { status, body }
+    }
+
+    async fn get(&self, url: &str) -> Answer {
+        self.send("GET", url, &[], None).await
+    }
+
+    async fn form(&self, url: &str, fields: &[(&str, &str)]) -> Answer {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.send(
+            "POST",
+            url,
+            &[],
+            Some(("application/x-www-form-urlencoded", body)),
+        )
+        .await
+    }
+
+    async fn api(&self, method: &str, url: &str, token: Option<&str>, body: Value) -> Answer {
+        let auth: Vec<(&str, String)> = token
+            .map(|t| vec![("authorization", format!("Bearer {t}"))])
+            .unwrap_or_default();
+        let body = (method != "GET").then(|| ("application/json", body.to_string()));
+        self.send(method, url, &auth, body).await
+    }
+
+    /// Signs in through the login form of `base`.
+    async fn log_in(&self, base: &str, email: &str) {
+        let page = self.get(&format!("{base}/login")).await;
+        let csrf = support::csrf_from(&page.body);
+        let res = self
+            .form(
+                &format!("{base}/login"),
+                &[
+                    ("csrf_token", &csrf),
+                    ("email", email),
+                    ("password", support::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 303, "{}", res.body);
+    }
+}
+
+/// The four processes of `Procfile`, stopped when dropped.
+struct Deployment {
+    web: Vec<String>,
+    processes: Vec<tokio::process::Child>,
+    db: DatabaseConnection,
+    root_url: String,
+    db_name: String,
+}
+
+async fn free_port() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap().port()
+}
+
+async fn wait_healthy(http: &Browser, base: &str) {
+    for _ in 0..300 {
+        if let Ok(Ok(res)) = tokio::time::timeout(
+            Duration::from_secs(2),
+            http.http.get(format!("{base}/_health").parse().unwrap()),
+        )
+        .await
+        {
+            if res.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} did not become healthy");
+}
+
+impl Deployment {
+    async fn start(env: &HashMap<&'static str, String>) -> Self {
+        let bin = env!("CARGO_BIN_EXE_emporium-cli");
+        let spawn = |args: &[&str], extra: &[(&str, String)]| {
+            let mut cmd = tokio::process::Command::new(bin);
+            cmd.args(args)
+                .env("LOCO_ENV", "production")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true);
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            for (k, v) in extra {
+                cmd.env(k, v);
+            }
+            cmd.spawn().expect("emporium-cli starts")
+        };
+        let probe = Browser::new();
+        let mut processes = Vec::new();
+        let mut web = Vec::new();
+        // One at a time: the first migrates the database.
+        for _ in 0..2 {
+            let port = free_port().await;
+            let base = format!("http://127.0.0.1:{port}");
+            processes.push(spawn(
+                &["start"],
+                &[("PORT", port.to_string()), ("BIND", "127.0.0.1".into())],
+            ));
+            wait_healthy(&probe, &base).await;
+            web.push(base);
+        }
+        processes.push(spawn(&["task", "work_jobs"], &[]));
+        processes.push(spawn(&["scheduler"], &[]));
+        let db = Database::connect(env["DATABASE_URL"].as_str())
+            .await
+            .unwrap();
+        Self {
+            web,
+            processes,
+            db,
+            root_url: String::new(),
+            db_name: String::new(),
+        }
+    }
+
+    async fn one(&self, sql: &str) -> Option<sea_orm::QueryResult> {
+        self.db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                sql.to_string(),
+            ))
+            .await
+            .unwrap()
+    }
+
+    async fn stop(mut self) {
+        for p in &mut self.processes {
+            let _ = p.kill().await;
+        }
+        let _ = self.db.clone().close().await;
+        if !self.db_name.is_empty() {
+            let root = Database::connect(&self.root_url).await.unwrap();
+            let _ = root
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.db_name
+                ))
+                .await;
+        }
+    }
+}
+
+/// Waits up to `secs` for `check` to return `Some`.
+async fn eventually<T, F, Fut>(secs: u64, what: &str, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..secs * 10 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within {secs} s");
+}
+
+/// Follows a server-sent event stream in the background and keeps what it says.
+fn listen(browser: &Browser, url: &str) -> Arc<Mutex<String>> {
+    let seen = Arc::new(Mutex::new(String::new()));
+    let (http, cookie, url, out) = (
+        browser.http.clone(),
+        browser.cookie.lock().unwrap().clone(),
+        url.to_string(),
+        seen.clone(),
+    );
+    tokio::spawn(async move {
+        let mut req = hyper::Request::get(&url);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let res = http
+            .request(req.body(Full::default()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{url}");
+        let mut body = res.into_body();
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                out.lock().unwrap().push_str(&String::from_utf8_lossy(data));
+            }
+        }
+    });
+    seen
+}
+
+fn maildir_count(dir: &str, needle: &str) -> usize {
+    std::fs::read_dir(format!("{dir}/new"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|m| m.contains(needle)))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+#[serial]
+async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
+    // Production runs on PostgreSQL: the SQLite run of the suite skips this test.
+    let db_url = std::env::var("DATABASE_URL").unwrap_or_default();
+    if !db_url.starts_with("postgres://") {
+        eprintln!("skipped: the deployment runs on PostgreSQL");
+        return;
+    }
+    let (Some(redis), Some(s3), Some(smtp_port), Some(maildir)) = (
+        require("REDIS_URL"),
+        require("S3_ENDPOINT"),
+        require("SMTP_PORT"),
+        require("SMTP_MAILDIR"),
+    ) else {
+        return;
+    };
+    // A database of its own, and a Redis database no other test uses (flushed first).
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut url = url::Url::parse(&db_url).unwrap();
+    let db_name = format!("emporium_t_{}", &id[..16]);
+    url.set_path("/postgres");
+    let root_url = url.to_string();
+    let root = Database::connect(&root_url).await.unwrap();
+    root.execute_unprepared(&format!("CREATE DATABASE {db_name}"))
+        .await
+        .unwrap();
+    url.set_path(&format!("/{db_name}"));
+    let mut redis_url = url::Url::parse(&redis).unwrap();
+    redis_url.set_path("/14");
+    let client = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("FLUSHDB")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+
+    let env: HashMap<&'static str, String> = HashMap::from([
+        ("DATABASE_URL", url.to_string()),
+        ("REDIS_URL", redis_url.to_string()),
+        (
+            "JWT_SECRET",
+            "ZGVwbG95bWVudC10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm".into(),
+        ),
+        ("BASE_URL", "http://127.0.0.1".into()),
+        ("JOBS_QUEUE", format!("deploy-{id}")),
+        ("LIVE_BACKEND", "redis".into()),
+        ("STORAGE_BACKEND", "s3".into()),
+        ("S3_ENDPOINT", s3),
+        ("S3_BUCKET", format!("deploy-{}", &id[..12])),
+        ("S3_CREATE_BUCKET", "true".into()),
+        (
+            "S3_ACCESS_KEY_ID",
+            std::env::var("S3_ACCESS_KEY").unwrap_or_else(|_| "testing".into()),
+        ),
+        (
+            "S3_SECRET_ACCESS_KEY",
+            std::env::var("S3_SECRET_KEY").unwrap_or_else(|_| "testingsecret".into()),
+        ),
+        ("MAIL_TRANSPORT", "smtp".into()),
+        ("SMTP_HOST", "127.0.0.1".into()),
+        ("SMTP_PORT", smtp_port),
+        ("SMTP_TLS", "none".into()),
+        ("PAYMENT_PROVIDER", "test".into()),
+        ("SECURE_COOKIES", "false".into()),
+        // Orders expire at once: the scheduler's expiry job shows itself within a minute.
+        ("ORDER_TTL_MINUTES", "0".into()),
+        ("RATE_LIMIT_ANONYMOUS", "100000".into()),
+        ("RATE_LIMIT_CUSTOMER", "100000".into()),
+        ("RATE_LIMIT_STAFF", "100000".into()),
+        ("LOG_LEVEL", "warn".into()),
+    ]);
+    let mut d = Deployment::start(&env).await;
+    d.root_url = root_url;
+    d.db_name = db_name;
+    let (a, b) = (d.web[0].clone(), d.web[1].clone());
+    let user = |email: &'static str, role: &'static str| {
+        let env = env.clone();
+        async move {
+            let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_emporium-cli"))
+                .args([
+                    "task",
+                    "create_user",
+                    &format!("email:{email}"),
+                    &format!("password:{}", support::PASSWORD),
+                    &format!("role:{role}"),
+                ])
+                .env("LOCO_ENV", "production")
+                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await
+                .unwrap();
+            assert!(status.success(), "create_user {email}");
+        }
+    };
+    user("admin@example.com", "admin").await;
+    user("pm@example.com", "product_manager").await;
+    user("ann@example.com", "customer").await;
+    let api = Browser::new();
+    let token = |email: &'static str| {
+        let (api, a) = (api.clone(), a.clone());
+        async move {
+            let res = api
+                .api(
+                    "POST",
+                    &format!("{a}/api/v1/auth/login"),
+                    None,
+                    json!({"email": email, "password": support::PASSWORD}),
+                )
+                .await;
+            assert_eq!(res.status, 200, "{}", res.body);
+            res.json()["access"].as_str().unwrap().to_string()
+        }
+    };
+
+    // A session made on one web process works on the other.
+    let admin_on_a = Browser::new();
+    admin_on_a.log_in(&a, "admin@example.com").await;
+    let admin_on_b = admin_on_a.sharing();
+    let page = admin_on_b.get(&format!("{b}/admin")).await;
+    assert_eq!(page.status, 200, "the session made on A is read by B");
+    assert!(page.body.contains("admin@example.com"));
+
+    // Live events published by either process reach dashboards on both.
+    let live_a = listen(&admin_on_a, &format!("{a}/admin/live"));
+    let live_b = listen(&admin_on_b, &format!("{b}/admin/live"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    // A product changed on A is never served stale by B, whose reads are cached.
+    let pm = token("pm@example.com").await;
+    let created = api
+        .api(
+            "POST",
+            &format!("{a}/api/v1/products"),
+            Some(&pm),
+            json!({"sku": "LAMP-1", "name": "Lamp", "price_cents": 4900, "stock": 5}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let pid = created.json()["id"].as_str().unwrap().to_string();
+    for _ in 0..3 {
+        let p = api.get(&format!("{b}/api/v1/products/{pid}")).await;
+        assert_eq!(p.json()["price_cents"], 4900);
+    }
+    let patched = api
+        .api(
+            "PATCH",
+            &format!("{a}/api/v1/products/{pid}"),
+            Some(&pm),
+            json!({"price_cents": 5900}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let p = api.get(&format!("{b}/api/v1/products/{pid}")).await;
+    assert_eq!(p.json()["price_cents"], 5900, "B serves the change at once");
+
+    // Jobs run once, by the worker: the mails of a registration on B, an image's renditions.
+    let reg = api
+        .api(
+            "POST",
+            &format!("{b}/api/v1/auth/register"),
+            None,
+            json!({"email": "zoe@example.com", "password": support::PASSWORD,
+                   "first_name": "Zoe", "last_name": "Shopper"}),
+        )
+        .await;
+    assert_eq!(reg.status, 201, "{}", reg.body);
+    let sent = eventually(30, "the registration mails", || async {
+        let row = d
+            .one("SELECT COUNT(*) AS n, SUM(attempts) AS a FROM mail_outbox WHERE to_address = 'zoe@example.com' AND status = 'sent'")
+            .await?;
+        let n: i64 = row.try_get("", "n").ok()?;
+        (n == 2).then(|| row.try_get::<i64>("", "a").unwrap_or(0))
+    })
+    .await;
+    assert_eq!(sent, 2, "two mails, one attempt each");
+    let arrived = eventually(10, "the mails in the sink", || async {
+        let n = maildir_count(&maildir, "zoe@example.com");
+        (n >= 2).then_some(n)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(arrived, 2);
+    assert_eq!(
+        maildir_count(&maildir, "zoe@example.com"),
+        2,
+        "nothing sent twice"
+    );
+
+    let boundary = "emporium-deploy";
+    let png = support::png(640, 400);
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"lamp.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&png);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = hyper::Request::post(format!("{b}/api/v1/products/{pid}/images"))
+        .header("authorization", format!("Bearer {pm}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let res = api.http.request(req).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let renditions = eventually(30, "the renditions", || async {
+        let p = api.get(&format!("{a}/api/v1/products/{pid}")).await.json();
+        let image = p["images"][0].clone();
+        (image["status"] == "ready").then_some(image)
+    })
+    .await;
+    let first = renditions["renditions"]
+        .as_object()
+        .and_then(|r| r.values().next())
+        .and_then(Value::as_str)
+        .expect("a rendition")
+        .to_string();
+    let (status, ctype, _) = support::http_get(&first).await;
+    assert_eq!(
+        (status, ctype.as_str()),
+        (200, "image/webp"),
+        "served from S3"
+    );
+    let jobs = d
+        .one("SELECT COUNT(*) AS n FROM product_images WHERE status = 'ready'")
+        .await
+        .unwrap();
+    assert_eq!(jobs.try_get::<i64>("", "n").unwrap(), 1);
+
+    // An order placed on A shows on both dashboards.
+    let ann = token("ann@example.com").await;
+    let add = api
+        .api(
+            "POST",
+            &format!("{a}/api/v1/cart/items"),
+            Some(&ann),
+            json!({"product_id": pid, "quantity": 1}),
+        )
+        .await;
+    assert!(add.status < 300, "{}", add.body);
+    let order = api
+        .api(
+            "POST",
+            &format!("{a}/api/v1/checkout"),
+            Some(&ann),
+            json!({"shipping_address": {"line1": "1 Harbour Road", "city": "Kiel",
+                   "postal_code": "24103", "country": "DE"}}),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let order = order.json();
+    let number = format!("Order #{}", order["number"]);
+    for (name, seen) in [("A", &live_a), ("B", &live_b)] {
+        eventually(10, &format!("the order on dashboard {name}"), || async {
+            seen.lock().unwrap().contains(&number).then_some(())
+        })
+        .await;
+    }
+
+    // The scheduler expires the unpaid order (its time is up at once), exactly once.
+    let order_id = order["id"].as_str().unwrap().to_string();
+    eventually(80, "the scheduled expiry", || async {
+        let o = api
+            .api(
+                "GET",
+                &format!("{b}/api/v1/orders/{order_id}"),
+                Some(&ann),
+                json!({}),
+            )
+            .await
+            .json();
+        (o["status"] == "expired").then_some(())
+    })
+    .await;
+    let expiries = d
+        .one(&format!(
+            "SELECT COUNT(*) AS n FROM order_events e JOIN orders o ON o.id = e.order_id WHERE o.pid = '{order_id}' AND e.to_status = 'expired'"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(expiries.try_get::<i64>("", "n").unwrap(), 1);
+    let stock = api.get(&format!("{b}/api/v1/products/{pid}")).await.json();
+    assert_eq!(stock["available"], 5, "the reservation was released");
+    d.stop().await;
+}
