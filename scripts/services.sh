@@ -92,3 +92,16 @@ ensure_schemathesis() {
   fi
   SCHEMATHESIS="$venv/bin/schemathesis"
 }
+
+# axe-core (npm) for the accessibility check of the browser tests; loaded into each page by
+# the test itself, never served by the shop.
+ensure_axe() {
+  local dir="$EMPORIUM_CACHE/npm"
+  local js="$dir/node_modules/axe-core/axe.min.js"
+  if ! command -v npm >/dev/null; then apt_install nodejs npm; fi
+  if [ ! -f "$js" ] || ! grep -q 'axe v4.14.1' "$js"; then
+    npm install --prefix "$dir" --no-audit --no-fund --silent axe-core@4.14.1 >/dev/null
+  fi
+  export AXE_CORE="$js"
+  echo "axe-core: $AXE_CORE"
+}

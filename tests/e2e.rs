@@ -124,6 +124,37 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
+    /// The serious and critical accessibility violations axe-core finds on each of `pages`.
+    async fn accessibility(&self, axe: &str, pages: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in pages {
+            self.goto(p).await;
+            self.client.execute(axe, vec![]).await.unwrap();
+            let found = self
+                .client
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];
+                     axe.run(document, {resultTypes: ['violations']}).then(r => done(
+                       r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                         .map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ') + ')')));",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            for line in found.as_array().cloned().unwrap_or_default() {
+                out.push(format!("{p}: {}", line.as_str().unwrap_or_default()));
+            }
+        }
+        out
+    }
+
+    /// Types into the field `css` names, replacing what is there.
+    async fn fill_css(&self, css: &str, value: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
     /// Clicks and waits until the browser has replaced the page (the old root goes stale).
     async fn click_and_wait(&self, css: &str) {
         let old_root = self.client.find(Locator::Css("html")).await.unwrap();
@@ -222,6 +253,37 @@ impl Browser {
         self.submit("/login").await;
     }
 
+    /// Runs a journey's steps; when one fails, keeps a screenshot and the page's HTML under
+    /// `$E2E_ARTIFACTS` (CI keeps that folder) before failing the test.
+    async fn journey(&self, name: &str, steps: impl std::future::Future<Output = ()>) {
+        use futures::FutureExt;
+        let outcome = std::panic::AssertUnwindSafe(steps).catch_unwind().await;
+        if let Err(panic) = outcome {
+            let dir = std::env::var("E2E_ARTIFACTS").map_or_else(
+                |_| std::env::temp_dir().join("emporium-e2e"),
+                std::path::PathBuf::from,
+            );
+            let _ = std::fs::create_dir_all(&dir);
+            if let Ok(png) = self.client.screenshot().await {
+                let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+            }
+            if let Ok(html) = self.client.source().await {
+                let _ = std::fs::write(dir.join(format!("{name}.html")), html);
+            }
+            let url = self
+                .client
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            eprintln!(
+                "e2e journey {name} failed at {url}; screenshot and page in {}",
+                dir.display()
+            );
+            std::panic::resume_unwind(panic);
+        }
+    }
+
     async fn log_out(&self) {
         self.submit("/logout").await;
     }
@@ -285,52 +347,58 @@ async fn a_shopper_registers_verifies_from_the_outbox_and_logs_in_and_out() {
         return;
     };
     let b = start(&chromedriver).await;
-    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+    b.journey(
+        "a-shopper-registers-verifies-from-the-outbox-and-logs-in-and-out",
+        async {
+            support::user(&b.ctx, "owner@example.com", Role::Admin).await;
 
-    b.goto("/register").await;
-    b.fill("email", "shopper@example.com").await;
-    b.fill("first_name", "Sam").await;
-    b.fill("last_name", "Shopper").await;
-    b.fill("password", PASSWORD).await;
-    b.submit("/register").await;
-    assert_eq!(b.path().await, "/account");
-    assert!(b.text("main").await.contains("shopper@example.com"));
-    b.log_out().await;
+            b.goto("/register").await;
+            b.fill("email", "shopper@example.com").await;
+            b.fill("first_name", "Sam").await;
+            b.fill("last_name", "Shopper").await;
+            b.fill("password", PASSWORD).await;
+            b.submit("/register").await;
+            assert_eq!(b.path().await, "/account");
+            assert!(b.text("main").await.contains("shopper@example.com"));
+            b.log_out().await;
 
-    // The shop owner reads the verification mail in the outbox and follows its link.
-    b.log_in("owner@example.com", PASSWORD).await;
-    assert_eq!(b.path().await, "/admin", "{}", b.text("body").await);
-    b.goto("/admin/outbox?q=shopper").await;
-    let rows = b
-        .client
-        .find_all(Locator::Css("a[href^='/admin/outbox/']"))
-        .await
-        .unwrap();
-    let mut target = None;
-    for row in rows {
-        if row.text().await.unwrap().to_lowercase().contains("confirm") {
-            target = row.attr("href").await.unwrap();
-            break;
-        }
-    }
-    let target = target.expect("the verification mail is listed in the outbox");
-    b.click_and_wait(&format!("a[href='{target}']")).await;
-    b.click_and_wait("a[href*='/verify?token=']").await;
-    assert_eq!(b.path().await, "/verify");
-    assert!(b.text("main").await.to_lowercase().contains("confirmed"));
-    b.goto("/admin").await;
-    b.log_out().await;
+            // The shop owner reads the verification mail in the outbox and follows its link.
+            b.log_in("owner@example.com", PASSWORD).await;
+            assert_eq!(b.path().await, "/admin", "{}", b.text("body").await);
+            b.goto("/admin/outbox?q=shopper").await;
+            let rows = b
+                .client
+                .find_all(Locator::Css("a[href^='/admin/outbox/']"))
+                .await
+                .unwrap();
+            let mut target = None;
+            for row in rows {
+                if row.text().await.unwrap().to_lowercase().contains("confirm") {
+                    target = row.attr("href").await.unwrap();
+                    break;
+                }
+            }
+            let target = target.expect("the verification mail is listed in the outbox");
+            b.click_and_wait(&format!("a[href='{target}']")).await;
+            b.click_and_wait("a[href*='/verify?token=']").await;
+            assert_eq!(b.path().await, "/verify");
+            assert!(b.text("main").await.to_lowercase().contains("confirmed"));
+            b.goto("/admin").await;
+            b.log_out().await;
 
-    b.log_in("shopper@example.com", PASSWORD).await;
-    assert_eq!(b.path().await, "/account");
-    let account = b.text("main").await;
-    assert!(
-        !account.contains("resend"),
-        "no verification reminder once verified: {account}"
-    );
-    b.log_out().await;
-    b.goto("/account").await;
-    assert_eq!(b.path().await, "/login", "signed out");
+            b.log_in("shopper@example.com", PASSWORD).await;
+            assert_eq!(b.path().await, "/account");
+            let account = b.text("main").await;
+            assert!(
+                !account.contains("resend"),
+                "no verification reminder once verified: {account}"
+            );
+            b.log_out().await;
+            b.goto("/account").await;
+            assert_eq!(b.path().await, "/login", "signed out");
+        },
+    )
+    .await;
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
@@ -343,78 +411,86 @@ async fn browse_search_filter_and_pick_a_variant(js: Js) {
         return;
     };
     let b = start_with(&chromedriver, js).await;
-    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
-        .await
-        .unwrap();
+    let name = if js == Js::On {
+        "browse-with-js"
+    } else {
+        "browse-without-js"
+    };
+    b.journey(name, async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
 
-    let tag = if js == Js::On { "js" } else { "nojs" };
-    b.goto("/").await;
-    b.screenshot(&format!("{tag}-home")).await;
-    b.fill("q", "notebook").await;
-    b.submit("/products").await;
-    assert_eq!(b.path().await, "/products");
-    let names = b.text(".product-grid").await;
-    assert!(names.contains("Dot Grid Notebook"), "{names}");
+        let tag = if js == Js::On { "js" } else { "nojs" };
+        b.goto("/").await;
+        b.screenshot(&format!("{tag}-home")).await;
+        b.fill("q", "notebook").await;
+        b.submit("/products").await;
+        assert_eq!(b.path().await, "/products");
+        let names = b.text(".product-grid").await;
+        assert!(names.contains("Dot Grid Notebook"), "{names}");
 
-    // The whole shop, narrowed by the Stationery facet.
-    b.click_and_wait(".site-header a[href='/products']").await;
-    let before = b.text(".result-count").await;
-    assert!(before.contains("60 products"), "{before}");
-    b.click("input[name=category][value=stationery]").await;
-    if js == Js::On {
-        b.wait_text(".result-count", |t| t.contains("8 products"))
+        // The whole shop, narrowed by the Stationery facet.
+        b.click_and_wait(".site-header a[href='/products']").await;
+        let before = b.text(".result-count").await;
+        assert!(before.contains("60 products"), "{before}");
+        b.click("input[name=category][value=stationery]").await;
+        if js == Js::On {
+            b.wait_text(".result-count", |t| t.contains("8 products"))
+                .await;
+            assert!(
+                b.query().await.contains("category=stationery"),
+                "URL pushed"
+            );
+        } else {
+            assert!(
+                !b.query().await.contains("category="),
+                "nothing happens without a submit"
+            );
+            b.click_and_wait("#apply-filters").await;
+            assert!(b.query().await.contains("category=stationery"));
+            assert!(b.text(".result-count").await.contains("8 products"));
+        }
+        let cards = b
+            .client
+            .find_all(Locator::Css(".product-card-name"))
+            .await
+            .unwrap();
+        assert!(!cards.is_empty());
+        assert!(b.text(".product-grid").await.contains("Dot Grid Notebook"));
+        let facet = b
+            .client
+            .find(Locator::Css("input[name=category][value=stationery]"))
+            .await
+            .unwrap();
+        assert!(facet.is_selected().await.unwrap(), "the facet stays chosen");
+        b.screenshot(&format!("{tag}-listing")).await;
+
+        b.click_and_wait("a.product-card-link[href='/p/dot-grid-notebook']")
             .await;
-        assert!(
-            b.query().await.contains("category=stationery"),
-            "URL pushed"
+        assert_eq!(b.path().await, "/p/dot-grid-notebook");
+        assert_eq!(b.text("#price").await, "€16.00");
+        let gallery = b.client.find(Locator::Css("#gallery img")).await.unwrap();
+        assert_eq!(
+            gallery.attr("alt").await.unwrap().as_deref(),
+            Some("Dot Grid Notebook")
         );
-    } else {
-        assert!(
-            !b.query().await.contains("category="),
-            "nothing happens without a submit"
-        );
-        b.click_and_wait("#apply-filters").await;
-        assert!(b.query().await.contains("category=stationery"));
-        assert!(b.text(".result-count").await.contains("8 products"));
-    }
-    let cards = b
-        .client
-        .find_all(Locator::Css(".product-card-name"))
-        .await
-        .unwrap();
-    assert!(!cards.is_empty());
-    assert!(b.text(".product-grid").await.contains("Dot Grid Notebook"));
-    let facet = b
-        .client
-        .find(Locator::Css("input[name=category][value=stationery]"))
-        .await
-        .unwrap();
-    assert!(facet.is_selected().await.unwrap(), "the facet stays chosen");
-    b.screenshot(&format!("{tag}-listing")).await;
 
-    b.click_and_wait("a.product-card-link[href='/p/dot-grid-notebook']")
-        .await;
-    assert_eq!(b.path().await, "/p/dot-grid-notebook");
-    assert_eq!(b.text("#price").await, "€16.00");
-    let gallery = b.client.find(Locator::Css("#gallery img")).await.unwrap();
-    assert_eq!(
-        gallery.attr("alt").await.unwrap().as_deref(),
-        Some("Dot Grid Notebook")
-    );
-
-    // The A4 size costs more.
-    b.click("input[name='opt.Size'][value=A4]").await;
-    if js == Js::On {
-        b.wait_text("#price", |t| t == "€20.00").await;
-        assert!(b.query().await.contains("opt.Size=A4"), "URL pushed");
-    } else {
-        assert_eq!(b.text("#price").await, "€16.00", "no script, no change yet");
-        b.click_and_wait("#variant-update").await;
-        assert_eq!(b.text("#price").await, "€20.00");
-    }
-    b.screenshot(&format!("{tag}-product")).await;
-    let sku = b.text("#sku").await;
-    assert!(sku.starts_with("DOT-GRID-NOTEBOOK-A4-"), "{sku}");
+        // The A4 size costs more.
+        b.click("input[name='opt.Size'][value=A4]").await;
+        if js == Js::On {
+            b.wait_text("#price", |t| t == "€20.00").await;
+            assert!(b.query().await.contains("opt.Size=A4"), "URL pushed");
+        } else {
+            assert_eq!(b.text("#price").await, "€16.00", "no script, no change yet");
+            b.click_and_wait("#variant-update").await;
+            assert_eq!(b.text("#price").await, "€20.00");
+        }
+        b.screenshot(&format!("{tag}-product")).await;
+        let sku = b.text("#sku").await;
+        assert!(sku.starts_with("DOT-GRID-NOTEBOOK-A4-"), "{sku}");
+    })
+    .await;
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
@@ -449,83 +525,89 @@ async fn a_guest_cart_follows_the_login_through_coupon_and_checkout_and_the_admi
         return;
     };
     let b = start(&chromedriver).await;
-    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
-        .await
-        .unwrap();
-    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
-    support::user(&b.ctx, "ann@example.com", Role::Customer).await;
-    let draft = PromoDraft::try_from(PromoInput {
-        code: "SPRING10".into(),
-        kind: "percent".into(),
-        value: 1000,
-        active: true,
-        ..PromoInput::default()
-    })
-    .unwrap();
-    promos::create(&b.ctx, draft).await.unwrap();
-    // A demo product without options and with stock to spare.
-    let variant = variants::Entity::find()
-        .filter(variants::Column::Options.eq("{}"))
-        .filter(variants::Column::Stock.gte(3))
-        .order_by_asc(variants::Column::Id)
-        .one(&b.ctx.db)
-        .await
-        .unwrap()
-        .expect("the demo catalogue has simple products in stock");
-    let product = products::Entity::find_by_id(variant.product_id)
-        .one(&b.ctx.db)
-        .await
-        .unwrap()
-        .unwrap();
+    b.journey(
+        "a-guest-cart-follows-the-login-through-coupon-and-checkout-and-the-admin-ships-it",
+        async {
+            emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+                .await
+                .unwrap();
+            support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+            support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+            let draft = PromoDraft::try_from(PromoInput {
+                code: "SPRING10".into(),
+                kind: "percent".into(),
+                value: 1000,
+                active: true,
+                ..PromoInput::default()
+            })
+            .unwrap();
+            promos::create(&b.ctx, draft).await.unwrap();
+            // A demo product without options and with stock to spare.
+            let variant = variants::Entity::find()
+                .filter(variants::Column::Options.eq("{}"))
+                .filter(variants::Column::Stock.gte(3))
+                .order_by_asc(variants::Column::Id)
+                .one(&b.ctx.db)
+                .await
+                .unwrap()
+                .expect("the demo catalogue has simple products in stock");
+            let product = products::Entity::find_by_id(variant.product_id)
+                .one(&b.ctx.db)
+                .await
+                .unwrap()
+                .unwrap();
 
-    b.goto(&format!("/p/{}", product.slug)).await;
-    b.click("#add-button").await;
-    b.wait_text("#add-result", |t| t.contains("Added")).await;
-    b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
-    b.screenshot("cart-added").await;
+            b.goto(&format!("/p/{}", product.slug)).await;
+            b.click("#add-button").await;
+            b.wait_text("#add-result", |t| t.contains("Added")).await;
+            b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
+            b.screenshot("cart-added").await;
 
-    b.log_in("ann@example.com", PASSWORD).await;
-    b.goto("/cart").await;
-    assert!(
-        b.text("#cart").await.contains(&product.name),
-        "the guest cart was merged"
-    );
-    b.fill("code", "spring10").await;
-    b.click("form[action='/cart/coupon'] button[type='submit']")
-        .await;
-    b.wait_text("#coupon-code", |t| t == "SPRING10").await;
-    assert!(b.text("#discount").await.starts_with('−'));
-    b.screenshot("cart-coupon").await;
+            b.log_in("ann@example.com", PASSWORD).await;
+            b.goto("/cart").await;
+            assert!(
+                b.text("#cart").await.contains(&product.name),
+                "the guest cart was merged"
+            );
+            b.fill("code", "spring10").await;
+            b.click("form[action='/cart/coupon'] button[type='submit']")
+                .await;
+            b.wait_text("#coupon-code", |t| t == "SPRING10").await;
+            assert!(b.text("#discount").await.starts_with('−'));
+            b.screenshot("cart-coupon").await;
 
-    b.click_and_wait("#checkout-link").await;
-    assert_eq!(b.path().await, "/checkout");
-    b.fill("line1", "1 Harbour Road").await;
-    b.fill("postal_code", "24103").await;
-    b.fill("city", "Kiel").await;
-    b.fill("country", "DE").await;
-    b.click_and_wait("#place-order").await;
-    let order_path = b.path().await;
-    assert!(
-        order_path.starts_with("/orders/"),
-        "{order_path}: {}",
-        b.text("main").await
-    );
-    assert!(b.text("#flash").await.contains("Thank you"));
-    assert_eq!(b.text("#order-status").await, "Awaiting payment");
-    b.screenshot("order-placed").await;
-    b.log_out().await;
+            b.click_and_wait("#checkout-link").await;
+            assert_eq!(b.path().await, "/checkout");
+            b.fill("line1", "1 Harbour Road").await;
+            b.fill("postal_code", "24103").await;
+            b.fill("city", "Kiel").await;
+            b.fill("country", "DE").await;
+            b.click_and_wait("#place-order").await;
+            let order_path = b.path().await;
+            assert!(
+                order_path.starts_with("/orders/"),
+                "{order_path}: {}",
+                b.text("main").await
+            );
+            assert!(b.text("#flash").await.contains("Thank you"));
+            assert_eq!(b.text("#order-status").await, "Awaiting payment");
+            b.screenshot("order-placed").await;
+            b.log_out().await;
 
-    b.log_in("owner@example.com", PASSWORD).await;
-    let id = order_path.trim_start_matches("/orders/");
-    b.goto(&format!("/admin/orders/{id}")).await;
-    b.click("#action-mark-paid").await;
-    b.wait_text("#order-status", |t| t == "Paid").await;
-    b.fill("carrier", "DHL").await;
-    b.fill("tracking_number", "JJD000390007").await;
-    b.click("#action-ship").await;
-    b.wait_text("#order-status", |t| t == "Shipped").await;
-    assert!(b.text("#timeline").await.contains("owner@example.com"));
-    b.screenshot("admin-shipped").await;
+            b.log_in("owner@example.com", PASSWORD).await;
+            let id = order_path.trim_start_matches("/orders/");
+            b.goto(&format!("/admin/orders/{id}")).await;
+            b.click("#action-mark-paid").await;
+            b.wait_text("#order-status", |t| t == "Paid").await;
+            b.fill("carrier", "DHL").await;
+            b.fill("tracking_number", "JJD000390007").await;
+            b.click("#action-ship").await;
+            b.wait_text("#order-status", |t| t == "Shipped").await;
+            assert!(b.text("#timeline").await.contains("owner@example.com"));
+            b.screenshot("admin-shipped").await;
+        },
+    )
+    .await;
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
@@ -543,66 +625,72 @@ async fn a_shopper_pays_with_the_test_provider_after_a_declined_card() {
         return;
     };
     let b = start(&chromedriver).await;
-    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
-        .await
-        .unwrap();
-    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
-    support::user(&b.ctx, "ann@example.com", Role::Customer).await;
-    let variant = variants::Entity::find()
-        .filter(variants::Column::Options.eq("{}"))
-        .filter(variants::Column::Stock.gte(3))
-        .order_by_desc(variants::Column::Id)
-        .one(&b.ctx.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let product = products::Entity::find_by_id(variant.product_id)
-        .one(&b.ctx.db)
-        .await
-        .unwrap()
-        .unwrap();
+    b.journey(
+        "a-shopper-pays-with-the-test-provider-after-a-declined-card",
+        async {
+            emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+                .await
+                .unwrap();
+            support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+            support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+            let variant = variants::Entity::find()
+                .filter(variants::Column::Options.eq("{}"))
+                .filter(variants::Column::Stock.gte(3))
+                .order_by_desc(variants::Column::Id)
+                .one(&b.ctx.db)
+                .await
+                .unwrap()
+                .unwrap();
+            let product = products::Entity::find_by_id(variant.product_id)
+                .one(&b.ctx.db)
+                .await
+                .unwrap()
+                .unwrap();
 
-    b.log_in("ann@example.com", PASSWORD).await;
-    b.goto(&format!("/p/{}", product.slug)).await;
-    b.click("#add-button").await;
-    b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
-    b.goto("/checkout").await;
-    b.fill("line1", "1 Harbour Road").await;
-    b.fill("postal_code", "24103").await;
-    b.fill("city", "Kiel").await;
-    b.fill("country", "DE").await;
-    b.click_and_wait("#place-order").await;
-    let order_path = b.path().await;
-    assert!(order_path.starts_with("/orders/"));
+            b.log_in("ann@example.com", PASSWORD).await;
+            b.goto(&format!("/p/{}", product.slug)).await;
+            b.click("#add-button").await;
+            b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
+            b.goto("/checkout").await;
+            b.fill("line1", "1 Harbour Road").await;
+            b.fill("postal_code", "24103").await;
+            b.fill("city", "Kiel").await;
+            b.fill("country", "DE").await;
+            b.click_and_wait("#place-order").await;
+            let order_path = b.path().await;
+            assert!(order_path.starts_with("/orders/"));
 
-    b.click_and_wait("#pay-now").await;
-    assert!(
-        b.path().await.starts_with("/pay/test/"),
-        "{}",
-        b.path().await
-    );
-    b.screenshot("test-provider").await;
-    b.click_and_wait("#test-decline").await;
-    assert_eq!(b.path().await, order_path);
-    assert!(b.text("#flash").await.contains("declined"));
-    assert_eq!(b.text("#order-status").await, "Awaiting payment");
+            b.click_and_wait("#pay-now").await;
+            assert!(
+                b.path().await.starts_with("/pay/test/"),
+                "{}",
+                b.path().await
+            );
+            b.screenshot("test-provider").await;
+            b.click_and_wait("#test-decline").await;
+            assert_eq!(b.path().await, order_path);
+            assert!(b.text("#flash").await.contains("declined"));
+            assert_eq!(b.text("#order-status").await, "Awaiting payment");
 
-    b.click_and_wait("#pay-now").await;
-    b.click_and_wait("#test-pay").await;
-    assert_eq!(b.path().await, order_path);
-    assert!(b.text("#flash").await.contains("Payment received"));
-    assert_eq!(b.text("#order-status").await, "Paid");
-    assert!(b.text("#transactions").await.contains("succeeded"));
-    b.screenshot("order-paid").await;
-    b.log_out().await;
+            b.click_and_wait("#pay-now").await;
+            b.click_and_wait("#test-pay").await;
+            assert_eq!(b.path().await, order_path);
+            assert!(b.text("#flash").await.contains("Payment received"));
+            assert_eq!(b.text("#order-status").await, "Paid");
+            assert!(b.text("#transactions").await.contains("succeeded"));
+            b.screenshot("order-paid").await;
+            b.log_out().await;
 
-    b.log_in("owner@example.com", PASSWORD).await;
-    b.goto("/admin/transactions").await;
-    let table = b.text("#transactions-table").await;
-    assert!(
-        table.contains("succeeded") && table.contains("failed"),
-        "{table}"
-    );
+            b.log_in("owner@example.com", PASSWORD).await;
+            b.goto("/admin/transactions").await;
+            let table = b.text("#transactions-table").await;
+            assert!(
+                table.contains("succeeded") && table.contains("failed"),
+                "{table}"
+            );
+        },
+    )
+    .await;
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
@@ -621,38 +709,44 @@ async fn a_buyer_reviews_a_product_and_keeps_it_on_the_wishlist() {
         return;
     };
     let b = start(&chromedriver).await;
-    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
-        .await
-        .unwrap();
-    let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
-    let (_, product, order) = order_demo_product(&b.ctx, &ann, 3).await;
-    orders::act(
-        &b.ctx,
-        order.id,
-        Action::Pay,
-        &Actor::system("test payment"),
+    b.journey(
+        "a-buyer-reviews-a-product-and-keeps-it-on-the-wishlist",
+        async {
+            emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+                .await
+                .unwrap();
+            let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+            let (_, product, order) = order_demo_product(&b.ctx, &ann, 3).await;
+            orders::act(
+                &b.ctx,
+                order.id,
+                Action::Pay,
+                &Actor::system("test payment"),
+            )
+            .await
+            .unwrap();
+
+            b.log_in("ann@example.com", PASSWORD).await;
+            b.goto(&format!("/p/{}", product.slug)).await;
+            b.click("#review-form input[name=rating][value='4']").await;
+            b.fill("comment", "Exactly as pictured.").await;
+            b.click_and_wait("#review-submit").await;
+            assert!(b
+                .text("#flash")
+                .await
+                .contains("Thank you for your review."));
+            assert!(b.text("#reviews").await.contains("Exactly as pictured."));
+            assert!(b.text("#reviews").await.contains("Rated 4"));
+
+            b.click("#wishlist-button").await;
+            b.wait_text("#wishlist-button", |t| t.contains("On your wishlist"))
+                .await;
+            b.screenshot("review-and-wishlist").await;
+            b.goto("/wishlist").await;
+            assert!(b.text("#wishlist").await.contains(&product.name));
+        },
     )
-    .await
-    .unwrap();
-
-    b.log_in("ann@example.com", PASSWORD).await;
-    b.goto(&format!("/p/{}", product.slug)).await;
-    b.click("#review-form input[name=rating][value='4']").await;
-    b.fill("comment", "Exactly as pictured.").await;
-    b.click_and_wait("#review-submit").await;
-    assert!(b
-        .text("#flash")
-        .await
-        .contains("Thank you for your review."));
-    assert!(b.text("#reviews").await.contains("Exactly as pictured."));
-    assert!(b.text("#reviews").await.contains("Rated 4"));
-
-    b.click("#wishlist-button").await;
-    b.wait_text("#wishlist-button", |t| t.contains("On your wishlist"))
-        .await;
-    b.screenshot("review-and-wishlist").await;
-    b.goto("/wishlist").await;
-    assert!(b.text("#wishlist").await.contains(&product.name));
+    .await;
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
@@ -667,36 +761,42 @@ async fn staff_turn_on_two_factor_login_and_log_in_with_a_code() {
         return;
     };
     let b = start(&chromedriver).await;
-    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
-    let code = |secret: &str, ahead: u64| {
-        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
-        Authenticator::from_base32(secret, "Shop", "owner")
-            .unwrap()
-            .code_at(now + ahead)
-    };
+    b.journey(
+        "staff-turn-on-two-factor-login-and-log-in-with-a-code",
+        async {
+            support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+            let code = |secret: &str, ahead: u64| {
+                let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+                Authenticator::from_base32(secret, "Shop", "owner")
+                    .unwrap()
+                    .code_at(now + ahead)
+            };
 
-    b.log_in("owner@example.com", PASSWORD).await;
-    assert_eq!(b.path().await, "/admin");
-    b.goto("/account").await;
-    b.click_and_wait("a[href='/account/two-factor']").await;
-    assert!(b.client.find(Locator::Css("#totp-qr svg")).await.is_ok());
-    let secret = b.text("#totp-secret").await;
-    b.fill("code", &code(&secret, 0)).await;
-    b.fill("password", PASSWORD).await;
-    b.submit("/account/two-factor/confirm").await;
-    let codes = b.text("#recovery-codes").await;
-    assert_eq!(codes.matches('-').count(), 10, "{codes}");
-    b.screenshot("two-factor-on").await;
-    b.log_out().await;
+            b.log_in("owner@example.com", PASSWORD).await;
+            assert_eq!(b.path().await, "/admin");
+            b.goto("/account").await;
+            b.click_and_wait("a[href='/account/two-factor']").await;
+            assert!(b.client.find(Locator::Css("#totp-qr svg")).await.is_ok());
+            let secret = b.text("#totp-secret").await;
+            b.fill("code", &code(&secret, 0)).await;
+            b.fill("password", PASSWORD).await;
+            b.submit("/account/two-factor/confirm").await;
+            let codes = b.text("#recovery-codes").await;
+            assert_eq!(codes.matches('-').count(), 10, "{codes}");
+            b.screenshot("two-factor-on").await;
+            b.log_out().await;
 
-    b.log_in("owner@example.com", PASSWORD).await;
-    assert_eq!(b.path().await, "/login/two-factor");
-    b.fill("code", "000000").await;
-    b.submit("/login/two-factor").await;
-    assert!(b.text("main").await.contains("not valid"));
-    b.fill("code", &code(&secret, 30)).await;
-    b.submit("/login/two-factor").await;
-    assert_eq!(b.path().await, "/admin", "{}", b.text("main").await);
+            b.log_in("owner@example.com", PASSWORD).await;
+            assert_eq!(b.path().await, "/login/two-factor");
+            b.fill("code", "000000").await;
+            b.submit("/login/two-factor").await;
+            assert!(b.text("main").await.contains("not valid"));
+            b.fill("code", &code(&secret, 30)).await;
+            b.submit("/login/two-factor").await;
+            assert_eq!(b.path().await, "/admin", "{}", b.text("main").await);
+        },
+    )
+    .await;
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }
@@ -713,51 +813,384 @@ async fn new_orders_and_notifications_appear_on_the_open_dashboard() {
         return;
     };
     let b = start(&chromedriver).await;
-    emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
-        .await
-        .unwrap();
-    support::user(&b.ctx, "owner@example.com", Role::Admin).await;
-    let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
-    b.log_in("owner@example.com", PASSWORD).await;
-    assert_eq!(b.path().await, "/admin");
-    b.wait_text("#live-title", |t| t.contains("Happening now"))
-        .await;
-    // Marks this very page: a reload would lose it.
-    b.client
-        .execute("window.emporiumMark = 42; return true;", vec![])
-        .await
-        .unwrap();
-    // Let the event stream open before anything happens.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    b.journey(
+        "new-orders-and-notifications-appear-on-the-open-dashboard",
+        async {
+            emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+                .await
+                .unwrap();
+            support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+            let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+            b.log_in("owner@example.com", PASSWORD).await;
+            assert_eq!(b.path().await, "/admin");
+            b.wait_text("#live-title", |t| t.contains("Happening now"))
+                .await;
+            // Marks this very page: a reload would lose it.
+            b.client
+                .execute("window.emporiumMark = 42; return true;", vec![])
+                .await
+                .unwrap();
+            // Let the event stream open before anything happens.
+            tokio::time::sleep(Duration::from_millis(800)).await;
 
-    let (variant, _, order) = order_demo_product(&b.ctx, &ann, 8).await;
-    let text = b
-        .wait_text("#live-orders", |t| {
-            t.contains(&format!("Order #{}", order.number))
+            let (variant, _, order) = order_demo_product(&b.ctx, &ann, 8).await;
+            let text = b
+                .wait_text("#live-orders", |t| {
+                    t.contains(&format!("Order #{}", order.number))
+                })
+                .await;
+            assert!(text.contains("ann@example.com"));
+
+            // The stock check runs in another process in production; here it writes the same rows.
+            variants::Entity::update_many()
+                .col_expr(
+                    variants::Column::LowStockThreshold,
+                    sea_orm::sea_query::Expr::value(1_000_000),
+                )
+                .filter(variants::Column::Id.eq(variant.id))
+                .exec(&b.ctx.db)
+                .await
+                .unwrap();
+            notifications::check_stock(&b.ctx).await.unwrap();
+            b.wait_text("#live-notifications", |t| t.contains(&variant.sku))
+                .await;
+            let mark = b
+                .client
+                .execute("return window.emporiumMark || 0;", vec![])
+                .await
+                .unwrap();
+            assert_eq!(mark, json!(42), "the page was not reloaded");
+            b.screenshot("live-dashboard").await;
+        },
+    )
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 7, staff: order stock from a supplier, receive it, and read the low-stock
+/// notifications after a stock check.
+#[tokio::test]
+#[serial]
+async fn staff_receive_a_purchase_order_and_read_the_notifications() {
+    use emporium::models::_entities::variants;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("staff-purchase-order", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        support::user(&b.ctx, "clerk@example.com", Role::Staff).await;
+        let variant = variants::Entity::find()
+            .filter(variants::Column::Options.eq("{}"))
+            .order_by_asc(variants::Column::Id)
+            .one(&b.ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        b.log_in("clerk@example.com", PASSWORD).await;
+        assert_eq!(b.path().await, "/admin");
+        b.goto("/admin/purchase-orders/new").await;
+        b.fill("supplier", "Nordic Supplies").await;
+        b.fill("lines[0][sku]", &variant.sku).await;
+        b.fill("lines[0][quantity]", "12").await;
+        b.fill("lines[0][unit_cost]", "3.50").await;
+        b.submit("/admin/purchase-orders").await;
+        let po_path = b.path().await;
+        assert!(
+            po_path.starts_with("/admin/purchase-orders/"),
+            "{po_path}: {}",
+            b.text("main").await
+        );
+        b.submit(&format!("{po_path}/receive")).await;
+        assert!(b.text("main").await.to_lowercase().contains("received"));
+        let after = variants::Entity::find_by_id(variant.id)
+            .one(&b.ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            after.stock,
+            variant.stock + 12,
+            "the receipt added the units"
+        );
+        b.screenshot("staff-received").await;
+
+        // The demo catalogue's own shortages first, then a new one: it is the newest row.
+        emporium::models::notifications::check_stock(&b.ctx)
+            .await
+            .unwrap();
+        variants::Entity::update_many()
+            .col_expr(
+                variants::Column::LowStockThreshold,
+                sea_orm::sea_query::Expr::value(1_000_000),
+            )
+            .filter(variants::Column::Id.eq(variant.id))
+            .exec(&b.ctx.db)
+            .await
+            .unwrap();
+        // The scheduler's stock check, as it runs every quarter of an hour.
+        emporium::models::notifications::check_stock(&b.ctx)
+            .await
+            .unwrap();
+        b.goto("/admin/notifications").await;
+        let table = b.text("#notifications-table").await;
+        assert!(table.contains(&variant.sku), "{table}");
+        assert!(!b.text("#unread-count").await.starts_with("0 "));
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 7, product manager: a product with options becomes one variant per combination,
+/// gets a picture, and shows in the shop with its variant picker.
+#[tokio::test]
+#[serial]
+async fn a_product_manager_creates_a_product_with_variants_and_an_image() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("pm-product", async {
+        support::user(&b.ctx, "pm@example.com", Role::ProductManager).await;
+        b.log_in("pm@example.com", PASSWORD).await;
+        b.goto("/admin/products/new").await;
+        b.fill("name", "Trail Jacket").await;
+        b.fill("price", "79.00").await;
+        b.fill("stock", "4").await;
+        b.fill("options", "Size: S, M\nColour: Red, Blue").await;
+        let active = b
+            .client
+            .find(Locator::Css("main form [name='active']"))
+            .await
+            .unwrap();
+        if !active.is_selected().await.unwrap() {
+            active.click().await.unwrap();
+        }
+        b.submit("/admin/products/new").await;
+        let edit = b.path().await;
+        assert!(
+            edit.starts_with("/admin/products/"),
+            "{edit}: {}",
+            b.text("main").await
+        );
+        let rows = b
+            .client
+            .find_all(Locator::Css("#variants tbody tr[id^='variant-']"))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 4, "2 sizes × 2 colours");
+
+        let picture = std::env::temp_dir().join(format!("jacket-{}.png", uuid::Uuid::new_v4()));
+        std::fs::write(&picture, support::png(800, 600)).unwrap();
+        b.client
+            .find(Locator::Css("#img-file"))
+            .await
+            .unwrap()
+            .send_keys(&picture.display().to_string())
+            .await
+            .unwrap();
+        b.fill_css("#img-alt", "The jacket, front").await;
+        b.click("#images form.upload-form button[type='submit']")
+            .await;
+        b.wait_text("#image-list", |t| {
+            t.contains("The jacket, front") || t.contains("1 image")
         })
         .await;
-    assert!(text.contains("ann@example.com"));
+        let _ = std::fs::remove_file(&picture);
+        b.screenshot("pm-product").await;
 
-    // The stock check runs in another process in production; here it writes the same rows.
-    variants::Entity::update_many()
-        .col_expr(
-            variants::Column::LowStockThreshold,
-            sea_orm::sea_query::Expr::value(1_000_000),
+        let slug = emporium::models::_entities::products::Entity::find()
+            .filter(emporium::models::_entities::products::Column::Name.eq("Trail Jacket"))
+            .one(&b.ctx.db)
+            .await
+            .unwrap()
+            .expect("the product was saved")
+            .slug;
+        b.goto(&format!("/p/{slug}")).await;
+        let page = b.text("main").await;
+        assert!(page.contains("Trail Jacket"));
+        assert!(page.contains("Size") && page.contains("Colour"), "{page}");
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 7, admin: refund a paid order, change a customer's access, issue an API key and
+/// register a webhook that then receives a signed event.
+#[tokio::test]
+#[serial]
+async fn an_admin_refunds_manages_a_customer_and_connects_an_integration() {
+    use emporium::models::{
+        actor::Actor,
+        orders::{self, Action},
+    };
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("admin-integrations", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+        let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+        let (_, _, order) = order_demo_product(&b.ctx, &ann, 5).await;
+        orders::act(
+            &b.ctx,
+            order.id,
+            Action::Pay,
+            &Actor::system("test payment"),
         )
-        .filter(variants::Column::Id.eq(variant.id))
-        .exec(&b.ctx.db)
         .await
         .unwrap();
-    notifications::check_stock(&b.ctx).await.unwrap();
-    b.wait_text("#live-notifications", |t| t.contains(&variant.sku))
-        .await;
-    let mark = b
-        .client
-        .execute("return window.emporiumMark || 0;", vec![])
+
+        b.log_in("owner@example.com", PASSWORD).await;
+        b.goto(&format!("/admin/orders/{}", order.id)).await;
+        b.click("#action-refund").await;
+        b.wait_text("#order-status", |t| t == "Refunded").await;
+
+        // The customer: found by search, made inactive.
+        b.goto("/admin/users?q=ann").await;
+        b.click_and_wait(&format!("a[href='/admin/users/{}']", ann.pid))
+            .await;
+        assert!(b.text("main").await.contains("ann@example.com"));
+        b.click("main form.row-form input[name='active']").await;
+        b.submit(&format!("/admin/users/{}", ann.pid)).await;
+        let row = emporium::models::users::find_by_pid(&b.ctx.db, ann.pid)
+            .await
+            .unwrap();
+        assert!(!row.active, "deactivated from the page");
+
+        // An API key, shown once, that works.
+        b.goto("/admin/api-keys").await;
+        b.fill("name", "Warehouse sync").await;
+        b.click("input[name='scopes'][value='orders:read']").await;
+        b.submit("/admin/api-keys").await;
+        let secret = b.text("#key-secret").await;
+        let (status, _, body) =
+            support::http_get_bearer(&format!("{}/api/v1/orders/{}", b.base, order.id), &secret)
+                .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+
+        // A webhook endpoint that receives the next payment, signed.
+        let receiver = support::receiver::Receiver::start(&[]).await;
+        b.goto("/admin/webhooks").await;
+        b.fill("url", &receiver.url).await;
+        b.click("input[name='events'][value='order.paid']").await;
+        b.submit("/admin/webhooks").await;
+        let secret = b.text("#hook-secret").await;
+        let bob = support::user(&b.ctx, "bob@example.com", Role::Customer).await;
+        let (_, _, second) = order_demo_product(&b.ctx, &bob, 5).await;
+        orders::act(
+            &b.ctx,
+            second.id,
+            Action::Pay,
+            &Actor::system("test payment"),
+        )
         .await
         .unwrap();
-    assert_eq!(mark, json!(42), "the page was not reloaded");
-    b.screenshot("live-dashboard").await;
+        let got = receiver.wait_for(1).await;
+        assert!(support::receiver::signature_valid(
+            &secret,
+            &got[0].header("x-emporium-signature"),
+            &got[0].body
+        ));
+        b.goto(&b.path().await).await;
+        b.wait_text("#deliveries-table", |t| t.contains("order.paid"))
+            .await;
+        b.screenshot("admin-webhook").await;
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 7: the shop's and the admin's pages have no serious or critical accessibility
+/// violations as axe-core (npm) finds them in Chromium.
+#[tokio::test]
+#[serial]
+async fn pages_have_no_serious_accessibility_violations() {
+    let (Some(chromedriver), Some(axe)) = (
+        support::require("CHROMEDRIVER"),
+        support::require("AXE_CORE"),
+    ) else {
+        return;
+    };
+    let axe = std::fs::read_to_string(axe).expect("axe-core's axe.min.js");
+    let b = start(&chromedriver).await;
+    b.journey("accessibility", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+        let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+        let (_, product, order) = order_demo_product(&b.ctx, &ann, 3).await;
+        let pages = vec![
+            "/".to_string(),
+            "/products".into(),
+            "/products?q=shirt".into(),
+            format!("/p/{}", product.slug),
+            "/cart".into(),
+            "/login".into(),
+            "/register".into(),
+            "/forgot".into(),
+        ];
+        let mut found = Vec::new();
+        found.extend(b.accessibility(&axe, &pages).await);
+        b.log_in("ann@example.com", PASSWORD).await;
+        found.extend(
+            b.accessibility(
+                &axe,
+                &[
+                    "/account".into(),
+                    "/orders".into(),
+                    format!("/orders/{}", order.id),
+                    "/wishlist".into(),
+                    "/checkout".into(),
+                ],
+            )
+            .await,
+        );
+        b.log_out().await;
+        b.log_in("owner@example.com", PASSWORD).await;
+        found.extend(
+            b.accessibility(
+                &axe,
+                &[
+                    "/admin".into(),
+                    "/admin/products".into(),
+                    format!("/admin/products/{}", product.pid),
+                    "/admin/products/import".into(),
+                    "/admin/orders".into(),
+                    format!("/admin/orders/{}", order.id),
+                    "/admin/inventory".into(),
+                    "/admin/purchase-orders/new".into(),
+                    "/admin/users".into(),
+                    "/admin/webhooks".into(),
+                    "/admin/api-keys".into(),
+                    "/account/two-factor".into(),
+                ],
+            )
+            .await,
+        );
+        assert!(
+            found.is_empty(),
+            "{} violations:\n{}",
+            found.len(),
+            found.join("\n")
+        );
+    })
+    .await;
     b.client.clone().close().await.unwrap();
     b.finish().await;
 }

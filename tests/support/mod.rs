@@ -263,6 +263,27 @@ pub async fn http_get(url: &str) -> (u16, String, Vec<u8>) {
     (status, ctype, body)
 }
 
+/// A GET with `Authorization: Bearer <token>` against a real server: status, content type, body.
+pub async fn http_get_bearer(url: &str, token: &str) -> (u16, String, Vec<u8>) {
+    use http_body_util::{BodyExt, Empty};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<bytes::Bytes>>();
+    let req = hyper::Request::get(url)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Empty::new())
+        .unwrap();
+    let res = client.request(req).await.unwrap();
+    let status = res.status().as_u16();
+    let ctype = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, ctype, body)
+}
+
 /// A PNG of the given size with a colour gradient.
 pub fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| {
