@@ -181,6 +181,7 @@ impl Hooks for App {
         t.register(tasks::maintenance::PurgeExpired);
         t.register(tasks::work_jobs::WorkJobs);
         t.register(tasks::seed_bench::SeedBench);
+        t.register(tasks::bench_images::BenchImages);
         t.register(tasks::orders::ExpireOrders);
         t.register(tasks::orders::CheckStock);
     }

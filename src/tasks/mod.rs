@@ -1,4 +1,5 @@
 //! `cargo loco task <name>`: thin wrappers over model functions, also run by the scheduler.
+pub mod bench_images;
 pub mod create_user;
 pub mod maintenance;
 pub mod orders;

@@ -177,23 +177,31 @@ pub fn render(bytes: &[u8], format: Format, limits: Limits) -> Result<Vec<Rendit
 /// # Panics
 /// Never: encoding into memory cannot fail.
 #[must_use]
+pub fn illustration(seed: u64, n: u32) -> Vec<u8> {
+    illustration_sized(seed, n, 640)
+}
+
+/// [`illustration`] at `SIZE` × `SIZE` pixels (the benchmark renders photo-sized ones).
+///
+/// # Panics
+/// Never: encoding into memory cannot fail.
+#[must_use]
 #[allow(
     clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss
 )]
-pub fn illustration(seed: u64, n: u32) -> Vec<u8> {
-    const SIZE: u32 = 640;
+pub fn illustration_sized(seed: u64, n: u32, size: u32) -> Vec<u8> {
     let hue = ((seed % 360) as f32 + n as f32 * 40.0) % 360.0;
     let base = hsl(hue, 0.45, 0.78);
     let deep = hsl(hue, 0.5, 0.35);
     let accent = hsl((hue + 180.0) % 360.0, 0.55, 0.55);
     let round = (seed >> 12).is_multiple_of(2);
-    let centre = SIZE as f32 / 2.0;
-    let radius = SIZE as f32 * if n == 0 { 0.28 } else { 0.2 };
-    let img = image::RgbImage::from_fn(SIZE, SIZE, |x, y| {
+    let centre = size as f32 / 2.0;
+    let radius = size as f32 * if n == 0 { 0.28 } else { 0.2 };
+    let img = image::RgbImage::from_fn(size, size, |x, y| {
         let (fx, fy) = (x as f32, y as f32);
-        let t = fy / SIZE as f32;
+        let t = fy / size as f32;
         let mut c = mix(base, deep, t * 0.6);
         let (dx, dy) = (fx - centre, fy - centre * if n == 0 { 1.0 } else { 0.8 });
         let inside = if round {
