@@ -170,16 +170,19 @@ pub async fn authenticate(
     let client_key = format!("login-client:{client}");
     let window = settings.auth.login_window_secs;
     let max = settings.auth.login_max_failures;
-    for (key, limit) in [
-        (&pair_key, max),
-        (&client_key, max.saturating_mul(CLIENT_FAILURE_FACTOR)),
-    ] {
-        let seen = counters.peek(key, window).await?;
-        if seen.count >= limit {
-            return Err(AppError::RateLimited {
-                retry_after: seen.reset_in,
-            });
-        }
+    // Each try on an account counts before the password is checked (a success clears it), so
+    // guesses sent in parallel cannot all slip under the limit.
+    let tried = counters.add(&pair_key, 1, window).await?;
+    if tried.count > max {
+        return Err(AppError::RateLimited {
+            retry_after: tried.reset_in,
+        });
+    }
+    let seen = counters.peek(&client_key, window).await?;
+    if seen.count >= max.saturating_mul(CLIENT_FAILURE_FACTOR) {
+        return Err(AppError::RateLimited {
+            retry_after: seen.reset_in,
+        });
     }
     let user = match Email::parse(&normalised) {
         Ok(e) => users::find_by_email(&ctx.db, &e).await?,
@@ -204,7 +207,6 @@ pub async fn authenticate(
             Ok(u)
         }
         _ => {
-            counters.add(&pair_key, 1, window).await?;
             counters.add(&client_key, 1, window).await?;
             Err(wrong())
         }

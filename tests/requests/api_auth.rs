@@ -362,6 +362,27 @@ async fn racing_redemptions_of_one_refresh_or_reset_token_succeed_once() {
 
 #[tokio::test]
 #[parallel]
+async fn guesses_sent_at_once_cannot_slip_under_the_login_limit() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "dan@example.com", Role::Customer).await;
+        let body = json!({"email": "dan@example.com", "password": "guess guess guess"});
+        let tries = (0..12).map(|_| {
+            std::future::IntoFuture::into_future(server.post("/api/v1/auth/login").json(&body))
+        });
+        let answers = futures::future::join_all(tries).await;
+        let refused = answers.iter().filter(|r| r.status_code() == 401).count();
+        let limited = answers.iter().filter(|r| r.status_code() == 429).count();
+        assert_eq!(
+            (refused, limited),
+            (5, 7),
+            "five tries, however they arrive"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
 async fn one_client_guessing_across_many_accounts_is_throttled_too() {
     with_app(|server, _ctx| async move {
         // 5 failures per address, 50 per client: ten addresses exhaust the client's budget.
