@@ -136,14 +136,16 @@ impl Hooks for App {
 
     async fn after_routes(router: AxumRouter, ctx: &AppContext) -> Result<AxumRouter> {
         let settings = Settings::get(ctx);
-        let sessions = SessionManagerLayer::new(DbSessionStore::new(ctx.db.clone()))
-            .with_name("emporium_session")
-            .with_http_only(true)
-            .with_same_site(SameSite::Lax)
-            .with_secure(settings.sessions.secure_cookies)
-            .with_expiry(Expiry::OnInactivity(
-                tower_sessions::cookie::time::Duration::days(settings.sessions.ttl_days),
-            ));
+        let sessions = SessionManagerLayer::new(
+            DbSessionStore::new(ctx.db.clone()).with_cache(ctx.cache.clone()),
+        )
+        .with_name("emporium_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.sessions.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::days(settings.sessions.ttl_days),
+        ));
         // Outermost first: headers, session, CSRF check, then error pages around the routes.
         Ok(router
             .layer(middleware::from_fn_with_state(

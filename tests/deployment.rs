@@ -46,6 +46,14 @@ impl Browser {
         }
     }
 
+    /// A second client holding a copy of this one's current cookie (as a thief would).
+    fn copy(&self) -> Self {
+        Self {
+            http: self.http.clone(),
+            cookie: Arc::new(Mutex::new(self.cookie.lock().unwrap().clone())),
+        }
+    }
+
     /// The same session, to use against another web process.
     fn sharing(&self) -> Self {
         Self {
@@ -579,5 +587,18 @@ async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
     assert_eq!(expiries.try_get::<i64>("", "n").unwrap(), 1);
     let stock = api.get(&format!("{b}/api/v1/products/{pid}")).await.json();
     assert_eq!(stock["available"], 5, "the reservation was released");
+
+    // Both processes read sessions through the shared cache: a logout on B ends the
+    // session on A at once.
+    let copied = admin_on_a.copy();
+    assert_eq!(copied.get(&format!("{a}/admin")).await.status, 200);
+    let page = admin_on_b.get(&format!("{b}/admin")).await;
+    let csrf = support::csrf_from(&page.body);
+    let out = admin_on_b
+        .form(&format!("{b}/logout"), &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    let after = copied.get(&format!("{a}/admin")).await;
+    assert_eq!(after.status, 303, "the session ended on A too");
     d.stop().await;
 }

@@ -1,7 +1,16 @@
 //! A tower-sessions store on the application database, shared by every web process on SQLite
 //! or PostgreSQL alike (none of the published stores fits tower-sessions 0.15 with sqlx 0.9).
+//!
+//! Every page reads the session, so the store keeps a write-through copy in the application
+//! cache (Redis in production, shared by every web process): `create` and `save` write the
+//! database, then the cache; `delete` removes both. A miss reads the database and does *not*
+//! fill the cache, because a read racing a logout could otherwise put the deleted session
+//! back. So the cache only ever holds what a write put there, and a logout is final at once.
+use std::{sync::Arc, time::Duration};
+
 use async_trait::async_trait;
 use chrono::Utc;
+use loco_rs::cache::Cache;
 use sea_orm::{
     sea_query::OnConflict, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
 };
@@ -13,15 +22,75 @@ use tower_sessions::{
 
 use super::_entities::sessions::{self, Column, Entity};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DbSessionStore {
     db: DatabaseConnection,
+    cache: Option<Arc<Cache>>,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSessionStore")
+            .field("cached", &self.cache.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn cache_key(id: &Id) -> String {
+    format!("emporium:session:{id}")
 }
 
 impl DbSessionStore {
+    /// A store reading and writing the database only.
     #[must_use]
     pub const fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, cache: None }
+    }
+
+    /// The same store with a write-through copy of each written session in `cache`.
+    #[must_use]
+    pub fn with_cache(mut self, cache: Arc<Cache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Copies a record that was just written to the database into the cache, until it
+    /// expires. If that fails an older copy may be left behind, so it is removed instead.
+    async fn remember(&self, record: &Record) {
+        let Some(cache) = &self.cache else { return };
+        let key = cache_key(&record.id);
+        let left = (record.expiry_date - OffsetDateTime::now_utc()).whole_seconds();
+        let stored = match u64::try_from(left) {
+            Ok(secs) if secs > 0 => cache
+                .insert_with_expiry(&key, record, Duration::from_secs(secs))
+                .await
+                .map_err(|e| e.to_string()),
+            _ => Err("already expired".to_string()),
+        };
+        if let Err(e) = stored {
+            tracing::debug!(error = %e, "session not cached");
+            self.forget(&record.id).await;
+        }
+    }
+
+    async fn forget(&self, id: &Id) {
+        let Some(cache) = &self.cache else { return };
+        if let Err(e) = cache.remove(&cache_key(id)).await {
+            // Not fatal for reads: with the cache unreachable they go to the database.
+            tracing::warn!(error = %e, "could not drop a session from the cache");
+        }
+    }
+
+    async fn cached(&self, id: &Id) -> Option<Record> {
+        let cache = self.cache.as_ref()?;
+        match cache.get::<Record>(&cache_key(id)).await {
+            Ok(Some(r)) if r.expiry_date > OffsetDateTime::now_utc() => Some(r),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "session cache unavailable; reading the database");
+                None
+            }
+        }
     }
 
     /// Deletes expired sessions (scheduled clean-up).
@@ -58,7 +127,10 @@ impl SessionStore for DbSessionStore {
         loop {
             let row = to_row(record)?;
             match Entity::insert(row).exec(&self.db).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.remember(record).await;
+                    return Ok(());
+                }
                 Err(e)
                     if matches!(
                         e.sql_err(),
@@ -82,10 +154,14 @@ impl SessionStore for DbSessionStore {
             .exec(&self.db)
             .await
             .map_err(backend)?;
+        self.remember(record).await;
         Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        if let Some(hit) = self.cached(session_id).await {
+            return Ok(Some(hit));
+        }
         let Some(row) = Entity::find()
             .filter(Column::Id.eq(session_id.to_string()))
             .filter(Column::ExpiresAt.gt(OffsetDateTime::now_utc().unix_timestamp()))
@@ -112,6 +188,7 @@ impl SessionStore for DbSessionStore {
             .exec(&self.db)
             .await
             .map_err(backend)?;
+        self.forget(session_id).await;
         Ok(())
     }
 }

@@ -185,3 +185,57 @@ async fn reading_pages_does_not_write_the_session_back() {
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn sessions_are_read_from_the_cache_and_a_logout_is_final() {
+    use axum::http::{HeaderName, HeaderValue};
+    use emporium::models::_entities::sessions;
+    use sea_orm::EntityTrait;
+    with_app(|server, ctx| async move {
+        user(&ctx, "keeper@example.com", Role::Staff).await;
+        let csrf = csrf_from(&server.get("/login").await.text());
+        let login = server
+            .post("/login")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "keeper@example.com"),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(login.status_code(), 303);
+        // What someone who copied the cookie would hold on to.
+        let copied = login.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(copied.starts_with("emporium_session="), "{copied}");
+        // The login wrote the session through to the cache: with its row gone behind the
+        // store's back, the session still reads.
+        let removed = sessions::Entity::delete_many().exec(&ctx.db).await.unwrap();
+        assert_eq!(removed.rows_affected, 1);
+        let admin = server.get("/admin").await;
+        admin.assert_status_ok();
+        assert!(admin.text().contains("keeper@example.com"));
+        // A logout removes the cached copy too: the copied cookie is worth nothing after it.
+        let csrf = csrf_from(&admin.text());
+        let out = server
+            .post("/logout")
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(out.status_code(), 303);
+        let replayed = server
+            .get("/admin")
+            .clear_cookies()
+            .add_header(
+                HeaderName::from_static("cookie"),
+                HeaderValue::from_str(&copied).unwrap(),
+            )
+            .await;
+        assert_eq!(replayed.status_code(), 303, "signed out for good");
+    })
+    .await;
+}
