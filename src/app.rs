@@ -50,6 +50,31 @@ async fn seed_demo(ctx: &AppContext) -> Result<()> {
     Ok(())
 }
 
+/// Stops a production start before it serves or sends anything when a secret is missing or
+/// unsafe, naming every variable to fix at once.
+fn refuse_unsafe_production(config: &Config) -> Result<()> {
+    let settings = Settings::from_config(config)?;
+    let jwt = config
+        .auth
+        .as_ref()
+        .and_then(|a| a.jwt.as_ref())
+        .map_or("", |j| j.secret.as_str());
+    let problems = settings.production_problems(jwt);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let list = problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    eprintln!("Refusing to start in production:\n{list}");
+    Err(loco_rs::Error::string(&format!(
+        "unsafe production configuration: {}",
+        problems.join("; ")
+    )))
+}
+
 fn with_api_stack(routes: Routes, ctx: &AppContext) -> Routes {
     routes.layer(middleware::from_fn_with_state(
         ctx.clone(),
@@ -76,7 +101,14 @@ impl Hooks for App {
     }
 
     async fn after_context(mut ctx: AppContext) -> Result<AppContext> {
+        // Every process (web, worker, scheduler, tasks) passes here before using a secret.
+        if ctx.environment == Environment::Production {
+            refuse_unsafe_production(&ctx.config)?;
+        }
         let settings = Arc::new(Settings::from_config(&ctx.config)?);
+        let proxies = web::client_ip::TrustedProxies::parse(&settings.trusted_proxies)
+            .map_err(|e| loco_rs::Error::string(&e))?;
+        ctx.shared_store.insert(proxies);
         let jwt_secret = ctx.config.get_jwt_config()?.secret.clone();
         let store = storage::connect(&settings, &jwt_secret)
             .await

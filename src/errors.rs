@@ -49,6 +49,12 @@ pub enum AppError {
     /// 409 `invalid_transition`: the order's state machine has no such step from its state.
     #[error("{0}")]
     InvalidTransition(#[from] InvalidTransition),
+    /// 409 `too_many_pending_orders`: the customer already has as many unpaid orders as the shop
+    /// allows at once (stops one account holding back stock with orders it never pays).
+    #[error(
+        "You already have {limit} unpaid orders: pay or cancel one of them before placing another."
+    )]
+    TooManyPendingOrders { limit: u64 },
     /// 413 `payload_too_large`: the body exceeds the configured limit.
     #[error("The request body is too large.")]
     PayloadTooLarge,
@@ -81,9 +87,10 @@ impl AppError {
             Self::Forbidden | Self::TwoFactorSetupRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) | Self::InsufficientStock(_) | Self::InvalidTransition(_) => {
-                StatusCode::CONFLICT
-            }
+            Self::Conflict(_)
+            | Self::InsufficientStock(_)
+            | Self::InvalidTransition(_)
+            | Self::TooManyPendingOrders { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -107,6 +114,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::InsufficientStock(_) => "insufficient_stock",
             Self::InvalidTransition(_) => "invalid_transition",
+            Self::TooManyPendingOrders { .. } => "too_many_pending_orders",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",

@@ -46,6 +46,10 @@ pub struct Settings {
     pub live: LiveSettings,
     #[serde(default)]
     pub imports: ImportLimits,
+    /// Proxies (addresses or CIDR networks, comma-separated) whose `X-Forwarded-For` names the
+    /// client; empty: the connection's peer is the client.
+    #[serde(default)]
+    pub trusted_proxies: String,
 }
 
 /// Outgoing webhook deliveries.
@@ -132,6 +136,8 @@ pub enum PaymentProviderKind {
 #[serde(default, deny_unknown_fields)]
 pub struct PaymentSettings {
     pub provider: PaymentProviderKind,
+    /// Lets production run the test provider (a staging shop); refused at boot otherwise.
+    pub allow_test_provider: bool,
     pub stripe: StripeSettings,
 }
 
@@ -158,6 +164,8 @@ pub struct CheckoutSettings {
     pub free_shipping_from_cents: Option<i64>,
     /// How long an unpaid order keeps its reservation.
     pub order_ttl_minutes: i64,
+    /// Unpaid orders one customer may have at once; the next checkout answers 409.
+    pub max_pending_orders: u64,
     /// The country whose tax rate carts are estimated with until an address is known.
     pub default_country: String,
     /// Most units of one variant in a cart or order line.
@@ -175,6 +183,7 @@ impl Default for CheckoutSettings {
             shipping_fee_cents: 495,
             free_shipping_from_cents: Some(5000),
             order_ttl_minutes: 15,
+            max_pending_orders: 3,
             default_country: "DE".into(),
             max_line_quantity: 99,
             max_cart_lines: 50,
@@ -294,6 +303,12 @@ pub struct AuthSettings {
     pub login_window_secs: u64,
     /// Staff accounts must set up two-factor login before they can use the admin or the API.
     pub require_staff_2fa: bool,
+    /// Security mails (reset, sign-up, verification, e-mail change) of one kind to one address
+    /// per window; past it they are silently not sent.
+    pub mail_per_address: u64,
+    /// Such mails asked for by one client per window; past it, 429.
+    pub mail_per_client: u64,
+    pub mail_window_secs: u64,
 }
 
 impl Default for AuthSettings {
@@ -306,6 +321,9 @@ impl Default for AuthSettings {
             login_max_failures: 5,
             login_window_secs: 900,
             require_staff_2fa: false,
+            mail_per_address: 3,
+            mail_per_client: 20,
+            mail_window_secs: 3600,
         }
     }
 }
@@ -447,12 +465,70 @@ impl Default for Limits {
     }
 }
 
+/// The JWT secrets committed in `config/development.yaml` and `config/test.yaml`: public, so
+/// never acceptable in production.
+const DEVELOPMENT_JWT_SECRETS: &[&str] = &[
+    "ZGV2ZWxvcG1lbnQtb25seS1zZWNyZXQtY2hhbmdlLW1lLWluLXByb2R1Y3Rpb24=",
+    "dGVzdC1vbmx5LXNlY3JldC1mb3ItZW1wb3JpdW0tdGVzdHMtMzItYnl0ZXM=",
+    "YmVuY2htYXJrLW9ubHktc2VjcmV0LW5vdC1mb3ItcHJvZHVjdGlvbg==",
+];
+
 impl Settings {
     /// Upload bodies may be as large as the largest upload (an image or a product CSV) plus
     /// room for the multipart framing.
     #[must_use]
     pub fn upload_body_limit(&self) -> usize {
         self.images.max_bytes.max(self.imports.max_bytes) + 64 * 1024
+    }
+
+    /// What makes this configuration unsafe to serve a real shop with; empty when nothing does.
+    /// Each entry names the environment variable to set. Production refuses to start while
+    /// any remain (`App::boot`), so a forgotten secret fails loudly at deploy time instead of
+    /// leaving, say, webhook signatures checkable with an empty key.
+    #[must_use]
+    pub fn production_problems(&self, jwt_secret: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut need = |missing: bool, var: &str, why: &str| {
+            if missing {
+                problems.push(format!("{var} {why}"));
+            }
+        };
+        need(
+            jwt_secret.trim().len() < 32,
+            "JWT_SECRET",
+            "must be set to a random secret of at least 32 characters (it signs API access tokens)",
+        );
+        need(
+            DEVELOPMENT_JWT_SECRETS.contains(&jwt_secret.trim()),
+            "JWT_SECRET",
+            "is the published development or test secret: set a secret of your own",
+        );
+        need(
+            self.base_url.trim().is_empty(),
+            "BASE_URL",
+            "must be set to the shop's public origin (mail links point there)",
+        );
+        match self.payments.provider {
+            PaymentProviderKind::Stripe => {
+                need(
+                    self.payments.stripe.secret_key.trim().is_empty(),
+                    "STRIPE_SECRET_KEY",
+                    "must be set when PAYMENT_PROVIDER=stripe",
+                );
+                need(
+                    self.payments.stripe.webhook_secret.trim().is_empty(),
+                    "STRIPE_WEBHOOK_SECRET",
+                    "must be set when PAYMENT_PROVIDER=stripe (without it no Stripe event can be verified)",
+                );
+            }
+            PaymentProviderKind::Test => need(
+                !self.payments.allow_test_provider,
+                "PAYMENT_PROVIDER",
+                "is `test`, whose page lets anyone mark an order paid: use `stripe`, or set \
+                 PAYMENTS_ALLOW_TEST_PROVIDER=true for a staging shop",
+            ),
+        }
+        problems
     }
 
     /// Parses the `settings:` block of the loaded config (as loaded, or as [`Self::pack`] left it).

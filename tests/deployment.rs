@@ -364,6 +364,8 @@ async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
         ("SMTP_PORT", smtp_port),
         ("SMTP_TLS", "none".into()),
         ("PAYMENT_PROVIDER", "test".into()),
+        // A staging-like shop: production refuses the test provider unless told so.
+        ("PAYMENTS_ALLOW_TEST_PROVIDER", "true".into()),
         ("SECURE_COOKIES", "false".into()),
         // Orders expire at once: the scheduler's expiry job shows itself within a minute.
         ("ORDER_TTL_MINUTES", "0".into()),

@@ -12,6 +12,7 @@ mod m20261201_000005_payments;
 mod m20261201_000006_reviews;
 mod m20261201_000007_api_keys;
 mod m20261202_000008_integrations;
+mod m20261203_000009_security;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_reviews::Migration),
             Box::new(m20261201_000007_api_keys::Migration),
             Box::new(m20261202_000008_integrations::Migration),
+            Box::new(m20261203_000009_security::Migration),
         ]
     }
 }

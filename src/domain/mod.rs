@@ -10,6 +10,7 @@ pub mod payment;
 pub mod pricing;
 pub mod product_csv;
 pub mod promo;
+pub mod redirect;
 pub mod role;
 pub mod secrets;
 pub mod stock;

@@ -28,6 +28,13 @@ impl FieldErrors {
             .push(message.into());
     }
 
+    /// Adds every message of `other`.
+    pub fn merge(&mut self, other: Self) {
+        for (field, messages) in other.0 {
+            self.0.entry(field).or_default().extend(messages);
+        }
+    }
+
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

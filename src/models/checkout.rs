@@ -56,11 +56,24 @@ fn address_json(a: &Address) -> String {
     .to_string()
 }
 
+/// Unpaid orders of a customer that still hold stock (the expiry job has not caught up with
+/// those past their time, which hold nothing a shopper could want).
+async fn pending_orders<C: sea_orm::ConnectionTrait>(db: &C, user_id: i32) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(orders::Entity::find()
+        .filter(orders::Column::UserId.eq(user_id))
+        .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .filter(orders::Column::ExpiresAt.gt(Utc::now().fixed_offset()))
+        .count(db)
+        .await?)
+}
+
 /// Places the user's cart as a pending order.
 ///
 /// # Errors
 /// 422 `validation_failed` for an empty cart (field `cart`) or a promo code that no longer
-/// applies (field `code`); 409 `insufficient_stock` naming every short product.
+/// applies (field `code`); 409 `insufficient_stock` naming every short product; 409
+/// `too_many_pending_orders` when the customer already has the most unpaid orders allowed.
 #[tracing::instrument(name = "checkout::place_order", skip_all, fields(user_id = user.id))]
 pub async fn place_order(ctx: &AppContext, user: &User, cmd: PlaceOrder) -> AppResult<OrderView> {
     let settings = Settings::get(ctx);
@@ -76,6 +89,11 @@ pub async fn place_order(ctx: &AppContext, user: &User, cmd: PlaceOrder) -> AppR
     let lines = cart_model::lines(&txn, cart.id).await?;
     if lines.is_empty() {
         return Err(empty_cart());
+    }
+    // Counted under the cart lock, so parallel checkouts of one customer cannot all pass.
+    let limit = settings.checkout.max_pending_orders;
+    if pending_orders(&txn, user.id).await? >= limit {
+        return Err(AppError::TooManyPendingOrders { limit });
     }
     let inactive: Vec<_> = lines
         .iter()

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::_entities::mail_outbox::{self, Column, Entity};
 use crate::{
+    domain::secrets::redact_link_tokens,
     errors::{AppError, AppResult},
     jobs::JobEnv,
 };
@@ -84,8 +85,22 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
     match env.mail.send(&mail).await {
         Ok(sent) => {
             let status = if sent { Status::Sent } else { Status::Kept };
-            Entity::update_many()
-                .col_expr(Column::Status, Expr::value(status.as_str()))
+            let mut done = Entity::update_many();
+            if sent {
+                // Once it has left, the outbox keeps no working link: reset and verification
+                // links there would let any admin take over the recipient's account. (Kept
+                // mail is the delivery itself: the outbox transport is read by the developer.)
+                done = done
+                    .col_expr(
+                        Column::TextBody,
+                        Expr::value(redact_link_tokens(&mail.text_body)),
+                    )
+                    .col_expr(
+                        Column::HtmlBody,
+                        Expr::value(redact_link_tokens(&mail.html_body)),
+                    );
+            }
+            done.col_expr(Column::Status, Expr::value(status.as_str()))
                 .col_expr(Column::SentAt, Expr::value(Utc::now()))
                 .col_expr(Column::LastError, Expr::value(Option::<String>::None))
                 .col_expr(

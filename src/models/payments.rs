@@ -155,6 +155,16 @@ pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayV
     status.apply(OrderEvent::Pay)?;
     let provider = Payments::get(ctx);
     let now = Utc::now();
+    // Paying would stretch the reservation to the provider's session; an order whose time has
+    // run out holds nothing any more and is about to be expired, so it is not revived.
+    if order
+        .expires_at
+        .is_some_and(|t| t.with_timezone(&Utc) <= now)
+    {
+        return Err(AppError::Conflict(
+            "The time to pay for this order has run out; please order again.".into(),
+        ));
+    }
     // Sessions past their time are over even if the provider's expiry event never came.
     transactions::Entity::update_many()
         .col_expr(
@@ -245,6 +255,7 @@ pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayV
         .filter(orders::Column::Id.eq(order.id))
         .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
         .filter(orders::Column::ExpiresAt.lt(session_expiry.fixed_offset()))
+        .filter(orders::Column::ExpiresAt.gt(Utc::now().fixed_offset()))
         .exec(&ctx.db)
         .await?;
     Ok(PayView {

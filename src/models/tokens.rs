@@ -74,10 +74,7 @@ pub async fn consume_one_time<C: ConnectionTrait>(
     kind: OneTimeKind,
     raw: &str,
 ) -> AppResult<i32> {
-    let invalid = || AppError::Unprocessable {
-        code: "invalid_token",
-        message: "This link is invalid or has expired.".into(),
-    };
+    let invalid = invalid_token;
     if raw.is_empty() || raw.len() > 200 {
         return Err(invalid());
     }
@@ -102,6 +99,37 @@ pub async fn consume_one_time<C: ConnectionTrait>(
     Ok(token.user_id)
 }
 
+/// The user a live (unused, unexpired) one-time token belongs to, without using it up: for
+/// checks that must run before the write that redeems it.
+///
+/// # Errors
+/// `AppError::Unprocessable("invalid_token")` for unknown, used or expired tokens.
+pub async fn peek_one_time<C: ConnectionTrait>(
+    db: &C,
+    kind: OneTimeKind,
+    raw: &str,
+) -> AppResult<i32> {
+    if raw.is_empty() || raw.len() > 200 {
+        return Err(invalid_token());
+    }
+    user_tokens::Entity::find()
+        .filter(user_tokens::Column::TokenHash.eq(hash_secret(raw)))
+        .filter(user_tokens::Column::Kind.eq(kind.as_str()))
+        .filter(user_tokens::Column::UsedAt.is_null())
+        .filter(user_tokens::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await?
+        .map(|t| t.user_id)
+        .ok_or_else(invalid_token)
+}
+
+fn invalid_token() -> AppError {
+    AppError::Unprocessable {
+        code: "invalid_token",
+        message: "This link is invalid or has expired.".into(),
+    }
+}
+
 /// Invalidates every unused token of one kind for a user (a new reset link voids older ones;
 /// a successful reset voids them all).
 ///
@@ -122,25 +150,27 @@ pub async fn void_one_time<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Starts a new refresh-token family (a login) or continues one (a rotation).
+/// Issues a refresh token in `family` (new for a login, the old one's for a rotation), under
+/// the user's current session version.
 ///
 /// # Errors
 /// Database errors.
 pub async fn issue_refresh<C: ConnectionTrait>(
     db: &C,
-    user_id: i32,
-    family: Option<Uuid>,
+    user: &super::users::Model,
+    family: Uuid,
     ttl: Duration,
 ) -> AppResult<String> {
     let raw = new_secret();
     let now = Utc::now();
     refresh_tokens::ActiveModel {
-        user_id: Set(user_id),
+        user_id: Set(user.id),
         token_hash: Set(hash_secret(&raw)),
-        family: Set(family.unwrap_or_else(Uuid::new_v4)),
+        family: Set(family),
         expires_at: Set((now + ttl).into()),
         revoked_at: Set(None),
         created_at: Set(now.into()),
+        session_version: Set(user.session_version),
         ..Default::default()
     }
     .insert(db)
@@ -204,20 +234,6 @@ pub async fn revoke_family<C: ConnectionTrait>(db: &C, family: Uuid) -> AppResul
     refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(refresh_tokens::Column::Family.eq(family))
-        .filter(refresh_tokens::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Revokes every refresh token of a user (password change or reset, deactivation).
-///
-/// # Errors
-/// Database errors.
-pub async fn revoke_all_for_user<C: ConnectionTrait>(db: &C, user_id: i32) -> AppResult<()> {
-    refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_tokens::Column::UserId.eq(user_id))
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(db)
         .await?;

@@ -22,11 +22,11 @@ use serde::Serialize;
 
 use super::{
     _entities::{recovery_codes, users},
+    accounts::Keep,
     db::write_txn,
     users::Model as User,
 };
 use crate::{
-    counters::Counters,
     domain::{
         two_factor::{
             is_recovery_code, qr_svg, recovery_code, recovery_hash, Authenticator, RECOVERY_CODES,
@@ -114,7 +114,8 @@ fn wrong_code() -> AppError {
 }
 
 /// Turns two-factor login on with the password and the first correct code; returns the
-/// recovery codes, which are never shown again.
+/// recovery codes, which are never shown again, and the user under its new session version
+/// (every other session ends: the caller keeps its browser session on that version).
 ///
 /// # Errors
 /// `Forbidden` for customers, `Conflict` when already on or not started, 422 `password` or
@@ -124,7 +125,7 @@ pub async fn confirm(
     user: &User,
     password: &str,
     code: &str,
-) -> AppResult<Vec<String>> {
+) -> AppResult<(Vec<String>, User)> {
     staff_only(user)?;
     if user.two_factor_enabled() || user.totp_secret.is_none() {
         return Err(AppError::Conflict(
@@ -151,10 +152,10 @@ pub async fn confirm(
         return Err(AppError::Conflict("Two-factor login is already on.".into()));
     }
     let codes = issue_codes(&txn, user.id).await?;
-    // API sessions opened with the password alone end here.
-    super::tokens::revoke_all_for_user(&txn, user.id).await?;
+    // Sessions opened with the password alone end here; the browser that turned it on stays.
+    let user = super::accounts::end_other_sessions(&txn, user.id, Keep::Browser).await?;
     txn.commit().await?;
-    Ok(codes)
+    Ok((codes, user))
 }
 
 async fn issue_codes<C: sea_orm::ConnectionTrait>(db: &C, user_id: i32) -> AppResult<Vec<String>> {
@@ -192,31 +193,6 @@ pub async fn codes_left(db: &DatabaseConnection, user: &User) -> AppResult<u64> 
         .await?)
 }
 
-/// Counts one try against `key` before it is judged, so tries sent in parallel cannot all
-/// slip under the limit; a success clears the count.
-async fn limited_try<F, Fut>(ctx: &AppContext, key: &str, attempt: F) -> AppResult<()>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = AppResult<bool>>,
-{
-    let settings = Settings::get(ctx);
-    let counters = Counters::get(ctx);
-    let hit = counters
-        .add(key, 1, settings.auth.login_window_secs)
-        .await?;
-    if hit.count > settings.auth.login_max_failures {
-        return Err(AppError::RateLimited {
-            retry_after: hit.reset_in,
-        });
-    }
-    if attempt().await? {
-        counters.clear(key).await?;
-        Ok(())
-    } else {
-        Err(AppError::Validation(FieldErrors::new()))
-    }
-}
-
 /// The second step of a login (and the proof asked before turning two-factor off): a current
 /// TOTP code, or an unused recovery code, which is then used up.
 ///
@@ -224,7 +200,7 @@ where
 /// `RateLimited` after too many wrong codes; 422 `code` for a wrong or reused code.
 pub async fn check(ctx: &AppContext, user: &User, code: &str) -> AppResult<()> {
     let key = format!("2fa:{}", user.id);
-    let result = limited_try(ctx, &key, || async {
+    let result = super::accounts::passwords::limited_try(ctx, &key, || async {
         if is_recovery_code(code) {
             let used = recovery_codes::Entity::update_many()
                 .col_expr(
@@ -264,20 +240,7 @@ pub async fn check(ctx: &AppContext, user: &User, code: &str) -> AppResult<()> {
 /// The password again, before two-factor login is turned on or off (a borrowed session alone
 /// must not be able to change it), throttled like a login.
 async fn reauthenticate(ctx: &AppContext, user: &User, password: &str) -> AppResult<()> {
-    let key = format!("2fa-password:{}", user.id);
-    let result = limited_try(ctx, &key, || async {
-        Ok(loco_rs::hash::verify_password(
-            password,
-            &user.password_hash,
-        ))
-    })
-    .await;
-    match result {
-        Err(AppError::Validation(_)) => {
-            Err(FieldErrors::single("password", "This is not your password.").into())
-        }
-        other => other,
-    }
+    super::accounts::passwords::check_current(ctx, user, password, "password").await
 }
 
 /// Turns two-factor login off (or abandons an enrolment); needs the password and, when it is

@@ -36,6 +36,14 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
     {
         return Ok(t);
     }
+    renew(session).await
+}
+
+/// Replaces the session's token (at login), so one seen before cannot be used after.
+///
+/// # Errors
+/// Session store failures.
+pub async fn renew(session: &Session) -> Result<String, AppError> {
     let t = crate::models::tokens::new_secret();
     session
         .insert(SESSION_KEY, &t)

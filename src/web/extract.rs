@@ -48,6 +48,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 pub struct Claims {
     pub user_pid: Uuid,
     pub role: Role,
+    /// The user's session version when the token was issued (0 for tokens from before).
+    pub version: i64,
+    /// The API session (refresh-token family) the token belongs to.
+    pub family: Option<Uuid>,
 }
 
 /// The API key sent as the bearer token, if the token is one (`emp_…`).
@@ -101,12 +105,43 @@ pub fn bearer_claims(ctx: &AppContext, parts: &Parts) -> Result<Option<Claims>, 
         .and_then(|v| v.as_str())
         .and_then(|r| r.parse().ok())
         .ok_or_else(invalid)?;
-    Ok(Some(Claims { user_pid, role }))
+    let version = data
+        .claims
+        .claims
+        .get("sv")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    let family = data
+        .claims
+        .claims
+        .get("fam")
+        .and_then(|v| v.as_str())
+        .and_then(|f| Uuid::parse_str(f).ok());
+    Ok(Some(Claims {
+        user_pid,
+        role,
+        version,
+        family,
+    }))
 }
 
 /// The user behind a valid bearer token. The row is loaded on every request so that a
-/// deactivated or deleted user is locked out at once, not when the token expires.
+/// deactivated or deleted user, or a session ended since (password change, "sign out
+/// everywhere else", …), is locked out at once, not when the token expires.
 pub struct CurrentUser(pub Model);
+
+/// The user of a verified token's claims, if that session is still live.
+async fn live_user(ctx: &AppContext, claims: &Claims) -> Result<Model, AppError> {
+    let unauthorized =
+        || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
+    let user = users::find_by_pid(&ctx.db, claims.user_pid)
+        .await
+        .map_err(|_| unauthorized())?;
+    if !user.active || !user.session_is_current(claims.version, claims.family) {
+        return Err(unauthorized());
+    }
+    Ok(user)
+}
 
 impl FromRequestParts<AppContext> for CurrentUser {
     type Rejection = ApiError;
@@ -129,12 +164,7 @@ impl FromRequestParts<AppContext> for CurrentUser {
             return Ok(Self(user));
         }
         let claims = bearer_claims(ctx, parts)?.ok_or_else(unauthorized)?;
-        let user = users::find_by_pid(&ctx.db, claims.user_pid)
-            .await
-            .map_err(|_| unauthorized())?;
-        if !user.active {
-            return Err(ApiError(unauthorized()));
-        }
+        let user = live_user(ctx, &claims).await?;
         // Tokens issued before the shop required two-factor login for staff stop working.
         if crate::models::two_factor::setup_required(&crate::settings::Settings::get(ctx), &user) {
             return Err(ApiError(AppError::TwoFactorSetupRequired));
@@ -146,28 +176,38 @@ impl FromRequestParts<AppContext> for CurrentUser {
 /// The client's address, used to key rate limits and login throttling.
 pub struct ClientId(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientId {
+impl FromRequestParts<AppContext> for ClientId {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_id(parts)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_id(ctx, parts)))
     }
 }
 
-/// The peer address. Forwarded headers are not trusted: a deployment behind a proxy should
-/// enable Loco's `remote_ip` middleware, whose result (in extensions) is preferred here.
+/// The client's address: the peer, or the client a trusted proxy names (`TRUSTED_PROXIES`,
+/// see [`crate::web::client_ip`]).
 #[must_use]
-pub fn client_id(parts: &Parts) -> String {
-    if let Some(ip) = parts
-        .extensions
-        .get::<loco_rs::controller::middleware::remote_ip::RemoteIP>()
-    {
-        return ip.to_string();
-    }
-    parts
+pub fn client_id(ctx: &AppContext, parts: &Parts) -> String {
+    let Some(peer) = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |ci| ci.0.ip().to_string())
+        .map(|ci| ci.0.ip())
+    else {
+        return "unknown".to_string();
+    };
+    let forwarded: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    ctx.shared_store
+        .get_ref::<crate::web::client_ip::TrustedProxies>()
+        .map_or(peer, |t| t.client(peer, &forwarded))
+        .to_string()
 }
 
 /// A set of roles allowed through [`Authorized`].
@@ -216,7 +256,8 @@ impl FromRequestParts<AppContext> for MaybeUser {
 }
 
 /// Who is reading a public endpoint: anonymous, or a verified bearer token's claims (staff see
-/// inactive products). A present but invalid token is still a 401.
+/// inactive products). A present but invalid token, or one whose session has ended, is still
+/// a 401.
 pub struct Viewer(pub Option<Claims>);
 
 impl Viewer {
@@ -233,7 +274,27 @@ impl FromRequestParts<AppContext> for Viewer {
         parts: &mut Parts,
         ctx: &AppContext,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(bearer_claims(ctx, parts)?))
+        let Some(mut claims) = bearer_claims(ctx, parts)? else {
+            return Ok(Self(None));
+        };
+        // The role that counts is the one the user has now, not the one in the token.
+        claims.role = live_user(ctx, &claims).await?.role();
+        Ok(Self(Some(claims)))
+    }
+}
+
+/// The API session (refresh-token family) of the caller's access token, if it has one: the
+/// session that survives when the caller ends its other sessions.
+pub struct ApiSession(pub Option<Uuid>);
+
+impl FromRequestParts<AppContext> for ApiSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(bearer_claims(ctx, parts)?.and_then(|c| c.family)))
     }
 }
 

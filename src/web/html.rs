@@ -25,6 +25,8 @@ use crate::{
 };
 
 const USER_KEY: &str = "user_pid";
+/// The user's session version when this session signed in (see `models::accounts::revocation`).
+const VERSION_KEY: &str = "session_version";
 const FLASH_KEY: &str = "flash";
 /// A guest's cart token, kept in their session until they log in.
 pub const CART_TOKEN_KEY: &str = "cart_token";
@@ -50,14 +52,30 @@ pub async fn flash(session: &Session, kind: &str, message: impl Into<String>) {
     let _ = session.insert(FLASH_KEY, list).await;
 }
 
-/// Signs the session in, with a fresh session id (no session fixation).
+/// Signs the session in, with a fresh session id (no session fixation) and a fresh CSRF token
+/// (a token seen before the login is worth nothing after it).
 ///
 /// # Errors
 /// Session store failures.
 pub async fn sign_in(session: &Session, user: &Model) -> Result<(), AppError> {
     session.cycle_id().await.map_err(AppError::internal)?;
+    crate::web::csrf::renew(session).await?;
     session
         .insert(USER_KEY, user.pid)
+        .await
+        .map_err(AppError::internal)?;
+    keep_signed_in(session, user).await
+}
+
+/// Moves this (signed-in) session to the user's current session version, after an action of
+/// its own ended every other session (password change, two-factor on, "sign out everywhere
+/// else").
+///
+/// # Errors
+/// Session store failures.
+pub async fn keep_signed_in(session: &Session, user: &Model) -> Result<(), AppError> {
+    session
+        .insert(VERSION_KEY, user.session_version)
         .await
         .map_err(AppError::internal)
 }
@@ -70,6 +88,17 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(AppError::internal)
 }
 
+/// Whether a stored session record (read without the session layer, as the live stream's
+/// recheck does) is still signed in as `user`.
+#[must_use]
+pub fn record_signed_in_as(data: &std::collections::HashMap<String, Value>, user: &Model) -> bool {
+    let pid = data
+        .get(USER_KEY)
+        .and_then(|v| serde_json::from_value::<Uuid>(v.clone()).ok());
+    let version = data.get(VERSION_KEY).and_then(Value::as_i64).unwrap_or(0);
+    pid == Some(user.pid) && user.active && user.session_is_current(version, None)
+}
+
 async fn session_user(ctx: &AppContext, session: &Session) -> Result<Option<Model>, AppError> {
     let Some(pid) = session
         .get::<Uuid>(USER_KEY)
@@ -78,7 +107,16 @@ async fn session_user(ctx: &AppContext, session: &Session) -> Result<Option<Mode
     else {
         return Ok(None);
     };
+    // Sessions from before versions existed read as version 0, the version users start at.
+    let version = session
+        .get::<i64>(VERSION_KEY)
+        .await
+        .map_err(AppError::internal)?
+        .unwrap_or(0);
     match users::find_by_pid(&ctx.db, pid).await {
+        // Ended by another session of the user. It is only read as signed out, not flushed:
+        // the session that ended it may be this one, with its own update still in flight.
+        Ok(u) if u.active && !u.session_is_current(version, None) => Ok(None),
         Ok(u) if u.active => Ok(Some(u)),
         Ok(_) | Err(AppError::NotFound) => {
             // Deactivated or deleted since sign-in: end the session now.
@@ -287,6 +325,9 @@ pub fn form_errors(e: AppError) -> Result<FieldErrors, PageError> {
         AppError::Unauthorized(m) | AppError::Conflict(m) => Ok(FieldErrors::single("_form", m)),
         AppError::Unprocessable { message, .. } => Ok(FieldErrors::single("_form", message)),
         AppError::InvalidTransition(t) => Ok(FieldErrors::single("_form", t.to_string())),
+        e @ AppError::TooManyPendingOrders { .. } => {
+            Ok(FieldErrors::single("_form", e.to_string()))
+        }
         AppError::InsufficientStock(short) => {
             let mut f = FieldErrors::new();
             for s in &short {
@@ -321,14 +362,11 @@ pub fn error_sentence(e: AppError) -> Result<String, PageError> {
         .join(" "))
 }
 
-/// Only local paths are followed after login (no open redirect).
+/// Only plain local paths are followed after login (no open redirect, never a 500 for a
+/// value that is no header); see [`crate::domain::redirect`].
 #[must_use]
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/account"
-    }
+    crate::domain::redirect::local_or(next, "/account")
 }
 
 /// The page templates, loaded at boot.

@@ -33,7 +33,7 @@ fn owner(ctx: &AppContext, parts: &Parts) -> String {
     }
     match bearer_claims(ctx, parts).ok().flatten() {
         Some(c) => format!("user:{}", c.user_pid),
-        None => format!("anon:{}", client_id(parts)),
+        None => format!("anon:{}", client_id(ctx, parts)),
     }
 }
 

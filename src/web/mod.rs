@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by the API and the pages: extractors, middleware, pagination.
 pub mod api_middleware;
+pub mod client_ip;
 pub mod csrf;
 pub mod extract;
 pub mod html;

@@ -53,7 +53,7 @@ pub async fn check(ctx: &AppContext, parts: &Parts) -> Result<Quota, (AppError, 
                 };
                 (format!("rl:user:{}", c.user_pid), limit)
             }
-            None => (format!("rl:anon:{}", client_id(parts)), rl.anonymous),
+            None => (format!("rl:anon:{}", client_id(ctx, parts)), rl.anonymous),
         },
     };
     let hit = counted(ctx, &key, rl.window_secs)

@@ -40,7 +40,12 @@ fn who(method: &str, path: &str) -> Who {
                 Who::Anyone
             }
         }
-        "/me" | "/me/password" | "/me/address" | "/checkout" | "/transactions" => Who::User,
+        "/me"
+        | "/me/password"
+        | "/me/sessions/revoke"
+        | "/me/address"
+        | "/checkout"
+        | "/transactions" => Who::User,
         _ if p.starts_with("/wishlist") => Who::User,
         // Guests have carts by token.
         _ if p.starts_with("/cart") => Who::Anyone,

@@ -21,4 +21,5 @@ mod pages_catalogue;
 mod pages_dashboard;
 mod pages_integrations;
 mod pages_orders;
+mod security;
 mod two_factor;

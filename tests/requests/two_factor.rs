@@ -40,7 +40,7 @@ async fn enable(ctx: &AppContext, email: &str) -> (String, Vec<String>) {
     let enrolment = two_factor::enrolment_for(ctx, &by_email(ctx, email).await)
         .await
         .unwrap();
-    let codes = two_factor::confirm(
+    let (codes, _) = two_factor::confirm(
         ctx,
         &by_email(ctx, email).await,
         PASSWORD,

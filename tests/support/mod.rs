@@ -72,18 +72,35 @@ pub async fn boot() -> TestApp {
         .await
         .unwrap();
     let ctx = boot.app_context.clone();
+    ctx.shared_store.insert(AppRouter(
+        boot.router.clone().expect("web mode has a router"),
+    ));
     TestApp { boot, ctx, cleanup }
 }
 
+/// The booted app's router, kept so that a test can open more browsers on it.
+#[derive(Clone)]
+struct AppRouter(axum::Router);
+
+/// A client for the app on a loopback port that keeps its own cookies like a browser: one per
+/// device of a test's user.
+pub fn browser(ctx: &AppContext) -> TestServer {
+    let router = ctx
+        .shared_store
+        .get::<AppRouter>()
+        .expect("booted by support::boot")
+        .0;
+    TestServer::new_with_config(
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        RequestConfigBuilder::new().save_cookies(true).build(),
+    )
+    .unwrap()
+}
+
 impl TestApp {
-    /// An in-memory HTTP client for the app that keeps cookies like a browser.
+    /// A client for the app on a loopback port that keeps cookies like a browser.
     pub fn server(&self) -> TestServer {
-        let router = self.boot.router.clone().expect("web mode has a router");
-        TestServer::new_with_config(
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            RequestConfigBuilder::new().save_cookies(true).build(),
-        )
-        .unwrap()
+        browser(&self.ctx)
     }
 
     /// Closes the pool and deletes the database.

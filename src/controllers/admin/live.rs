@@ -74,14 +74,12 @@ const RECHECK: Duration = Duration::from_secs(60);
 /// meanwhile) and its user is active with a role that sees the feed.
 async fn still_allowed(db: &DatabaseConnection, session: Option<Id>, user: Uuid) -> bool {
     let Some(id) = session else { return false };
-    let signed_in = DbSessionStore::new(db.clone())
-        .load(&id)
-        .await
-        .is_ok_and(|r| r.is_some());
-    signed_in
-        && users::find_by_pid(db, user)
-            .await
-            .is_ok_and(|u| u.active && LIVE_ROLES.contains(&u.role()))
+    let Ok(Some(record)) = DbSessionStore::new(db.clone()).load(&id).await else {
+        return false;
+    };
+    users::find_by_pid(db, user).await.is_ok_and(|u| {
+        crate::web::html::record_signed_in_as(&record.data, &u) && LIVE_ROLES.contains(&u.role())
+    })
 }
 
 struct Listener {

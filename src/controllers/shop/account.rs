@@ -18,13 +18,15 @@ use crate::{
     },
     errors::{AppError, PageError},
     models::{
-        accounts::{self, Origin},
+        accounts,
         addresses::{self, AddressView},
         users::{Model, Profile},
     },
     web::{
         extract::ClientId,
-        html::{flash, form_errors, safe_next, sign_in, sign_out, Page},
+        html::{
+            error_sentence, flash, form_errors, keep_signed_in, safe_next, sign_in, sign_out, Page,
+        },
     },
 };
 
@@ -120,7 +122,11 @@ struct RegisterForm {
     last_name: String,
 }
 
-async fn register(page: Page, Form(f): Form<RegisterForm>) -> PageResult {
+async fn register(
+    page: Page,
+    ClientId(client): ClientId,
+    Form(f): Form<RegisterForm>,
+) -> PageResult {
     let result = match Registration::parse(
         &f.email,
         &f.password,
@@ -128,7 +134,7 @@ async fn register(page: Page, Form(f): Form<RegisterForm>) -> PageResult {
         &f.last_name,
         Role::Customer,
     ) {
-        Ok(reg) => accounts::register(&page.ctx, reg, Origin::SignUp).await,
+        Ok(reg) => accounts::sign_up(&page.ctx, reg, &client).await,
         Err(e) => Err(e.into()),
     };
     match result {
@@ -166,8 +172,19 @@ struct ForgotForm {
     email: String,
 }
 
-async fn forgot(page: Page, Form(f): Form<ForgotForm>) -> PageResult {
-    accounts::forgot_password(&page.ctx, &f.email).await?;
+async fn forgot(page: Page, ClientId(client): ClientId, Form(f): Form<ForgotForm>) -> PageResult {
+    if let Err(e) = accounts::forgot_password(&page.ctx, &f.email, &client).await {
+        let status = e.status();
+        let errors = form_errors(e)?;
+        return page
+            .render_status(
+                status,
+                "account/forgot.html",
+                "Forgot your password?",
+                json!({ "form": { "email": f.email }, "errors": errors_json(&errors), "sent": false }),
+            )
+            .await;
+    }
     page.render(
         "account/forgot.html",
         "Forgot your password?",
@@ -332,9 +349,23 @@ struct PasswordForm {
 
 async fn change_password(page: Page, Form(f): Form<PasswordForm>) -> PageResult {
     let user = page.require_user()?.clone();
-    match accounts::change_password(&page.ctx, user, &f.current_password, &f.new_password).await {
-        Ok(_) => {
-            flash(&page.session, "success", "Your password has been changed.").await;
+    match accounts::change_password(
+        &page.ctx,
+        user,
+        &f.current_password,
+        &f.new_password,
+        accounts::Keep::Browser,
+    )
+    .await
+    {
+        Ok(user) => {
+            keep_signed_in(&page.session, &user).await?;
+            flash(
+                &page.session,
+                "success",
+                "Your password has been changed, and every other device has been signed out.",
+            )
+            .await;
             Ok(Redirect::to("/account").into_response())
         }
         Err(e) => {
@@ -384,9 +415,24 @@ async fn update_address(page: Page, Form(f): Form<AddressForm>) -> PageResult {
     }
 }
 
-async fn resend_verification(page: Page) -> PageResult {
+/// "Sign out everywhere else": every other browser session and API token of the user ends.
+async fn sign_out_elsewhere(page: Page) -> PageResult {
     let user = page.require_user()?.clone();
-    match accounts::resend_verification(&page.ctx, &user).await {
+    let user =
+        accounts::sign_out_everywhere_else(&page.ctx, &user, accounts::Keep::Browser).await?;
+    keep_signed_in(&page.session, &user).await?;
+    flash(
+        &page.session,
+        "success",
+        "Every other device and app has been signed out.",
+    )
+    .await;
+    Ok(Redirect::to("/account").into_response())
+}
+
+async fn resend_verification(page: Page, ClientId(client): ClientId) -> PageResult {
+    let user = page.require_user()?.clone();
+    match accounts::resend_verification(&page.ctx, &user, &client).await {
         Ok(()) => {
             flash(
                 &page.session,
@@ -396,6 +442,9 @@ async fn resend_verification(page: Page) -> PageResult {
             .await
         }
         Err(AppError::Conflict(m)) => flash(&page.session, "info", m).await,
+        Err(e @ AppError::RateLimited { .. }) => {
+            flash(&page.session, "error", error_sentence(e)?).await;
+        }
         Err(e) => return Err(e.into()),
     }
     Ok(Redirect::to("/account").into_response())
@@ -414,6 +463,7 @@ pub fn routes() -> Routes {
         .add("/account", get(show))
         .add("/account/profile", post(update_profile))
         .add("/account/password", post(change_password))
+        .add("/account/sessions/revoke", post(sign_out_elsewhere))
         .add("/account/address", post(update_address))
         .add("/account/verify/resend", post(resend_verification))
 }

@@ -172,7 +172,10 @@ async fn confirm(page: Page, Form(f): Form<ConfirmForm>) -> PageResult {
     let user = page.require_user()?.clone();
     match two_factor::confirm(&page.ctx, &user, &f.password, &f.code).await {
         // The codes are shown on this response only.
-        Ok(codes) => render_setup(&page, StatusCode::OK, Some(codes), json!({})).await,
+        Ok((codes, user)) => {
+            crate::web::html::keep_signed_in(&page.session, &user).await?;
+            render_setup(&page, StatusCode::OK, Some(codes), json!({})).await
+        }
         Err(e) => {
             let errors = json!(form_errors(e)?);
             render_setup(&page, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await

@@ -20,6 +20,8 @@ pub struct Model {
     pub totp_secret: Option<String>,
     pub totp_enabled_at: Option<DateTimeWithTimeZone>,
     pub totp_last_step: Option<i64>,
+    pub session_version: i64,
+    pub session_kept_family: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

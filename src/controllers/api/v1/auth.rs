@@ -7,7 +7,7 @@ use crate::{
     domain::{account::Registration, role::Role},
     errors::ApiError,
     models::{
-        accounts::{self, Origin, Tokens},
+        accounts::{self, Tokens},
         two_factor,
         users::UserSummary,
     },
@@ -29,9 +29,11 @@ pub struct UserEnvelope {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = UserEnvelope), (status = 422, body = ErrorBody), (status = 400, body = ErrorBody)))]
+    responses((status = 201, body = UserEnvelope), (status = 422, body = ErrorBody), (status = 400, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many sign-ups from this client, or for this address")))]
 async fn register(
     State(ctx): State<AppContext>,
+    ClientId(client): ClientId,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let reg = Registration::parse(
@@ -41,7 +43,7 @@ async fn register(
         &req.last_name,
         Role::Customer,
     )?;
-    let user = accounts::register(&ctx, reg, Origin::SignUp).await?;
+    let user = accounts::sign_up(&ctx, reg, &client).await?;
     Ok((
         StatusCode::CREATED,
         Json(UserEnvelope {
@@ -134,12 +136,14 @@ pub struct ForgotRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/forgot", tag = "auth", request_body = ForgotRequest,
-    responses((status = 202, description = "Always, whether or not the address has an account")))]
+    responses((status = 202, description = "Always, whether or not the address has an account (an address that had enough reset mails for now gets none)"),
+        (status = 429, body = ErrorBody, description = "This client asked for too many mails, whatever the addresses")))]
 async fn forgot(
     State(ctx): State<AppContext>,
+    ClientId(client): ClientId,
     ApiJson(req): ApiJson<ForgotRequest>,
 ) -> Result<StatusCode, ApiError> {
-    accounts::forgot_password(&ctx, &req.email).await?;
+    accounts::forgot_password(&ctx, &req.email, &client).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

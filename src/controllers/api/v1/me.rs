@@ -12,7 +12,7 @@ use crate::{
         users::Profile,
     },
     views::api::ErrorBody,
-    web::extract::{ApiJson, CurrentUser},
+    web::extract::{ApiJson, ApiSession, CurrentUser},
 };
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("bearer" = [])),
@@ -47,13 +47,35 @@ pub struct PasswordChange {
 }
 
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "account", security(("bearer" = [])), request_body = PasswordChange,
-    responses((status = 204), (status = 422, body = ErrorBody)))]
+    description = "Every other session of the user ends (browser sessions and API tokens); the caller's stays.",
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Too many wrong current passwords")))]
 async fn password(
     State(ctx): State<AppContext>,
     user: CurrentUser,
+    ApiSession(family): ApiSession,
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    accounts::change_password(&ctx, user.0, &req.current_password, &req.new_password).await?;
+    accounts::change_password(
+        &ctx,
+        user.0,
+        &req.current_password,
+        &req.new_password,
+        accounts::Keep::api(family),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/me/sessions/revoke", tag = "account", security(("bearer" = [])),
+    description = "Ends every session of the caller (browser sessions and API tokens, access tokens at once) except the one making this request.",
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn revoke_sessions(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+    ApiSession(family): ApiSession,
+) -> Result<StatusCode, ApiError> {
+    accounts::sign_out_everywhere_else(&ctx, &user.0, accounts::Keep::api(family)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,6 +136,7 @@ pub fn routes() -> Routes {
         .prefix("/api/v1/me")
         .add("/", axum::routing::get(show).patch(update))
         .add("/password", axum::routing::post(password))
+        .add("/sessions/revoke", axum::routing::post(revoke_sessions))
         .add(
             "/address",
             axum::routing::get(show_address).put(put_address),

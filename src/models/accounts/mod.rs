@@ -1,7 +1,12 @@
 //! Account use-cases: registration, login, tokens, verification, password reset, profile and
 //! admin user management. Called by the API, the shop pages, the admin pages and tasks.
+pub mod mail_limits;
+pub mod passwords;
+pub mod revocation;
+
 use chrono::{Duration, Utc};
 use loco_rs::app::AppContext;
+pub use revocation::{end_other_sessions, Keep};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -50,7 +55,7 @@ pub enum Origin {
 /// `AppError::Validation` when the e-mail is taken; database errors.
 pub async fn register(ctx: &AppContext, reg: Registration, origin: Origin) -> AppResult<Model> {
     let settings = Settings::get(ctx);
-    let password_hash = loco_rs::hash::hash_password(&reg.password)?;
+    let password_hash = passwords::hash(&reg.password).await?;
     let now = Utc::now();
     let txn = super::db::write_txn(&ctx.db).await?;
     let user = users::ActiveModel {
@@ -90,6 +95,23 @@ pub async fn register(ctx: &AppContext, reg: Registration, origin: Origin) -> Ap
     Ok(user)
 }
 
+/// Self-service registration from `client`: the sign-up mails count against the mail limits
+/// (per client, and per address so one victim is not signed up over and over).
+///
+/// # Errors
+/// As [`register`]; `RateLimited` for a client over its mail limit.
+pub async fn sign_up(ctx: &AppContext, reg: Registration, client: &str) -> AppResult<Model> {
+    let quota = mail_limits::take(
+        ctx,
+        mail_limits::Purpose::SignUp,
+        reg.email.as_str(),
+        client,
+    )
+    .await?;
+    quota.or_refuse()?;
+    register(ctx, reg, Origin::SignUp).await
+}
+
 async fn queue_verification<C: sea_orm::ConnectionTrait>(
     db: &C,
     settings: &Settings,
@@ -109,16 +131,20 @@ async fn queue_verification<C: sea_orm::ConnectionTrait>(
     mail::queue(db, settings, &user.email, &verify).await
 }
 
-/// Sends a fresh verification link (older links are voided).
+/// Sends a fresh verification link (older links are voided), within the mail limits.
 ///
 /// # Errors
-/// `AppError::Conflict` when already verified; database errors.
-pub async fn resend_verification(ctx: &AppContext, user: &Model) -> AppResult<()> {
+/// `AppError::Conflict` when already verified; `RateLimited` past the mail limits; database
+/// errors.
+pub async fn resend_verification(ctx: &AppContext, user: &Model, client: &str) -> AppResult<()> {
     if user.email_verified_at.is_some() {
         return Err(AppError::Conflict(
             "Your e-mail address is already verified.".into(),
         ));
     }
+    mail_limits::take(ctx, mail_limits::Purpose::Verification, &user.email, client)
+        .await?
+        .or_refuse()?;
     let settings = Settings::get(ctx);
     let txn = super::db::write_txn(&ctx.db).await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::VerifyEmail).await?;
@@ -151,7 +177,12 @@ pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<Model> {
 /// (stops one client spraying guesses over many accounts without locking out a shared NAT).
 const CLIENT_FAILURE_FACTOR: u64 = 10;
 
-/// Checks credentials, throttled per (e-mail, client) and per client against password guessing.
+/// Tries on one account from all clients together may be this many times the per-client
+/// limit (stops guesses spread over many addresses; a legitimate user rarely comes close).
+const ACCOUNT_TRY_FACTOR: u64 = 4;
+
+/// Checks credentials, throttled per (e-mail, client), per account and per client against
+/// password guessing.
 ///
 /// # Errors
 /// `AppError::RateLimited` after too many failures; `AppError::Unauthorized` for wrong
@@ -167,6 +198,7 @@ pub async fn authenticate(
     let wrong = || AppError::Unauthorized("Wrong e-mail address or password.".into());
     let normalised = email.trim().to_lowercase();
     let pair_key = format!("login:{normalised}:{client}");
+    let account_key = format!("login-account:{normalised}");
     let client_key = format!("login-client:{client}");
     let window = settings.auth.login_window_secs;
     let max = settings.auth.login_max_failures;
@@ -176,6 +208,12 @@ pub async fn authenticate(
     if tried.count > max {
         return Err(AppError::RateLimited {
             retry_after: tried.reset_in,
+        });
+    }
+    let on_account = counters.add(&account_key, 1, window).await?;
+    if on_account.count > max.saturating_mul(ACCOUNT_TRY_FACTOR) {
+        return Err(AppError::RateLimited {
+            retry_after: on_account.reset_in,
         });
     }
     let seen = counters.peek(&client_key, window).await?;
@@ -190,20 +228,17 @@ pub async fn authenticate(
     };
     // Verify against a real hash of the same parameters when the user does not exist, so the
     // response time does not reveal which addresses have accounts.
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let ok = match &user {
-        Some(u) => loco_rs::hash::verify_password(password, &u.password_hash),
+        Some(u) => passwords::verify(password, &u.password_hash).await?,
         None => {
-            let dummy = DUMMY.get_or_init(|| {
-                loco_rs::hash::hash_password("not a real password").unwrap_or_default()
-            });
-            let _ = loco_rs::hash::verify_password(password, dummy);
+            passwords::verify_nobody(password).await?;
             false
         }
     };
     match user {
         Some(u) if ok && u.active => {
             counters.clear(&pair_key).await?;
+            counters.clear(&account_key).await?;
             Ok(u)
         }
         _ => {
@@ -213,16 +248,20 @@ pub async fn authenticate(
     }
 }
 
-/// Signs a short-lived access token carrying the user's role.
+/// Signs a short-lived access token carrying the user's role, the session version it was
+/// issued under and its API session (refresh-token family), so that ending the user's other
+/// sessions stops it at once.
 ///
 /// # Errors
 /// Missing JWT configuration.
-pub fn access_token(ctx: &AppContext, user: &Model) -> AppResult<String> {
+pub fn access_token(ctx: &AppContext, user: &Model, family: Uuid) -> AppResult<String> {
     let jwt = ctx.config.get_jwt_config()?;
     let settings = Settings::get(ctx);
     let mut claims = Map::new();
     claims.insert("role".into(), Value::String(user.role.clone()));
     claims.insert("typ".into(), Value::String("access".into()));
+    claims.insert("sv".into(), Value::from(user.session_version));
+    claims.insert("fam".into(), Value::String(family.to_string()));
     loco_rs::auth::jwt::JWT::new(&jwt.secret)
         .generate_token(settings.auth.access_ttl_secs, user.pid.to_string(), claims)
         .map_err(AppError::internal)
@@ -234,15 +273,16 @@ pub fn access_token(ctx: &AppContext, user: &Model) -> AppResult<String> {
 /// Database errors.
 pub async fn issue_tokens(ctx: &AppContext, user: &Model) -> AppResult<Tokens> {
     let settings = Settings::get(ctx);
+    let family = Uuid::new_v4();
     let refresh = tokens::issue_refresh(
         &ctx.db,
-        user.id,
-        None,
+        user,
+        family,
         Duration::days(settings.auth.refresh_ttl_days),
     )
     .await?;
     Ok(Tokens {
-        access: access_token(ctx, user)?,
+        access: access_token(ctx, user, family)?,
         refresh,
     })
 }
@@ -250,7 +290,8 @@ pub async fn issue_tokens(ctx: &AppContext, user: &Model) -> AppResult<Tokens> {
 /// Rotates a refresh token: the old one stops working, a successor in the same family is issued.
 ///
 /// # Errors
-/// `AppError::Unauthorized` for unknown, expired or reused tokens and deactivated users.
+/// `AppError::Unauthorized` for unknown, expired or reused tokens, deactivated users and
+/// sessions ended since (password change, "sign out everywhere else", …).
 pub async fn refresh(ctx: &AppContext, raw: &str) -> AppResult<(Model, Tokens)> {
     let settings = Settings::get(ctx);
     let txn = super::db::write_txn(&ctx.db).await?;
@@ -272,7 +313,8 @@ pub async fn refresh(ctx: &AppContext, raw: &str) -> AppResult<(Model, Tokens)> 
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    if !user.active {
+    if !user.active || !user.session_is_current(token.session_version, Some(token.family)) {
+        tokens::revoke_family(&txn, token.family).await?;
         txn.commit().await?;
         return Err(AppError::Unauthorized(
             "The refresh token is not valid.".into(),
@@ -285,14 +327,29 @@ pub async fn refresh(ctx: &AppContext, raw: &str) -> AppResult<(Model, Tokens)> 
     }
     let refresh = tokens::issue_refresh(
         &txn,
-        user.id,
-        Some(token.family),
+        &user,
+        token.family,
         Duration::days(settings.auth.refresh_ttl_days),
     )
     .await?;
     txn.commit().await?;
-    let access = access_token(ctx, &user)?;
+    let access = access_token(ctx, &user, token.family)?;
     Ok((user, Tokens { access, refresh }))
+}
+
+/// Ends every session of `user` except the one asking ("sign out everywhere else").
+///
+/// # Errors
+/// Database errors.
+pub async fn sign_out_everywhere_else(
+    ctx: &AppContext,
+    user: &Model,
+    keep: Keep,
+) -> AppResult<Model> {
+    let txn = super::db::write_txn(&ctx.db).await?;
+    let user = end_other_sessions(&txn, user.id, keep).await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 /// Revokes the login session (refresh-token family) that `raw` belongs to.
@@ -306,15 +363,27 @@ pub async fn logout(ctx: &AppContext, user: &Model, raw: &str) -> AppResult<()> 
     Ok(())
 }
 
-/// Starts a password reset. Always succeeds, whether or not the address has an account, so
-/// the endpoint cannot be used to discover accounts.
+/// Starts a password reset. Succeeds the same way whether or not the address has an account,
+/// or has had enough reset mails for now, so the endpoint cannot be used to discover accounts
+/// or to flood one inbox.
 ///
 /// # Errors
-/// Database errors only.
-pub async fn forgot_password(ctx: &AppContext, email: &str) -> AppResult<()> {
+/// `RateLimited` for a client that asked for too many mails (whatever the address); database
+/// errors.
+pub async fn forgot_password(ctx: &AppContext, email: &str, client: &str) -> AppResult<()> {
     let Ok(email) = Email::parse(email) else {
         return Ok(());
     };
+    let quota = mail_limits::take(
+        ctx,
+        mail_limits::Purpose::PasswordReset,
+        email.as_str(),
+        client,
+    )
+    .await?;
+    if quota != mail_limits::Quota::Granted {
+        return Ok(());
+    }
     let Some(user) = users::find_by_email(&ctx.db, &email).await? else {
         return Ok(());
     };
@@ -344,64 +413,76 @@ pub async fn forgot_password(ctx: &AppContext, email: &str) -> AppResult<()> {
     Ok(())
 }
 
-async fn set_password<C: sea_orm::ConnectionTrait>(
+async fn set_password_hash<C: sea_orm::ConnectionTrait>(
     db: &C,
     user: Model,
-    password: &str,
+    hash: String,
 ) -> AppResult<Model> {
-    let hash = loco_rs::hash::hash_password(password)?;
     let mut active: users::ActiveModel = user.into();
     active.password_hash = Set(hash);
     active.updated_at = Set(Utc::now().into());
     Ok(active.update(db).await?)
 }
 
-/// Completes a reset: single-use token, new password, every API session signed out.
+/// Completes a reset: single-use token, new password, every session signed out.
 ///
 /// # Errors
 /// `AppError::Validation` for a weak password; `invalid_token` for a bad link.
 pub async fn reset_password(ctx: &AppContext, token: &str, password: &str) -> AppResult<Model> {
-    let txn = super::db::write_txn(&ctx.db).await?;
-    let user_id = tokens::consume_one_time(&txn, OneTimeKind::PasswordReset, token).await?;
+    // The policy needs the account's address and hashing is slow: both happen before the
+    // write transaction, which then redeems the token (once, whoever races) and stores it.
+    let user_id = tokens::peek_one_time(&ctx.db, OneTimeKind::PasswordReset, token).await?;
     let user = Entity::find_by_id(user_id)
-        .one(&txn)
+        .one(&ctx.db)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::new();
     check_password(&mut errors, "password", password, Some(&user.email));
     errors.into_result()?;
-    let user = set_password(&txn, user, password).await?;
+    let hash = passwords::hash(password).await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
+    let redeemed = tokens::consume_one_time(&txn, OneTimeKind::PasswordReset, token).await?;
+    let user = Entity::find_by_id(redeemed)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let user = set_password_hash(&txn, user, hash).await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::PasswordReset).await?;
-    tokens::revoke_all_for_user(&txn, user.id).await?;
     // A reset proves control of the mailbox.
-    let user = if user.email_verified_at.is_none() {
-        let mut a: users::ActiveModel = user.into();
+    if user.email_verified_at.is_none() {
+        let mut a: users::ActiveModel = user.clone().into();
         a.email_verified_at = Set(Some(Utc::now().into()));
-        a.update(&txn).await?
-    } else {
-        user
-    };
+        a.update(&txn).await?;
+    }
+    let user = end_other_sessions(&txn, user.id, Keep::Nothing).await?;
     txn.commit().await?;
     Ok(user)
 }
 
+/// Changes the password after checking the current one (throttled like a login) and ends
+/// every other session of the user; `keep` is the session that asked.
+///
 /// # Errors
-/// `AppError::Validation` naming `current_password` or `new_password`.
+/// `AppError::Validation` naming `current_password` or `new_password`; `RateLimited`.
 pub async fn change_password(
     ctx: &AppContext,
     user: Model,
     current: &str,
     new: &str,
+    keep: Keep,
 ) -> AppResult<Model> {
     let mut errors = FieldErrors::new();
-    if !loco_rs::hash::verify_password(current, &user.password_hash) {
-        errors.add("current_password", "This is not your current password.");
-    }
     check_password(&mut errors, "new_password", new, Some(&user.email));
+    match passwords::check_current(ctx, &user, current, "current_password").await {
+        Ok(()) => {}
+        Err(AppError::Validation(f)) => errors.merge(f),
+        Err(e) => return Err(e),
+    }
     errors.into_result()?;
+    let hash = passwords::hash(new).await?;
     let txn = super::db::write_txn(&ctx.db).await?;
-    let user = set_password(&txn, user, new).await?;
-    tokens::revoke_all_for_user(&txn, user.id).await?;
+    let user = set_password_hash(&txn, user, hash).await?;
+    let user = end_other_sessions(&txn, user.id, keep).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -459,9 +540,9 @@ pub async fn admin_update(
         active.active = Set(a);
     }
     active.updated_at = Set(Utc::now().into());
-    let user = active.update(&txn).await?;
+    let mut user = active.update(&txn).await?;
     if !user.active {
-        tokens::revoke_all_for_user(&txn, user.id).await?;
+        user = end_other_sessions(&txn, user.id, Keep::Nothing).await?;
     }
     txn.commit().await?;
     Ok(user)
