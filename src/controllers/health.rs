@@ -5,26 +5,38 @@ use serde::Serialize;
 
 use crate::jobs::Jobs;
 
+/// A dependency's state. Only this is shown: the cause goes to the log, not to whoever asks
+/// (it can name hosts, users and versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DependencyState {
+    Ok,
+    Unavailable,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub ok: bool,
-    pub database: String,
-    pub queue: String,
+    pub database: DependencyState,
+    pub queue: DependencyState,
+}
+
+fn state<E: std::fmt::Display>(what: &str, result: Result<(), E>) -> DependencyState {
+    match result {
+        Ok(()) => DependencyState::Ok,
+        Err(e) => {
+            tracing::error!(error = %e, "health check: {what} unavailable");
+            DependencyState::Unavailable
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/_health", tag = "shop",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn health(State(ctx): State<AppContext>) -> impl IntoResponse {
-    let database = match ctx.db.ping().await {
-        Ok(()) => "ok".to_string(),
-        Err(e) => format!("error: {e}"),
-    };
-    let jobs = Jobs::get(&ctx);
-    let queue = match jobs.ping().await {
-        Ok(()) => format!("ok ({})", jobs.backend_name()),
-        Err(e) => format!("error: {e}"),
-    };
-    let ok = database == "ok" && queue.starts_with("ok");
+    let database = state("database", ctx.db.ping().await);
+    let queue = state("queue", Jobs::get(&ctx).ping().await);
+    let ok = database == DependencyState::Ok && queue == DependencyState::Ok;
     let status = if ok {
         StatusCode::OK
     } else {

@@ -38,6 +38,8 @@ pub enum Job {
     DeliverWebhook { delivery_id: Uuid },
     /// Check and apply one uploaded product CSV.
     ImportProducts { import_id: Uuid },
+    /// Close at the provider the checkout session of an order that was cancelled or expired.
+    ExpireCheckout { transaction_id: Uuid },
 }
 
 impl Job {
@@ -48,6 +50,7 @@ impl Job {
             Self::MakeRenditions { .. } => "make_renditions",
             Self::DeliverWebhook { .. } => "deliver_webhook",
             Self::ImportProducts { .. } => "import_products",
+            Self::ExpireCheckout { .. } => "expire_checkout",
         }
     }
 
@@ -69,6 +72,9 @@ impl Job {
             Self::ImportProducts { import_id } => {
                 crate::models::catalogue::import::run(env, *import_id).await
             }
+            Self::ExpireCheckout { transaction_id } => {
+                crate::models::payments::expire_checkout(env, *transaction_id).await
+            }
         }
     }
 }
@@ -83,6 +89,7 @@ pub struct JobEnv {
     pub store: Arc<dyn ObjectStore>,
     pub cache: Arc<Cache>,
     pub outbound: Outbound,
+    pub payments: Arc<dyn crate::payments::PaymentProvider>,
     /// The queue this environment's jobs run on, so a job can enqueue follow-up jobs. Weak:
     /// the queue itself holds an environment.
     queue: Arc<OnceLock<Weak<Jobs>>>,
@@ -90,7 +97,7 @@ pub struct JobEnv {
 
 impl JobEnv {
     /// # Errors
-    /// Invalid mail configuration.
+    /// Invalid mail or payment configuration.
     pub fn new(
         db: DatabaseConnection,
         settings: Arc<Settings>,
@@ -102,6 +109,7 @@ impl JobEnv {
             std::time::Duration::from_secs(settings.webhooks.timeout_secs.max(1)),
             settings.webhooks.allow_private_targets,
         );
+        let payments = crate::payments::Payments::from_settings(&settings)?.0;
         Ok(Self {
             db,
             settings,
@@ -109,6 +117,7 @@ impl JobEnv {
             store,
             cache,
             outbound,
+            payments,
             queue: Arc::default(),
         })
     }

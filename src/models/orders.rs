@@ -399,6 +399,8 @@ pub struct AfterCommit {
     pub webhook_ids: Vec<Uuid>,
     /// Dashboard events of the step (notifications it raised).
     pub live: Vec<crate::live::LiveEvent>,
+    /// Payment transactions whose checkout session is to be closed at the provider.
+    pub expire_checkouts: Vec<Uuid>,
 }
 
 impl AfterCommit {
@@ -417,6 +419,15 @@ impl AfterCommit {
             super::catalogue::cache::invalidate(&ctx.cache).await;
         }
         super::webhooks::enqueue(ctx, self.webhook_ids).await;
+        if !self.expire_checkouts.is_empty() {
+            Jobs::get(ctx)
+                .enqueue_all(
+                    self.expire_checkouts
+                        .into_iter()
+                        .map(|transaction_id| Job::ExpireCheckout { transaction_id }),
+                )
+                .await;
+        }
         for event in self.live {
             crate::live::publish(ctx, event).await;
         }
@@ -427,6 +438,7 @@ impl AfterCommit {
         self.stock_changed |= other.stock_changed;
         self.webhook_ids.extend(other.webhook_ids);
         self.live.extend(other.live);
+        self.expire_checkouts.extend(other.expire_checkouts);
     }
 }
 
@@ -616,6 +628,12 @@ pub async fn act_in(
         stock_changed: stock_move.is_some(),
         ..AfterCommit::default()
     };
+    if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) && from == OrderStatus::Pending {
+        // An open checkout could still take the money of an order that no longer wants it.
+        // The session's row stays pending: the provider's own event says how it ended (a
+        // payment that beat the expiry is then refunded as late).
+        after.expire_checkouts = super::payments::open_checkouts(txn, order.id).await?;
+    }
     let fresh = orders::Entity::find_by_id(order.id)
         .one(txn)
         .await?

@@ -264,6 +264,50 @@ pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayV
     })
 }
 
+/// The public ids of an order's payment sessions that may still be paid.
+///
+/// # Errors
+/// Database errors.
+pub async fn open_checkouts<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    order_id: i32,
+) -> AppResult<Vec<Uuid>> {
+    Ok(transactions::Entity::find()
+        .select_only()
+        .column(transactions::Column::Pid)
+        .filter(transactions::Column::OrderId.eq(order_id))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?)
+}
+
+/// Closes at the provider the checkout session of an order that was cancelled or expired (the
+/// `ExpireCheckout` job). Nothing to do when the session has ended meanwhile, belongs to
+/// another provider, or its order is still awaiting payment.
+///
+/// # Errors
+/// `Unavailable` when the provider cannot be reached (the job is retried).
+pub async fn expire_checkout(env: &crate::jobs::JobEnv, transaction_id: Uuid) -> AppResult<()> {
+    let Some(tx) = transactions::Entity::find()
+        .filter(transactions::Column::Pid.eq(transaction_id))
+        .one(&env.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let order = orders::Entity::find_by_id(tx.order_id).one(&env.db).await?;
+    let order_over = order.is_some_and(|o| o.status != OrderStatus::Pending.as_str());
+    if tx.status != TransactionStatus::Pending.as_str()
+        || tx.provider != env.payments.name()
+        || !order_over
+    {
+        return Ok(());
+    }
+    env.payments.expire_session(&tx.provider_ref).await
+}
+
 async fn open_session(db: &DatabaseConnection, order_id: i32) -> AppResult<Option<PayView>> {
     let open = transactions::Entity::find()
         .filter(transactions::Column::OrderId.eq(order_id))

@@ -86,6 +86,13 @@ pub trait PaymentProvider: Send + Sync {
         amount_cents: i64,
         idempotency_key: &str,
     ) -> AppResult<String>;
+
+    /// Closes an open checkout session so it can no longer be paid (its order was cancelled or
+    /// expired). A session that is no longer open is left as it is: `Ok`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the provider cannot be reached (the job retries).
+    async fn expire_session(&self, session_id: &str) -> AppResult<()>;
 }
 
 /// The configured provider, built at boot.

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-    CreateCheckoutSessionPaymentIntentData, ProductData, RetrieveCheckoutSession,
+    CreateCheckoutSessionPaymentIntentData, ExpireCheckoutSession, ProductData,
+    RetrieveCheckoutSession,
 };
 use stripe_checkout::{CheckoutSessionMode, CheckoutSessionPaymentStatus};
 use stripe_webhook::{EventObject, Webhook, WebhookError};
@@ -118,6 +119,22 @@ impl PaymentProvider for StripeProvider {
             .await
             .map_err(unavailable)?;
         Ok(refund.id.as_str().to_string())
+    }
+
+    async fn expire_session(&self, session_id: &str) -> AppResult<()> {
+        match ExpireCheckoutSession::new(session_id)
+            .send(&self.client)
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Stripe refuses to expire a session that is complete or already expired; the
+            // webhook tells what became of it (a late payment is refunded there).
+            Err(stripe::StripeError::Stripe(e, status)) if (400..500).contains(&status) => {
+                tracing::info!(%session_id, status, error = ?e, "stripe session not expired");
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 }
 

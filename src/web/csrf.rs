@@ -52,6 +52,15 @@ pub async fn renew(session: &Session) -> Result<String, AppError> {
     Ok(t)
 }
 
+/// The HTML routes that take files (product images, product CSV imports).
+fn is_upload_route(path: &str) -> bool {
+    path == "/admin/products/import"
+        || path
+            .strip_prefix("/admin/products/")
+            .and_then(|rest| rest.strip_suffix("/images/upload"))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
+
 fn is_exempt(req: &Request) -> bool {
     matches!(
         *req.method(),
@@ -85,12 +94,19 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
         .to_string();
     let settings = Settings::get(&ctx);
     let multipart = content_type.starts_with("multipart/form-data");
-    let limit = if multipart {
-        settings.upload_body_limit()
-    } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        settings.limits.max_body_bytes
-    } else {
+    if !multipart && !content_type.starts_with("application/x-www-form-urlencoded") {
         return forbidden();
+    }
+    // The body is read before any handler has checked who is asking, so only an upload form,
+    // posted by someone signed in, may make us hold more than an ordinary form.
+    let upload = multipart && is_upload_route(req.uri().path());
+    if upload && !crate::web::html::is_signed_in(&session).await {
+        return forbidden();
+    }
+    let limit = if upload {
+        settings.upload_body_limit()
+    } else {
+        settings.limits.max_body_bytes
     };
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, limit).await else {
@@ -109,6 +125,26 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
                 .await
         }
         _ => forbidden(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_upload_forms_count_as_uploads() {
+        assert!(super::is_upload_route("/admin/products/import"));
+        assert!(super::is_upload_route(
+            "/admin/products/0b8f9c3e-1111-4c4c-9a9a-000000000000/images/upload"
+        ));
+        for not in [
+            "/account/profile",
+            "/admin/products/new",
+            "/admin/products//images/upload",
+            "/admin/products/a/b/images/upload",
+            "/admin/products/import/extra",
+        ] {
+            assert!(!super::is_upload_route(not), "{not}");
+        }
     }
 }
 

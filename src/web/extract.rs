@@ -131,7 +131,10 @@ pub fn bearer_claims(ctx: &AppContext, parts: &Parts) -> Result<Option<Claims>, 
 pub struct CurrentUser(pub Model);
 
 /// The user of a verified token's claims, if that session is still live.
-async fn live_user(ctx: &AppContext, claims: &Claims) -> Result<Model, AppError> {
+///
+/// # Errors
+/// `Unauthorized` for a deleted or deactivated user or an ended session.
+pub async fn live_user(ctx: &AppContext, claims: &Claims) -> Result<Model, AppError> {
     let unauthorized =
         || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
     let user = users::find_by_pid(&ctx.db, claims.user_pid)

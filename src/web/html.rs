@@ -88,6 +88,12 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(AppError::internal)
 }
 
+/// Whether the session belongs to someone who signed in (not yet checked against the user
+/// row: for cheap gates before the handler's own check).
+pub async fn is_signed_in(session: &Session) -> bool {
+    matches!(session.get::<Uuid>(USER_KEY).await, Ok(Some(_)))
+}
+
 /// Whether a stored session record (read without the session layer, as the live stream's
 /// recheck does) is still signed in as `user`.
 #[must_use]

@@ -15,8 +15,9 @@ use sha2::{Digest, Sha256};
 use crate::{
     errors::{ApiError, AppError},
     models::idempotency::{self, Claim, Saved},
+    models::tokens::hash_secret,
     settings::Settings,
-    web::extract::{bearer_claims, client_id},
+    web::extract::{api_key, bearer_claims, client_id, live_user},
 };
 
 pub const HEADER: &str = "idempotency-key";
@@ -26,20 +27,44 @@ const MAX_STORED_RESPONSE: usize = 1024 * 1024;
 /// How long a repeat waits for the original request before answering 409.
 const WAIT_FOR_ORIGINAL: Duration = Duration::from_secs(10);
 
-fn owner(ctx: &AppContext, parts: &Parts) -> String {
-    if let Some(key) = crate::web::extract::api_key(parts) {
-        // The key's public part: retries of one integration share their records.
-        return format!("key:{}", key.chars().take(16).collect::<String>());
+/// Who a stored outcome belongs to: the authenticated caller, checked here, before any replay.
+/// `None` when the credentials do not hold (forged, revoked, ended session): the request then
+/// goes to its handler, which refuses it, and nothing stored is ever shown for it.
+async fn owner(ctx: &AppContext, parts: &Parts) -> Option<String> {
+    if let Some(key) = api_key(parts) {
+        let path = parts.uri.path();
+        crate::models::api_keys::authenticate(&ctx.db, key, parts.method.as_str(), path)
+            .await
+            .ok()?;
+        return Some(format!("key:{}", hash_secret(key)));
     }
-    match bearer_claims(ctx, parts).ok().flatten() {
-        Some(c) => format!("user:{}", c.user_pid),
-        None => format!("anon:{}", client_id(ctx, parts)),
+    match bearer_claims(ctx, parts) {
+        Ok(Some(claims)) => {
+            let user = live_user(ctx, &claims).await.ok()?;
+            Some(format!("user:{}", user.pid))
+        }
+        Ok(None) => {
+            // A guest is its client and its cart: two guests behind one address do not share
+            // outcomes.
+            let cart = parts
+                .headers
+                .get(crate::controllers::api::v1::cart::CART_TOKEN)
+                .map(|t| hash_secret(t.to_str().unwrap_or_default()))
+                .unwrap_or_default();
+            Some(format!("anon:{}:{cart}", client_id(ctx, parts)))
+        }
+        Err(_) => None,
     }
+}
+
+/// Requests whose answers are credentials: never stored, never replayed.
+fn carries_secrets(path: &str) -> bool {
+    path.starts_with("/api/v1/auth/")
 }
 
 /// Wraps `next` for POST requests that carry the header; everything else passes through.
 pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
-    if req.method() != Method::POST {
+    if req.method() != Method::POST || carries_secrets(req.uri().path()) {
         return next.run(req).await;
     }
     let Some(key) = req.headers().get(HEADER).cloned() else {
@@ -55,6 +80,9 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
         }
     };
     let (parts, body) = req.into_parts();
+    let Some(owner) = owner(ctx, &parts).await else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
     let settings = Settings::get(ctx);
     let is_upload = parts
         .headers
@@ -75,7 +103,6 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
     hasher.update([0]);
     hasher.update(&bytes);
     let request_hash = hex::encode(hasher.finalize());
-    let owner = owner(ctx, &parts);
 
     let deadline = tokio::time::Instant::now() + WAIT_FOR_ORIGINAL;
     let id =

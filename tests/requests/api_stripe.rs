@@ -25,7 +25,7 @@ struct Paying {
 
 async fn paying(server: &loco_rs::TestServer, ctx: &loco_rs::app::AppContext) -> Paying {
     let fake = FakeStripe::start().await;
-    fake_stripe::use_fake(ctx, &fake);
+    fake_stripe::use_fake(ctx, &fake).await;
     let shop = shop(server, ctx).await;
     let ann = customer(server, ctx, "ann@example.com").await;
     add(server, &ann, shop.id("KTL-1"), 2).await;
@@ -455,7 +455,7 @@ async fn a_payment_of_the_wrong_amount_is_refunded_and_the_order_stays_unpaid() 
 async fn two_pay_clicks_at_once_open_one_session_and_hold_the_stock_as_long_as_it() {
     with_app(|server, ctx| async move {
         let fake = FakeStripe::start().await;
-        fake_stripe::use_fake(&ctx, &fake);
+        fake_stripe::use_fake(&ctx, &fake).await;
         let shop = shop(&server, &ctx).await;
         let ann = customer(&server, &ctx, "ann@example.com").await;
         add(&server, &ann, shop.id("LMP-1"), 1).await;
@@ -485,6 +485,67 @@ async fn two_pay_clicks_at_once_open_one_session_and_hold_the_stock_as_long_as_i
         assert_eq!(
             row.expires_at.unwrap().timestamp(),
             session["expires_at"].as_i64().unwrap()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn cancelling_an_order_closes_its_stripe_session_and_a_payment_that_beat_it_is_refunded() {
+    with_app(|server, ctx| async move {
+        let p = paying(&server, &ctx).await;
+        let id = p.order["id"].as_str().unwrap();
+        let res = post(
+            &server,
+            &p.ann,
+            &format!("/api/v1/orders/{id}/cancel"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(res.status_code(), 200, "{}", res.text());
+        assert_eq!(
+            p.fake.session(&p.session_id)["status"],
+            "expired",
+            "nobody can pay the cancelled order on Stripe's page any more"
+        );
+        // Stripe's own expiry event closes the transaction.
+        let res = deliver(&server, &p.fake.expire(&p.session_id)).await;
+        assert_eq!(res.status_code(), 200);
+        let txs = payments_of(&ctx).await;
+        assert_eq!(txs[0].status, "expired");
+
+        // A second order whose shopper paid just before the cancel reached Stripe: Stripe
+        // refuses to expire a complete session, and the payment is refunded as late.
+        let shop2 = &p.shop;
+        add(&server, &p.ann, shop2.id("MUG-2"), 1).await;
+        let order: Value = checkout(&server, &p.ann).await.json();
+        let id = order["id"].as_str().unwrap();
+        let pay: Value = post(
+            &server,
+            &p.ann,
+            &format!("/api/v1/orders/{id}/pay"),
+            json!({}),
+        )
+        .await
+        .json();
+        let session = pay["session_id"].as_str().unwrap();
+        let paid = p.fake.pay(session);
+        let res = post(
+            &server,
+            &p.ann,
+            &format!("/api/v1/orders/{id}/cancel"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(res.status_code(), 200, "{}", res.text());
+        assert_eq!(p.fake.session(session)["status"], "complete");
+        let res = deliver(&server, &paid).await;
+        assert_eq!(res.status_code(), 200);
+        assert_eq!(
+            p.fake.state.lock().unwrap().refund_calls,
+            1,
+            "refunded as late"
         );
     })
     .await;

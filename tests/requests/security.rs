@@ -109,7 +109,7 @@ fn every_secret_without_a_safe_default_is_named() {
 async fn a_webhook_signed_with_an_empty_secret_pays_nothing() {
     with_app(|server, ctx| async move {
         let fake = FakeStripe::start().await;
-        fake_stripe::use_fake(&ctx, &fake);
+        fake_stripe::use_fake(&ctx, &fake).await;
         let shop = shop(&server, &ctx).await;
         let ann = customer(&server, &ctx, "ann@example.com").await;
         add(&server, &ann, shop.id("MUG-2"), 1).await;
@@ -748,6 +748,129 @@ async fn paying_never_revives_an_order_whose_time_has_run_out() {
             .unwrap()
             .unwrap();
         assert_eq!(row.expires_at.unwrap().timestamp(), past.timestamp());
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Smaller items
+
+#[tokio::test]
+#[parallel]
+async fn an_idempotent_answer_is_replayed_only_to_the_caller_it_belongs_to() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        user(&ctx, "ann@example.com", Role::Customer).await;
+        let (mine, _) = api_session(&server, "ann@example.com").await;
+        let (other, _) = api_session(&server, "ann@example.com").await;
+        let body = json!({"product_id": shop.id("MUG-2"), "quantity": 1});
+        let send = |token: String| {
+            let (h, v) = bearer(&token);
+            server
+                .post("/api/v1/cart/items")
+                .add_header(h, v)
+                .add_header("idempotency-key", "cart-1")
+                .json(&body)
+        };
+        let first = send(other.clone()).await;
+        assert!(first.status_code().is_success(), "{}", first.text());
+        // That session is ended; its token must not fetch the stored answer.
+        let (h, v) = bearer(&mine);
+        server
+            .post("/api/v1/me/sessions/revoke")
+            .add_header(h, v)
+            .await;
+        let replay = send(other).await;
+        assert_error(&replay, 401, "unauthorized");
+        assert!(replay.headers().get("idempotent-replayed").is_none());
+
+        // An API key's public prefix is not the key.
+        let res = post(
+            &server,
+            &shop.admin,
+            "/api/v1/admin/api-keys",
+            json!({"name": "Sync", "scopes": ["catalogue:write"]}),
+        )
+        .await;
+        let secret = res.json::<Value>()["secret"].as_str().unwrap().to_string();
+        let brand = |bearer: &str| {
+            server
+                .post("/api/v1/brands")
+                .add_header("authorization", format!("Bearer {bearer}"))
+                .add_header("idempotency-key", "brand-1")
+                .json(&json!({"name": "Acme"}))
+        };
+        assert_eq!(brand(&secret).await.status_code(), 201);
+        let (prefix, _) = secret.rsplit_once('_').unwrap();
+        let forged = brand(&format!("{prefix}_not-the-secret")).await;
+        assert_error(&forged, 401, "unauthorized");
+        assert!(forged.headers().get("idempotent-replayed").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn login_answers_are_never_stored_for_replay() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "ann@example.com", Role::Customer).await;
+        let login = || {
+            server
+                .post("/api/v1/auth/login")
+                .add_header("idempotency-key", "login-1")
+                .json(&json!({"email": "ann@example.com", "password": PASSWORD}))
+        };
+        let a: Value = login().await.json();
+        let b = login().await;
+        assert!(b.headers().get("idempotent-replayed").is_none());
+        assert_ne!(a["refresh"], b.json::<Value>()["refresh"]);
+        let stored = emporium::models::_entities::idempotency_keys::Entity::find()
+            .all(&ctx.db)
+            .await
+            .unwrap();
+        assert!(stored.is_empty(), "no credentials at rest: {stored:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn health_says_unavailable_without_the_cause() {
+    with_app(|server, ctx| async move {
+        ctx.db.clone().close().await.unwrap();
+        let res = server.get("/_health").await;
+        assert_eq!(res.status_code(), 503);
+        let body: Value = res.json();
+        assert_eq!(body["database"], "unavailable", "{body}");
+        assert_eq!(body["ok"], false);
+        let text = res.text().to_lowercase();
+        for leak in ["error", "pool", "sqlite", "postgres", "closed"] {
+            assert!(!text.contains(leak), "{leak} in {text}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn large_multipart_bodies_are_read_only_for_signed_in_uploads() {
+    with_app(|server, _ctx| async move {
+        let csrf = csrf_from(&server.get("/login").await.text());
+        let big = "x".repeat(1024 * 1024);
+        let form = || {
+            axum_test::multipart::MultipartForm::new()
+                .add_text("csrf_token", csrf.clone())
+                .add_text("filler", big.clone())
+        };
+        // An ordinary form is never bigger than the form limit, multipart or not.
+        let res = server.post("/login").multipart(form()).await;
+        assert_eq!(res.status_code(), 413, "{}", res.text());
+        // The upload forms take big bodies, but only from someone signed in.
+        let res = server
+            .post("/admin/products/import")
+            .multipart(form())
+            .await;
+        assert_eq!(res.status_code(), 403);
     })
     .await;
 }

@@ -334,7 +334,25 @@ async fn the_shop_can_require_staff_to_set_up_two_factor_login() {
         assert_error(&api, 403, "two_factor_required");
         login(&server, "ann@example.com", PASSWORD).await;
 
-        enable(&ctx, "clerk@example.com").await;
+        // Turned on elsewhere (here through the model): this password-only browser session
+        // ends; the next login takes a code and then the admin opens.
+        let (secret, _) = enable(&ctx, "clerk@example.com").await;
+        let ended = server.get("/admin/purchase-orders").await;
+        assert_eq!(ended.status_code(), 303);
+        assert!(ended.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"));
+        assert_eq!(
+            password_step(&server, "clerk@example.com")
+                .await
+                .status_code(),
+            303
+        );
+        assert_eq!(
+            code_step(&server, &code(&secret, 30)).await.status_code(),
+            303
+        );
         assert_eq!(
             server.get("/admin/purchase-orders").await.status_code(),
             200

@@ -112,6 +112,36 @@ async fn retrieve_session(
     }
 }
 
+/// Stripe expires only open sessions; anything else is a 400.
+async fn expire_session(
+    State(s): State<FakeStripe>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> impl IntoResponse {
+    if !authorised(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": {"type": "invalid_request_error"}})),
+        );
+    }
+    let mut st = s.state.lock().unwrap();
+    match st.sessions.get_mut(&id) {
+        Some(v) if v["status"] == "open" => {
+            v["status"] = json!("expired");
+            (StatusCode::OK, Json(v.clone()))
+        }
+        Some(_) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"type": "invalid_request_error",
+                "message": "Only Checkout Sessions with a status of open can be expired."}})),
+        ),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": {"type": "invalid_request_error", "message": "No such session"}})),
+        ),
+    }
+}
+
 async fn create_refund(
     State(s): State<FakeStripe>,
     headers: HeaderMap,
@@ -154,6 +184,7 @@ impl FakeStripe {
         let app = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/checkout/sessions/{id}", get(retrieve_session))
+            .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
             .route("/v1/refunds", post(create_refund))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -244,8 +275,8 @@ pub async fn deliver(server: &loco_rs::TestServer, event: &Value) -> axum_test::
         .await
 }
 
-/// Points the booted app at the fake.
-pub fn use_fake(ctx: &loco_rs::app::AppContext, fake: &FakeStripe) {
+/// Points the booted app (and its job queue) at the fake.
+pub async fn use_fake(ctx: &loco_rs::app::AppContext, fake: &FakeStripe) {
     super::set_settings(ctx, |s| {
         s.payments.provider = emporium::settings::PaymentProviderKind::Stripe;
         s.payments.stripe.secret_key = SECRET_KEY.into();
@@ -255,4 +286,7 @@ pub fn use_fake(ctx: &loco_rs::app::AppContext, fake: &FakeStripe) {
     let settings = emporium::settings::Settings::get(ctx);
     ctx.shared_store
         .insert(emporium::payments::Payments::from_settings(&settings).unwrap());
+    let env = emporium::jobs::JobEnv::for_context(ctx, settings).unwrap();
+    ctx.shared_store
+        .insert(emporium::jobs::Jobs::start(env).await.unwrap());
 }

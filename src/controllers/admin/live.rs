@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::role::Role,
-    errors::PageError,
+    errors::{AppError, PageError},
     live::{Live, LiveEvent},
     models::{sessions::DbSessionStore, users},
     web::html::{engine, Page},
@@ -85,6 +85,49 @@ async fn still_allowed(db: &DatabaseConnection, session: Option<Id>, user: Uuid)
 struct Listener {
     rx: broadcast::Receiver<LiveEvent>,
     recheck: tokio::time::Interval,
+    _slot: StreamSlot,
+}
+
+/// Open streams per user in this process, at most this many: each holds a connection and a
+/// task, and a script with one stolen staff session must not open thousands. (A person has a
+/// few tabs; the browser reconnects a refused one later.)
+pub const MAX_STREAMS_PER_USER: usize = 6;
+
+fn open_streams() -> &'static std::sync::Mutex<std::collections::HashMap<Uuid, usize>> {
+    static OPEN: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<Uuid, usize>>> =
+        std::sync::OnceLock::new();
+    OPEN.get_or_init(Default::default)
+}
+
+/// One of a user's open streams; the count goes down when the stream ends, however it ends.
+struct StreamSlot(Uuid);
+
+impl StreamSlot {
+    fn take(user: Uuid) -> Option<Self> {
+        let mut open = open_streams()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(user).or_insert(0);
+        if *n >= MAX_STREAMS_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(Self(user))
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = open_streams()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.0) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.0);
+            }
+        }
+    }
 }
 
 async fn stream(page: Page) -> Result<Response, PageError> {
@@ -94,9 +137,13 @@ async fn stream(page: Page) -> Result<Response, PageError> {
     let live = Live::get(&page.ctx);
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.reset();
+    let slot = StreamSlot::take(user).ok_or(AppError::RateLimited {
+        retry_after: RECHECK.as_secs(),
+    })?;
     let listener = Listener {
         rx: live.subscribe(),
         recheck,
+        _slot: slot,
     };
     let stop = live.shutdown();
     let views: Arc<TeraView> = engine(&page.ctx);
@@ -146,4 +193,27 @@ async fn stream(page: Page) -> Result<Response, PageError> {
 #[must_use]
 pub fn routes() -> Routes {
     Routes::new().add("/admin/live", axum::routing::get(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{StreamSlot, MAX_STREAMS_PER_USER};
+
+    #[test]
+    fn a_user_holds_a_bounded_number_of_streams_and_gets_them_back() {
+        let user = uuid::Uuid::new_v4();
+        let mut held: Vec<StreamSlot> = (0..MAX_STREAMS_PER_USER)
+            .map(|_| StreamSlot::take(user).expect("under the cap"))
+            .collect();
+        assert!(StreamSlot::take(user).is_none(), "one more is refused");
+        assert!(
+            StreamSlot::take(uuid::Uuid::new_v4()).is_some(),
+            "others are not affected"
+        );
+        held.pop();
+        assert!(
+            StreamSlot::take(user).is_some(),
+            "a closed stream frees its slot"
+        );
+    }
 }
