@@ -105,7 +105,14 @@ impl Hooks for App {
         if ctx.environment == Environment::Production {
             refuse_unsafe_production(&ctx.config)?;
         }
-        let settings = Arc::new(Settings::from_config(&ctx.config)?);
+        let mut settings = Settings::from_config(&ctx.config)?;
+        if settings.secrets_key.is_empty() {
+            // Development and tests only: production refuses to start without SECRETS_KEY.
+            settings.secrets_key = crate::sealing::derive_key(&ctx.config.get_jwt_config()?.secret);
+        }
+        let settings = Arc::new(settings);
+        ctx.shared_store
+            .insert(Arc::new(crate::sealing::Sealer::new(&settings.secrets_key)));
         let proxies = web::client_ip::TrustedProxies::parse(&settings.trusted_proxies)
             .map_err(|e| loco_rs::Error::string(&e))?;
         ctx.shared_store.insert(proxies);
@@ -139,6 +146,14 @@ impl Hooks for App {
 
     async fn before_run(ctx: &AppContext) -> Result<()> {
         let settings = Settings::get(ctx);
+        let sealer = crate::sealing::Sealer::get(ctx);
+        let fail = |e: crate::errors::AppError| loco_rs::Error::string(&e.to_string());
+        crate::models::webhooks::seal_legacy_secrets(&ctx.db, &sealer)
+            .await
+            .map_err(fail)?;
+        crate::models::two_factor::seal_legacy_secrets(&ctx.db, &sealer)
+            .await
+            .map_err(fail)?;
         if settings.seed_demo {
             seed_demo(ctx).await?;
         }

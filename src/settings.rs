@@ -50,6 +50,10 @@ pub struct Settings {
     /// client; empty: the connection's peer is the client.
     #[serde(default)]
     pub trusted_proxies: String,
+    /// Key that seals stored secrets (`crate::sealing`); outside production, derived from the
+    /// JWT secret when empty.
+    #[serde(default)]
+    pub secrets_key: String,
 }
 
 /// Outgoing webhook deliveries.
@@ -507,6 +511,11 @@ impl Settings {
             self.base_url.trim().is_empty(),
             "BASE_URL",
             "must be set to the shop's public origin (mail links point there)",
+        );
+        need(
+            self.secrets_key.trim().len() < 32,
+            "SECRETS_KEY",
+            "must be set to a random secret of at least 32 characters (it seals webhook and two-factor secrets in the database)",
         );
         match self.payments.provider {
             PaymentProviderKind::Stripe => {

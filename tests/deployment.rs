@@ -345,6 +345,10 @@ async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
             "ZGVwbG95bWVudC10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm".into(),
         ),
         ("BASE_URL", "http://127.0.0.1".into()),
+        (
+            "SECRETS_KEY",
+            "deployment-test-sealing-key-0123456789abcdef".into(),
+        ),
         ("JOBS_QUEUE", format!("deploy-{id}")),
         ("LIVE_BACKEND", "redis".into()),
         ("STORAGE_BACKEND", "s3".into()),

@@ -9,6 +9,9 @@
 //! - `users.session_kept_family` is the API session (refresh-token family) that asked for the
 //!   last bump and so keeps working under the old version; NULL when a browser asked, whose own
 //!   session is moved to the new version instead.
+//! - TOTP and webhook signing secrets are now stored sealed (`crate::sealing`), which is longer
+//!   than the plain values their columns were sized for. PostgreSQL enforces the length, so the
+//!   columns widen there; SQLite does not (and cannot alter a column's type).
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -51,7 +54,17 @@ impl MigrationTrait for Migration {
                 .add_column(big_integer(RefreshTokens::SessionVersion).default(0))
                 .to_owned(),
         )
-        .await
+        .await?;
+        if m.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            let db = m.get_connection();
+            db.execute_unprepared("ALTER TABLE users ALTER COLUMN totp_secret TYPE varchar(255)")
+                .await?;
+            db.execute_unprepared(
+                "ALTER TABLE webhook_endpoints ALTER COLUMN secret TYPE varchar(255)",
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

@@ -90,6 +90,7 @@ pub struct JobEnv {
     pub cache: Arc<Cache>,
     pub outbound: Outbound,
     pub payments: Arc<dyn crate::payments::PaymentProvider>,
+    pub sealer: Arc<crate::sealing::Sealer>,
     /// The queue this environment's jobs run on, so a job can enqueue follow-up jobs. Weak:
     /// the queue itself holds an environment.
     queue: Arc<OnceLock<Weak<Jobs>>>,
@@ -110,6 +111,7 @@ impl JobEnv {
             settings.webhooks.allow_private_targets,
         );
         let payments = crate::payments::Payments::from_settings(&settings)?.0;
+        let sealer = Arc::new(crate::sealing::Sealer::new(&settings.secrets_key));
         Ok(Self {
             db,
             settings,
@@ -118,6 +120,7 @@ impl JobEnv {
             cache,
             outbound,
             payments,
+            sealer,
             queue: Arc::default(),
         })
     }

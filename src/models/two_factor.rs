@@ -35,6 +35,7 @@ use crate::{
         validation::FieldErrors,
     },
     errors::{AppError, AppResult},
+    sealing::{Purpose, Sealer},
     settings::Settings,
 };
 
@@ -54,12 +55,41 @@ impl User {
 }
 
 fn authenticator(ctx: &AppContext, user: &User) -> AppResult<Authenticator> {
-    let secret = user
+    let stored = user
         .totp_secret
         .as_deref()
         .ok_or_else(|| AppError::Internal("no TOTP secret".into()))?;
-    Authenticator::from_base32(secret, &Settings::get(ctx).shop_name, &user.email)
+    let secret = Sealer::get(ctx).open(Purpose::TotpSecret, stored)?;
+    Authenticator::from_base32(&secret, &Settings::get(ctx).shop_name, &user.email)
         .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// Seals the TOTP secrets stored before sealing existed (run at start; each row once, by
+/// compare-and-set).
+///
+/// # Errors
+/// Database errors.
+pub async fn seal_legacy_secrets(db: &DatabaseConnection, sealer: &Sealer) -> AppResult<u64> {
+    let legacy = users::Entity::find()
+        .filter(users::Column::TotpSecret.is_not_null())
+        .filter(users::Column::TotpSecret.not_like("sealed:v1:%"))
+        .all(db)
+        .await?;
+    let mut sealed = 0;
+    for u in legacy {
+        let Some(plain) = u.totp_secret else { continue };
+        sealed += users::Entity::update_many()
+            .col_expr(
+                users::Column::TotpSecret,
+                Expr::value(sealer.seal(Purpose::TotpSecret, &plain)),
+            )
+            .filter(users::Column::Id.eq(u.id))
+            .filter(users::Column::TotpSecret.eq(plain.as_str()))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(sealed)
 }
 
 fn enrolment(a: &Authenticator) -> Enrolment {
@@ -95,7 +125,10 @@ pub async fn enrolment_for(ctx: &AppContext, user: &User) -> AppResult<Enrolment
     let a = Authenticator::new(secret.to_vec(), &Settings::get(ctx).shop_name, &user.email)
         .map_err(|e| AppError::Internal(e.into()))?;
     users::Entity::update_many()
-        .col_expr(users::Column::TotpSecret, Expr::value(a.secret_base32()))
+        .col_expr(
+            users::Column::TotpSecret,
+            Expr::value(Sealer::get(ctx).seal(Purpose::TotpSecret, &a.secret_base32())),
+        )
         .filter(users::Column::Id.eq(user.id))
         .filter(users::Column::TotpEnabledAt.is_null())
         .exec(&ctx.db)

@@ -27,6 +27,7 @@ use super::{
     _entities::{users, webhook_deliveries as deliveries, webhook_endpoints as endpoints},
     tokens,
 };
+use crate::sealing::{Purpose, Sealer};
 use crate::{
     domain::webhook::{join_events, signature, split_events, EndpointDraft, EndpointPatch, Event},
     errors::{AppError, AppResult},
@@ -79,18 +80,57 @@ pub struct EndpointView {
 }
 
 impl EndpointView {
-    fn of(e: &endpoints::Model, with_secret: bool) -> Self {
-        Self {
+    /// The view, with the endpoint's secret opened when `sealer` is given.
+    fn of(e: &endpoints::Model, sealer: Option<&Sealer>) -> AppResult<Self> {
+        let secret = match sealer {
+            Some(s) => Some(s.open(Purpose::WebhookSecret, &e.secret)?),
+            None => None,
+        };
+        Ok(Self {
             id: e.pid,
             url: e.url.clone(),
             description: e.description.clone(),
             events: split_events(&e.events),
             active: e.active,
-            secret: with_secret.then(|| e.secret.clone()),
+            secret,
             created_at: crate::views::rfc3339(&e.created_at),
             updated_at: crate::views::rfc3339(&e.updated_at),
-        }
+        })
     }
+}
+
+/// A new signing secret, as shown once to the admin and as stored (sealed).
+fn new_secret(sealer: &Sealer) -> String {
+    sealer.seal(
+        Purpose::WebhookSecret,
+        &format!("whsec_{}", tokens::new_secret()),
+    )
+}
+
+/// Seals the signing secrets stored before sealing existed (run at start; each row once, by
+/// compare-and-set, whichever process gets there first).
+///
+/// # Errors
+/// Database errors.
+pub async fn seal_legacy_secrets(db: &DatabaseConnection, sealer: &Sealer) -> AppResult<u64> {
+    let legacy = endpoints::Entity::find()
+        .filter(endpoints::Column::Secret.not_like("sealed:v1:%"))
+        .all(db)
+        .await?;
+    let mut sealed = 0;
+    for e in legacy {
+        sealed += endpoints::Entity::update_many()
+            .col_expr(
+                endpoints::Column::Secret,
+                Expr::value(sealer.seal(Purpose::WebhookSecret, &e.secret)),
+            )
+            .filter(endpoints::Column::Id.eq(e.id))
+            .filter(endpoints::Column::Secret.eq(e.secret.as_str()))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(sealed)
 }
 
 /// One delivery in an endpoint's log.
@@ -146,6 +186,7 @@ impl From<&deliveries::Model> for DeliveryView {
 /// Database errors.
 pub async fn create(
     db: &DatabaseConnection,
+    sealer: &Sealer,
     admin: &users::Model,
     draft: EndpointDraft,
 ) -> AppResult<EndpointView> {
@@ -155,7 +196,7 @@ pub async fn create(
         url: Set(draft.url),
         description: Set(draft.description),
         events: Set(join_events(&draft.events)),
-        secret: Set(format!("whsec_{}", tokens::new_secret())),
+        secret: Set(new_secret(sealer)),
         active: Set(true),
         created_by: Set(Some(admin.id)),
         created_at: Set(now.into()),
@@ -164,7 +205,7 @@ pub async fn create(
     }
     .insert(db)
     .await?;
-    Ok(EndpointView::of(&row, true))
+    EndpointView::of(&row, Some(sealer))
 }
 
 /// One page of endpoints, newest first (without secrets).
@@ -183,7 +224,9 @@ pub async fn list(
     let count = pages.num_items().await?;
     let rows = pages.fetch_page(page.saturating_sub(1)).await?;
     Ok((
-        rows.iter().map(|e| EndpointView::of(e, false)).collect(),
+        rows.iter()
+            .map(|e| EndpointView::of(e, None))
+            .collect::<AppResult<_>>()?,
         count,
     ))
 }
@@ -200,8 +243,8 @@ async fn find_row<C: ConnectionTrait>(db: &C, pid: Uuid) -> AppResult<endpoints:
 ///
 /// # Errors
 /// `NotFound`.
-pub async fn find(db: &DatabaseConnection, pid: Uuid) -> AppResult<EndpointView> {
-    Ok(EndpointView::of(&find_row(db, pid).await?, true))
+pub async fn find(db: &DatabaseConnection, sealer: &Sealer, pid: Uuid) -> AppResult<EndpointView> {
+    EndpointView::of(&find_row(db, pid).await?, Some(sealer))
 }
 
 /// Changes an endpoint's URL, description, events or active flag; `rotate_secret` issues a
@@ -211,6 +254,7 @@ pub async fn find(db: &DatabaseConnection, pid: Uuid) -> AppResult<EndpointView>
 /// `NotFound`.
 pub async fn update(
     db: &DatabaseConnection,
+    sealer: &Sealer,
     pid: Uuid,
     patch: EndpointPatch,
     rotate_secret: bool,
@@ -229,10 +273,10 @@ pub async fn update(
         row.active = Set(v);
     }
     if rotate_secret {
-        row.secret = Set(format!("whsec_{}", tokens::new_secret()));
+        row.secret = Set(new_secret(sealer));
     }
     row.updated_at = Set(Utc::now().into());
-    Ok(EndpointView::of(&row.update(db).await?, true))
+    EndpointView::of(&row.update(db).await?, Some(sealer))
 }
 
 /// Deletes an endpoint with its delivery log; pending deliveries are dropped.
@@ -471,7 +515,11 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
         ("x-emporium-delivery", d.pid.to_string()),
         (
             crate::domain::webhook::SIGNATURE_HEADER,
-            signature(&endpoint.secret, t, d.payload.as_bytes()),
+            signature(
+                &env.sealer.open(Purpose::WebhookSecret, &endpoint.secret)?,
+                t,
+                d.payload.as_bytes(),
+            ),
         ),
     ];
     let sent = env

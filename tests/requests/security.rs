@@ -53,6 +53,7 @@ async fn production_refuses_to_start_with_stripe_and_no_webhook_secret() {
             "b3BlcmF0b3JzLW93bi1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg==",
         )
         .env("BASE_URL", "https://shop.example")
+        .env("SECRETS_KEY", "operators-own-sealing-key-0123456789abcdef")
         .env("PAYMENT_PROVIDER", "stripe")
         .env("STRIPE_SECRET_KEY", "sk_live_something")
         .env("STRIPE_WEBHOOK_SECRET", "")
@@ -85,6 +86,7 @@ fn every_secret_without_a_safe_default_is_named() {
     for var in [
         "JWT_SECRET",
         "BASE_URL",
+        "SECRETS_KEY",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
     ] {
@@ -97,6 +99,7 @@ fn every_secret_without_a_safe_default_is_named() {
         .any(|p| p.contains("JWT_SECRET")));
     // The test provider lets anyone pay: only on purpose.
     s.base_url = "https://shop.example".into();
+    s.secrets_key = "operators-own-sealing-key-0123456789abcdef".into();
     s.payments.provider = emporium::settings::PaymentProviderKind::Test;
     let secret = "b3BlcmF0b3JzLW93bi1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg==";
     assert!(s.production_problems(secret)[0].contains("PAYMENT_PROVIDER"));
@@ -871,6 +874,76 @@ async fn large_multipart_bodies_are_read_only_for_signed_in_uploads() {
             .multipart(form())
             .await;
         assert_eq!(res.status_code(), 403);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn secrets_the_shop_reads_again_are_sealed_in_the_database() {
+    use emporium::models::_entities::webhook_endpoints;
+    with_app(|server, ctx| async move {
+        set_settings(&ctx, |s| s.webhooks.allow_private_targets = true);
+        let shop = shop(&server, &ctx).await;
+        let res = post(
+            &server,
+            &shop.admin,
+            "/api/v1/admin/webhooks",
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["order.paid"]}),
+        )
+        .await;
+        assert_eq!(res.status_code(), 201, "{}", res.text());
+        let shown = res.json::<Value>()["secret"].as_str().unwrap().to_string();
+        assert!(shown.starts_with("whsec_"));
+        let row = webhook_endpoints::Entity::find()
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.secret.starts_with("sealed:v1:"), "{}", row.secret);
+        assert!(!row.secret.contains(&shown[6..]));
+
+        // A row from before sealing is sealed at start and reads the same.
+        let legacy = "whsec_from-an-older-version";
+        webhook_endpoints::Entity::update_many()
+            .col_expr(webhook_endpoints::Column::Secret, Expr::value(legacy))
+            .exec(&ctx.db)
+            .await
+            .unwrap();
+        let sealer = emporium::sealing::Sealer::get(&ctx);
+        let n = emporium::models::webhooks::seal_legacy_secrets(&ctx.db, &sealer)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let row = webhook_endpoints::Entity::find()
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.secret.starts_with("sealed:v1:"));
+        let shown: Value = get(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/admin/webhooks/{}", row.pid),
+        )
+        .await
+        .json();
+        assert_eq!(shown["secret"], legacy);
+
+        // The same for a staff member's TOTP secret.
+        let staff = user(&ctx, "clerk@example.com", Role::Staff).await;
+        let enrolment = emporium::models::two_factor::enrolment_for(&ctx, &staff)
+            .await
+            .unwrap();
+        let stored = users::Entity::find_by_id(staff.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_secret
+            .unwrap();
+        assert!(stored.starts_with("sealed:v1:"));
+        assert!(!stored.contains(&enrolment.secret));
     })
     .await;
 }

@@ -18,6 +18,7 @@ use crate::{
     },
     errors::PageError,
     models::webhooks::{self, Status},
+    sealing::Sealer,
     web::{
         html::{flash, form_errors, Page},
         pagination::PageQuery,
@@ -85,7 +86,7 @@ async fn create(
     let admin = page.require_role(ADMIN)?.clone();
     let allow = webhooks::allow_private(&page.ctx);
     let result = match EndpointDraft::parse(&f.url, &f.description, &f.events, allow) {
-        Ok(d) => webhooks::create(&page.ctx.db, &admin, d).await,
+        Ok(d) => webhooks::create(&page.ctx.db, &Sealer::get(&page.ctx), &admin, d).await,
         Err(e) => Err(e.into()),
     };
     match result {
@@ -133,7 +134,7 @@ async fn render_show(
     form: Option<Value>,
     errors: Value,
 ) -> Result<Response, PageError> {
-    let endpoint = webhooks::find(&page.ctx.db, id).await?;
+    let endpoint = webhooks::find(&page.ctx.db, &Sealer::get(&page.ctx), id).await?;
     let form = form.unwrap_or_else(|| {
         json!({"url": endpoint.url, "description": endpoint.description,
                "events": endpoint.events, "active": endpoint.active})
@@ -203,7 +204,7 @@ async fn update(
         active,
         allow,
     ) {
-        Ok(p) => webhooks::update(&page.ctx.db, id, p, false).await,
+        Ok(p) => webhooks::update(&page.ctx.db, &Sealer::get(&page.ctx), id, p, false).await,
         Err(e) => Err(e.into()),
     };
     match result {
@@ -232,7 +233,14 @@ async fn update(
 
 async fn rotate(page: Page, Path(id): Path<Uuid>) -> Result<Response, PageError> {
     page.require_role(ADMIN)?;
-    webhooks::update(&page.ctx.db, id, EndpointPatch::default(), true).await?;
+    webhooks::update(
+        &page.ctx.db,
+        &Sealer::get(&page.ctx),
+        id,
+        EndpointPatch::default(),
+        true,
+    )
+    .await?;
     flash(
         &page.session,
         "success",

@@ -17,6 +17,7 @@ use crate::{
     },
     errors::{ApiError, AppError},
     models::webhooks::{self, DeliveryView, EndpointView, Status},
+    sealing::Sealer,
     settings::Settings,
     views::api::{DeliveryPage, ErrorBody, WebhookPage},
     web::{
@@ -77,7 +78,7 @@ async fn create(
     )?;
     Ok((
         StatusCode::CREATED,
-        Json(webhooks::create(&ctx.db, &admin.0, draft).await?),
+        Json(webhooks::create(&ctx.db, &Sealer::get(&ctx), &admin.0, draft).await?),
     ))
 }
 
@@ -88,7 +89,9 @@ async fn show(
     _a: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    Ok(Json(webhooks::find(&ctx.db, parse_id(&id)?).await?))
+    Ok(Json(
+        webhooks::find(&ctx.db, &Sealer::get(&ctx), parse_id(&id)?).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -122,7 +125,7 @@ async fn update(
         webhooks::allow_private(&ctx),
     )?;
     Ok(Json(
-        webhooks::update(&ctx.db, id, patch, req.rotate_secret).await?,
+        webhooks::update(&ctx.db, &Sealer::get(&ctx), id, patch, req.rotate_secret).await?,
     ))
 }
 
