@@ -393,16 +393,7 @@ async fn login_never_follows_a_next_that_leaves_the_site_and_never_fails_on_one(
             "https://evil.example",
             "/caf\u{e9}",
         ] {
-            let csrf = csrf_from(&server.get("/login").await.text());
-            let res = server
-                .post("/login")
-                .form(&[
-                    ("csrf_token", csrf.as_str()),
-                    ("email", "eve@example.com"),
-                    ("password", PASSWORD),
-                    ("next", next),
-                ])
-                .await;
+            let res = post_login(&server, "eve@example.com", Some(next)).await;
             assert_eq!(res.status_code(), 303, "{next:?}: {}", res.text());
             assert_eq!(res.headers()["location"], "/account", "{next:?}");
             // Already signed in: the login page sends the visitor on, just as safely.
@@ -410,22 +401,8 @@ async fn login_never_follows_a_next_that_leaves_the_site_and_never_fails_on_one(
             let res = server.get(&format!("/login?next={encoded}")).await;
             assert_eq!(res.status_code(), 303, "{next:?}");
             assert_eq!(res.headers()["location"], "/account", "{next:?}");
-            let csrf = csrf_from(&server.get("/account").await.text());
-            server
-                .post("/logout")
-                .form(&[("csrf_token", csrf.as_str())])
-                .await;
         }
-        let csrf = csrf_from(&server.get("/login").await.text());
-        let res = server
-            .post("/login")
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email", "eve@example.com"),
-                ("password", PASSWORD),
-                ("next", "/orders?page=2"),
-            ])
-            .await;
+        let res = post_login(&server, "eve@example.com", Some("/orders?page=2")).await;
         assert_eq!(res.headers()["location"], "/orders?page=2");
     })
     .await;

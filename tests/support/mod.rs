@@ -242,23 +242,34 @@ pub fn require(var: &str) -> Option<String> {
     }
 }
 
-/// Signs out whoever is signed in, signs `email` in through the login form, and returns the
-/// CSRF token of the new session.
-pub async fn sign_in(server: &TestServer, email: &str) -> String {
+/// Signs out whoever is signed in and posts the login form for `email` (with `next`, when
+/// given); returns the answer.
+pub async fn post_login(
+    server: &TestServer,
+    email: &str,
+    next: Option<&str>,
+) -> axum_test::TestResponse {
     let csrf = csrf_from(&server.get("/").await.text());
     server
         .post("/logout")
         .form(&[("csrf_token", csrf.as_str())])
         .await;
     let csrf = csrf_from(&server.get("/login").await.text());
-    let res = server
-        .post("/login")
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", email),
-            ("password", PASSWORD),
-        ])
-        .await;
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("email", email),
+        ("password", PASSWORD),
+    ];
+    if let Some(next) = next {
+        fields.push(("next", next));
+    }
+    server.post("/login").form(&fields).await
+}
+
+/// Signs out whoever is signed in, signs `email` in through the login form, and returns the
+/// CSRF token of the new session.
+pub async fn sign_in(server: &TestServer, email: &str) -> String {
+    let res = post_login(server, email, None).await;
     assert_eq!(res.status_code(), 303, "{}", res.text());
     csrf_from(&server.get("/").await.text())
 }

@@ -1,5 +1,5 @@
-//! Limits on the mails anyone can make the shop send: password resets, sign-ups, verification
-//! links and e-mail changes. Without them the shop is a mail cannon: a script asks for a
+//! Limits on the mails anyone can make the shop send: password resets, sign-ups and
+//! verification links. Without them the shop is a mail cannon: a script asks for a
 //! thousand resets for one victim's address (their inbox floods, the shop's sender reputation
 //! sinks), or for one reset each for a thousand addresses from one client.
 //!
@@ -22,7 +22,6 @@ pub enum Purpose {
     PasswordReset,
     SignUp,
     Verification,
-    EmailChange,
 }
 
 impl Purpose {
@@ -31,7 +30,6 @@ impl Purpose {
             Self::PasswordReset => "reset",
             Self::SignUp => "signup",
             Self::Verification => "verify",
-            Self::EmailChange => "email-change",
         }
     }
 }

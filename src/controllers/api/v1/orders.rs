@@ -101,7 +101,7 @@ impl TryFrom<CheckoutRequest> for PlaceOrder {
 
 #[utoipa::path(post, path = "/api/v1/checkout", tag = "orders", security(("bearer" = [])), request_body = CheckoutRequest,
     responses((status = 201, body = OrderView, description = "A pending order; its stock is reserved until `expires_at`"),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "`insufficient_stock`: nothing was reserved"),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "`insufficient_stock`: nothing was reserved; `too_many_pending_orders`: the customer already holds the most unpaid orders the shop allows (`MAX_PENDING_ORDERS`, default 3)"),
         (status = 422, body = ErrorBody, description = "Empty cart (`details.cart`), bad address, or a promo code that no longer applies")))]
 async fn place(
     State(ctx): State<AppContext>,
@@ -273,7 +273,7 @@ async fn mark_paid(
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = PayView, description = "Open the provider's checkout page at `checkout_url`; the amount is the order's total"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_transition`: the order is not pending"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_transition`: the order is not pending; `conflict`: its time to pay has run out (paying never extends it)"),
         (status = 503, body = ErrorBody, description = "The payment provider cannot be reached")))]
 async fn pay(
     State(ctx): State<AppContext>,
