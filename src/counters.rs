@@ -116,6 +116,41 @@ impl Counters {
         self.add(key, 0, window_secs).await
     }
 
+    /// Takes back one count (a try that was counted before it was judged, and succeeded).
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn take_back(&self, key: &str) -> AppResult<()> {
+        match self {
+            Self::Memory(map) => {
+                if let Some(entry) = map
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get_mut(key)
+                {
+                    entry.1 = entry.1.saturating_sub(1);
+                }
+                Ok(())
+            }
+            Self::Redis(conn) => {
+                let mut conn = conn.clone();
+                // Only an existing counter: DECR on a missing key would create one without
+                // an expiry.
+                redis::cmd("EVAL")
+                    .arg(
+                        "if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 \
+                         then return redis.call('DECR', KEYS[1]) else return 0 end",
+                    )
+                    .arg(1)
+                    .arg(format!("emporium:counter:{key}"))
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))
+            }
+        }
+    }
+
     /// # Errors
     /// Redis errors.
     pub async fn clear(&self, key: &str) -> AppResult<()> {

@@ -517,6 +517,11 @@ impl Settings {
             "SECRETS_KEY",
             "must be set to a random secret of at least 32 characters (it seals webhook and two-factor secrets in the database)",
         );
+        need(
+            self.mail.transport == MailTransportKind::Outbox,
+            "MAIL_TRANSPORT",
+            "is `outbox`: mail would never leave the shop, and reset links would be readable by every admin; use `smtp`",
+        );
         match self.payments.provider {
             PaymentProviderKind::Stripe => {
                 need(

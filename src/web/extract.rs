@@ -201,12 +201,14 @@ pub fn client_id(ctx: &AppContext, parts: &Parts) -> String {
     else {
         return "unknown".to_string();
     };
-    let forwarded: Vec<&str> = parts
+    // Bytes a client wrote that are not text must not make our proxy's own entry unreadable.
+    let forwarded: Vec<String> = parts
         .headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect();
+    let forwarded: Vec<&str> = forwarded.iter().map(String::as_str).collect();
     ctx.shared_store
         .get_ref::<crate::web::client_ip::TrustedProxies>()
         .map_or(peer, |t| t.client(peer, &forwarded))

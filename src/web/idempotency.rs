@@ -57,9 +57,23 @@ async fn owner(ctx: &AppContext, parts: &Parts) -> Option<String> {
     }
 }
 
-/// Requests whose answers are credentials: never stored, never replayed.
+/// Requests whose answers are credentials (access and refresh tokens): never stored, never
+/// replayed.
 fn carries_secrets(path: &str) -> bool {
-    path.starts_with("/api/v1/auth/")
+    matches!(path, "/api/v1/auth/login" | "/api/v1/auth/refresh")
+}
+
+/// Marks a response that shows a new secret once (an API key, a webhook signing secret): it is
+/// not kept for replay, so the idempotency table never holds a secret in clear. A retry with
+/// the same key runs again.
+#[derive(Debug, Clone, Copy)]
+pub struct ShowsSecret;
+
+/// `res` marked with [`ShowsSecret`].
+pub fn shows_secret(res: impl IntoResponse) -> Response {
+    let mut res = res.into_response();
+    res.extensions_mut().insert(ShowsSecret);
+    res
 }
 
 /// Wraps `next` for POST requests that carry the header; everything else passes through.
@@ -142,7 +156,7 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
         .into_response();
     };
     // Server errors are not an outcome worth remembering: the client should be able to retry.
-    if res_parts.status.is_server_error() {
+    if res_parts.status.is_server_error() || res_parts.extensions.get::<ShowsSecret>().is_some() {
         let _ = idempotency::release(&ctx.db, id).await;
     } else {
         let saved = Saved {

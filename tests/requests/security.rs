@@ -924,3 +924,106 @@ async fn secrets_the_shop_reads_again_are_sealed_in_the_database() {
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn one_client_guessing_many_accounts_at_once_stops_at_its_limit() {
+    with_app(|server, ctx| async move {
+        // A success is given back: it does not count against the client.
+        user(&ctx, "eve@example.com", Role::Customer).await;
+        login(&server, "eve@example.com", PASSWORD).await;
+        let counters = emporium::counters::Counters::get(&ctx);
+        assert_eq!(
+            counters
+                .peek("login-client:127.0.0.1", 900)
+                .await
+                .unwrap()
+                .count,
+            0
+        );
+
+        let limit = Settings::get(&ctx).auth.login_max_failures * 10;
+        let tries = usize::try_from(limit).unwrap() + 10;
+        let answers = futures::future::join_all((0..tries).map(|i| {
+            std::future::IntoFuture::into_future(server.post("/api/v1/auth/login").json(
+                &json!({"email": format!("victim{i}@example.com"), "password": "guess x y z"}),
+            ))
+        }))
+        .await;
+        let refused = answers.iter().filter(|r| r.status_code() == 429).count();
+        assert_eq!(refused, 10, "all sent at once, still only {limit} judged");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn with_smtp_the_admin_outbox_shows_no_working_link_even_before_sending() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "admin@example.com", Role::Admin).await;
+        user(&ctx, "other-admin@example.com", Role::Admin).await;
+        sign_in(&server, "admin@example.com").await;
+        // The attacker asks for a reset of the other admin's account...
+        accounts_forgot(&ctx, "other-admin@example.com").await;
+        let token = token_from_mail(&ctx, "other-admin@example.com", "password_reset").await;
+        let mail = mails_to(&ctx, "other-admin@example.com")
+            .await
+            .pop()
+            .unwrap();
+        // ...and reads the outbox of a shop that sends by SMTP.
+        set_settings(&ctx, |s| {
+            s.mail.transport = emporium::settings::MailTransportKind::Smtp;
+        });
+        let page = server.get(&format!("/admin/outbox/{}", mail.pid)).await;
+        assert_eq!(page.status_code(), 200);
+        assert!(!page.text().contains(&token));
+        assert!(page.text().contains("redacted-after-sending"));
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn a_review_posted_to_a_crafted_address_is_answered_without_a_500() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "eve@example.com", Role::Customer).await;
+        let csrf = sign_in(&server, "eve@example.com").await;
+        let res = server
+            .post("/p/x%0Aevil/reviews")
+            .form(&[("csrf_token", csrf.as_str()), ("rating", "9")])
+            .await;
+        assert_eq!(res.status_code(), 303, "{}", res.text());
+        let to = res.headers()["location"].to_str().unwrap();
+        assert!(to.starts_with("/p/x%0Aevil"), "{to}");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn a_new_api_key_is_never_kept_for_replay() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let create = || {
+            server
+                .post("/api/v1/admin/api-keys")
+                .add_header(shop.admin.0.clone(), shop.admin.1.clone())
+                .add_header("idempotency-key", "key-1")
+                .json(&json!({"name": "Sync", "scopes": ["orders:read"]}))
+        };
+        let first: Value = create().await.json();
+        let secret = first["secret"].as_str().unwrap();
+        let stored = emporium::models::_entities::idempotency_keys::Entity::find()
+            .all(&ctx.db)
+            .await
+            .unwrap();
+        assert!(
+            stored.iter().all(|r| !String::from_utf8_lossy(
+                r.response_body.as_deref().unwrap_or_default()
+            )
+            .contains(secret)),
+            "the key is not at rest in clear"
+        );
+    })
+    .await;
+}

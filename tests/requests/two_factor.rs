@@ -360,3 +360,35 @@ async fn the_shop_can_require_staff_to_set_up_two_factor_login() {
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn a_password_change_during_the_code_step_ends_the_half_done_login() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "chief@example.com", Role::Admin).await;
+        let (secret, _) = enable(&ctx, "chief@example.com").await;
+        let res = password_step(&server, "chief@example.com").await;
+        assert_eq!(res.headers()["location"], "/login/two-factor");
+        // The owner, who learnt the password leaked, changes it meanwhile.
+        emporium::models::accounts::change_password(
+            &ctx,
+            by_email(&ctx, "chief@example.com").await,
+            PASSWORD,
+            "a brand new secret",
+            emporium::models::accounts::Keep::Nothing,
+        )
+        .await
+        .unwrap();
+        let page = server.get("/login/two-factor").await;
+        assert_eq!(page.status_code(), 303);
+        assert_eq!(page.headers()["location"], "/login");
+        let csrf = csrf_from(&server.get("/login").await.text());
+        let res = server
+            .post("/login/two-factor")
+            .form(&[("csrf_token", csrf.as_str()), ("code", &code(&secret, 30))])
+            .await;
+        assert_eq!(res.headers()["location"], "/login");
+        assert!(server.get("/admin").await.status_code().is_redirection());
+    })
+    .await;
+}

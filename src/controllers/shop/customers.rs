@@ -56,7 +56,14 @@ async fn back_to(page: &Page, slug: &str, result: Result<(), AppError>, ok: &str
             flash(&page.session, "error", message).await;
         }
     }
-    Ok(Redirect::to(&format!("/p/{slug}#reviews")).into_response())
+    Ok(Redirect::to(&format!("{}#reviews", product_path(&slug))).into_response())
+}
+
+/// The product page of a slug taken from the request path, percent-encoded: whatever was sent,
+/// the answer is a valid header that stays on this site.
+fn product_path(slug: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(slug.as_bytes()).collect();
+    format!("/p/{encoded}")
 }
 
 async fn create(page: Page, Path(slug): Path<String>, Form(f): Form<ReviewForm>) -> PageResult {
@@ -120,7 +127,7 @@ async fn toggle(
         },
     )
     .await;
-    Ok(Redirect::to(&format!("/p/{slug}")).into_response())
+    Ok(Redirect::to(&product_path(&slug)).into_response())
 }
 
 async fn index(page: Page) -> PageResult {

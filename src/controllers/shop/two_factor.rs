@@ -25,6 +25,10 @@ type PageResult = Result<Response, PageError>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Pending {
     user: Uuid,
+    /// The user's session version at the password step: a password change or reset meanwhile
+    /// ends the half-done login too.
+    #[serde(default)]
+    version: i64,
     since: i64,
     next: String,
 }
@@ -39,6 +43,7 @@ pub(super) async fn await_code(page: &Page, user: &Model, next: &str) -> PageRes
     page.session.cycle_id().await.map_err(AppError::internal)?;
     let pending = Pending {
         user: user.pid,
+        version: user.session_version,
         since: chrono::Utc::now().timestamp(),
         next: next.to_string(),
     };
@@ -63,7 +68,9 @@ async fn pending(page: &Page) -> Result<Option<(Pending, Model)>, PageError> {
         return Ok(None);
     }
     match users::find_by_pid(&page.ctx.db, p.user).await {
-        Ok(u) if u.active && u.two_factor_enabled() => Ok(Some((p, u))),
+        Ok(u) if u.active && u.two_factor_enabled() && u.session_is_current(p.version, None) => {
+            Ok(Some((p, u)))
+        }
         Ok(_) | Err(AppError::NotFound) => Ok(None),
         Err(e) => Err(e.into()),
     }

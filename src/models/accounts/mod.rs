@@ -216,8 +216,10 @@ pub async fn authenticate(
             retry_after: on_account.reset_in,
         });
     }
-    let seen = counters.peek(&client_key, window).await?;
-    if seen.count >= max.saturating_mul(CLIENT_FAILURE_FACTOR) {
+    // Counted before judging too (given back on success), so one client sending guesses for
+    // many accounts in parallel cannot pass its limit while the hashes queue.
+    let seen = counters.add(&client_key, 1, window).await?;
+    if seen.count > max.saturating_mul(CLIENT_FAILURE_FACTOR) {
         return Err(AppError::RateLimited {
             retry_after: seen.reset_in,
         });
@@ -239,12 +241,10 @@ pub async fn authenticate(
         Some(u) if ok && u.active => {
             counters.clear(&pair_key).await?;
             counters.clear(&account_key).await?;
+            counters.take_back(&client_key).await?;
             Ok(u)
         }
-        _ => {
-            counters.add(&client_key, 1, window).await?;
-            Err(wrong())
-        }
+        _ => Err(wrong()),
     }
 }
 

@@ -8,7 +8,7 @@
 //! Every check of a password the caller claims to know — login, the current password before a
 //! change, an e-mail change, closing an account, turning two-factor on — is counted before it is
 //! judged, so guesses sent in parallel cannot slip under the limit.
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use loco_rs::app::AppContext;
 use tokio::sync::Semaphore;
@@ -21,18 +21,30 @@ use crate::{
     settings::Settings,
 };
 
-fn permits() -> &'static Semaphore {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
-    })
+fn permits() -> Arc<Semaphore> {
+    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    PERMITS
+        .get_or_init(|| {
+            Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            ))
+        })
+        .clone()
 }
 
 async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    let _permit = permits().acquire().await.map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(work)
+    let permit = permits()
+        .acquire_owned()
         .await
-        .map_err(AppError::internal)
+        .map_err(AppError::internal)?;
+    // The permit lives as long as the hash, not as long as the request: a client that hangs
+    // up does not free a slot while its hash still runs.
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(AppError::internal)
 }
 
 /// The argon2 hash of `password`.

@@ -76,10 +76,10 @@ async fn create(
         &req.events,
         webhooks::allow_private(&ctx),
     )?;
-    Ok((
+    Ok(crate::web::idempotency::shows_secret((
         StatusCode::CREATED,
         Json(webhooks::create(&ctx.db, &Sealer::get(&ctx), &admin.0, draft).await?),
-    ))
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/webhooks/{id}", tag = "back office", security(("bearer" = [])), params(("id" = Uuid, Path)),

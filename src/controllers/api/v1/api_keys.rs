@@ -42,10 +42,10 @@ async fn create(
     ApiJson(req): ApiJson<ApiKeyRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let draft = KeyDraft::parse(&req.name, &req.scopes)?;
-    Ok((
+    Ok(crate::web::idempotency::shows_secret((
         StatusCode::CREATED,
         Json(api_keys::create(&ctx, &admin.0, draft).await?),
-    ))
+    )))
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/api-keys/{id}", tag = "back office", security(("bearer" = [])), params(("id" = Uuid, Path)),
