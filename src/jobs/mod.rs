@@ -40,6 +40,8 @@ pub enum Job {
     ImportProducts { import_id: Uuid },
     /// Close at the provider the checkout session of an order that was cancelled or expired.
     ExpireCheckout { transaction_id: Uuid },
+    /// Send a password-reset link to the account of this address, if it has one.
+    SendPasswordReset { email: String },
 }
 
 impl Job {
@@ -51,6 +53,7 @@ impl Job {
             Self::DeliverWebhook { .. } => "deliver_webhook",
             Self::ImportProducts { .. } => "import_products",
             Self::ExpireCheckout { .. } => "expire_checkout",
+            Self::SendPasswordReset { .. } => "send_password_reset",
         }
     }
 
@@ -74,6 +77,9 @@ impl Job {
             }
             Self::ExpireCheckout { transaction_id } => {
                 crate::models::payments::expire_checkout(env, *transaction_id).await
+            }
+            Self::SendPasswordReset { email } => {
+                crate::models::accounts::send_password_reset(env, email).await
             }
         }
     }

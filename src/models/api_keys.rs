@@ -164,6 +164,35 @@ pub async fn revoke(db: &DatabaseConnection, pid: Uuid) -> AppResult<()> {
     Ok(())
 }
 
+/// The live (not revoked) key that `raw` is, checked against its stored hash; `None` for
+/// anything else. Reads only.
+///
+/// # Errors
+/// Database errors.
+pub async fn verify(db: &DatabaseConnection, raw: &str) -> AppResult<Option<api_keys::Model>> {
+    let Some((prefix, secret)) = raw
+        .strip_prefix(KEY_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+    else {
+        return Ok(None);
+    };
+    if prefix.len() != 12 || secret.is_empty() || secret.len() > 128 {
+        return Ok(None);
+    }
+    let Some(key) = api_keys::Entity::find()
+        .filter(api_keys::Column::Prefix.eq(prefix))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let matches = constant_time_eq(
+        tokens::hash_secret(secret).as_bytes(),
+        key.secret_hash.as_bytes(),
+    );
+    Ok((key.revoked_at.is_none() && matches).then_some(key))
+}
+
 /// The admin a key acts as, when the key is valid and grants what `method` on `path` needs.
 ///
 /// # Errors
@@ -176,24 +205,7 @@ pub async fn authenticate(
     path: &str,
 ) -> AppResult<users::Model> {
     let invalid = || AppError::Unauthorized("The API key is invalid or revoked.".into());
-    let rest = raw.strip_prefix(KEY_PREFIX).ok_or_else(invalid)?;
-    let (prefix, secret) = rest.split_once('_').ok_or_else(invalid)?;
-    if prefix.len() != 12 || secret.is_empty() || secret.len() > 128 {
-        return Err(invalid());
-    }
-    let key = api_keys::Entity::find()
-        .filter(api_keys::Column::Prefix.eq(prefix))
-        .one(db)
-        .await?
-        .ok_or_else(invalid)?;
-    if key.revoked_at.is_some()
-        || !constant_time_eq(
-            tokens::hash_secret(secret).as_bytes(),
-            key.secret_hash.as_bytes(),
-        )
-    {
-        return Err(invalid());
-    }
+    let key = verify(db, raw).await?.ok_or_else(invalid)?;
     let owner = users::Entity::find_by_id(key.created_by)
         .one(db)
         .await?

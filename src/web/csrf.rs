@@ -128,6 +128,19 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
     }
 }
 
+/// The token field of a multipart form (file uploads without JS). Forms put it first, so
+/// the file parts after it are not read.
+async fn multipart_token(bytes: &Bytes, content_type: &str) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let mut form = multer::Multipart::new(Body::from(bytes.clone()).into_data_stream(), boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(FORM_FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -146,17 +159,4 @@ mod tests {
             assert!(!super::is_upload_route(not), "{not}");
         }
     }
-}
-
-/// The token field of a multipart form (file uploads without JS). Forms put it first, so
-/// the file parts after it are not read.
-async fn multipart_token(bytes: &Bytes, content_type: &str) -> Option<String> {
-    let boundary = multer::parse_boundary(content_type).ok()?;
-    let mut form = multer::Multipart::new(Body::from(bytes.clone()).into_data_stream(), boundary);
-    while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some(FORM_FIELD) {
-            return field.text().await.ok();
-        }
-    }
-    None
 }

@@ -36,13 +36,16 @@ impl Quota {
 pub async fn check(ctx: &AppContext, parts: &Parts) -> Result<Quota, (AppError, Option<Quota>)> {
     let settings = Settings::get(ctx);
     let rl = &settings.rate_limits;
-    // API keys act for an admin: the staff allowance, counted per key (not per address).
-    let by_key = crate::web::extract::api_key(parts).map(|k| {
-        (
-            format!("rl:key:{}", k.chars().take(16).collect::<String>()),
-            rl.staff,
-        )
-    });
+    // API keys act for an admin: the staff allowance, counted per key (not per address). Only
+    // a real key gets that bucket: made-up ones count as their client, or each would bring a
+    // fresh allowance.
+    let by_key = match crate::web::extract::api_key(parts) {
+        Some(raw) => crate::models::api_keys::verify(&ctx.db, raw)
+            .await
+            .map_err(|e| (e, None))?
+            .map(|k| (format!("rl:key:{}", k.prefix), rl.staff)),
+        None => None,
+    };
     let (key, limit) = match by_key {
         Some(k) => k,
         None => match bearer_claims(ctx, parts).ok().flatten() {

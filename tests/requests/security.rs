@@ -1027,3 +1027,25 @@ async fn a_new_api_key_is_never_kept_for_replay() {
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn made_up_api_keys_share_their_clients_rate_limit() {
+    with_app(|server, ctx| async move {
+        set_settings(&ctx, |s| s.rate_limits.anonymous = 3);
+        let mut statuses = Vec::new();
+        for i in 0..4 {
+            let fake = format!("emp_{:012}_made-up-secret", i);
+            statuses.push(
+                server
+                    .get("/api/v1/products")
+                    .add_header("authorization", format!("Bearer {fake}"))
+                    .await
+                    .status_code()
+                    .as_u16(),
+            );
+        }
+        assert_eq!(statuses, [200, 200, 200, 429]);
+    })
+    .await;
+}

@@ -56,7 +56,7 @@ async fn back_to(page: &Page, slug: &str, result: Result<(), AppError>, ok: &str
             flash(&page.session, "error", message).await;
         }
     }
-    Ok(Redirect::to(&format!("{}#reviews", product_path(&slug))).into_response())
+    Ok(Redirect::to(&format!("{}#reviews", product_path(slug))).into_response())
 }
 
 /// The product page of a slug taken from the request path, percent-encoded: whatever was sent,

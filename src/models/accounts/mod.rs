@@ -384,14 +384,33 @@ pub async fn forgot_password(ctx: &AppContext, email: &str, client: &str) -> App
     if quota != mail_limits::Quota::Granted {
         return Ok(());
     }
-    let Some(user) = users::find_by_email(&ctx.db, &email).await? else {
+    // Looking the account up, writing the token and the mail happen in a job, for every
+    // address alike: the answer takes the same time whether or not there is an account.
+    Jobs::get(ctx)
+        .enqueue_all([Job::SendPasswordReset {
+            email: email.as_str().to_string(),
+        }])
+        .await;
+    Ok(())
+}
+
+/// The `SendPasswordReset` job: a new reset link (older ones voided) to the active account of
+/// `email`, if there is one; nothing otherwise.
+///
+/// # Errors
+/// Database errors (the job is retried).
+pub async fn send_password_reset(env: &crate::jobs::JobEnv, email: &str) -> AppResult<()> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let Some(user) = users::find_by_email(&env.db, &email).await? else {
         return Ok(());
     };
     if !user.active {
         return Ok(());
     }
-    let settings = Settings::get(ctx);
-    let txn = super::db::write_txn(&ctx.db).await?;
+    let settings = &env.settings;
+    let txn = super::db::write_txn(&env.db).await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::PasswordReset).await?;
     let token = tokens::issue_one_time(
         &txn,
@@ -405,11 +424,9 @@ pub async fn forgot_password(ctx: &AppContext, email: &str, client: &str) -> App
         token,
         valid_minutes: settings.auth.reset_ttl_minutes,
     };
-    let mail_id = mail::queue(&txn, &settings, &user.email, &m).await?;
+    let mail_id = mail::queue(&txn, settings, &user.email, &m).await?;
     txn.commit().await?;
-    Jobs::get(ctx)
-        .enqueue_all([Job::DeliverMail { mail_id }])
-        .await;
+    env.enqueue_all([Job::DeliverMail { mail_id }]).await;
     Ok(())
 }
 
