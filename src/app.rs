@@ -52,8 +52,11 @@ async fn seed_demo(ctx: &AppContext) -> Result<()> {
 
 /// Stops a production start before it serves or sends anything when a secret is missing or
 /// unsafe, naming every variable to fix at once.
-fn refuse_unsafe_production(config: &Config) -> Result<()> {
+fn refuse_unsafe_production(environment: &Environment, config: &Config) -> Result<()> {
     let settings = Settings::from_config(config)?;
+    if *environment != Environment::Production && !settings.refuse_unsafe_config {
+        return Ok(());
+    }
     let jwt = config
         .auth
         .as_ref()
@@ -102,9 +105,7 @@ impl Hooks for App {
 
     async fn after_context(mut ctx: AppContext) -> Result<AppContext> {
         // Every process (web, worker, scheduler, tasks) passes here before using a secret.
-        if ctx.environment == Environment::Production {
-            refuse_unsafe_production(&ctx.config)?;
-        }
+        refuse_unsafe_production(&ctx.environment, &ctx.config)?;
         let mut settings = Settings::from_config(&ctx.config)?;
         if settings.secrets_key.is_empty() {
             // Development and tests only: production refuses to start without SECRETS_KEY.

@@ -54,6 +54,11 @@ pub struct Settings {
     /// JWT secret when empty.
     #[serde(default)]
     pub secrets_key: String,
+    /// Refuse to start with an unsafe configuration ([`Self::production_problems`]), whatever
+    /// the environment is called: `config/production.yaml` sets it, so an environment made
+    /// from a copy of it (staging) is checked too.
+    #[serde(default)]
+    pub refuse_unsafe_config: bool,
 }
 
 /// Outgoing webhook deliveries.

@@ -52,6 +52,15 @@ pub async fn renew(session: &Session) -> Result<String, AppError> {
     Ok(t)
 }
 
+/// Whether the session's user may post to the upload forms (catalogue managers, with a live
+/// session): checked before their large bodies are read.
+async fn may_upload(ctx: &AppContext, session: &Session) -> bool {
+    matches!(
+        crate::web::html::signed_in_user(ctx, session).await,
+        Ok(Some(u)) if crate::domain::role::Role::CATALOGUE_MANAGERS.contains(&u.role())
+    )
+}
+
 /// The HTML routes that take files (product images, product CSV imports).
 fn is_upload_route(path: &str) -> bool {
     path == "/admin/products/import"
@@ -100,7 +109,7 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
     // The body is read before any handler has checked who is asking, so only an upload form,
     // posted by someone signed in, may make us hold more than an ordinary form.
     let upload = multipart && is_upload_route(req.uri().path());
-    if upload && !crate::web::html::is_signed_in(&session).await {
+    if upload && !may_upload(&ctx, &session).await {
         return forbidden();
     }
     let limit = if upload {

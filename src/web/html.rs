@@ -88,12 +88,6 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(AppError::internal)
 }
 
-/// Whether the session belongs to someone who signed in (not yet checked against the user
-/// row: for cheap gates before the handler's own check).
-pub async fn is_signed_in(session: &Session) -> bool {
-    matches!(session.get::<Uuid>(USER_KEY).await, Ok(Some(_)))
-}
-
 /// Whether a stored session record (read without the session layer, as the live stream's
 /// recheck does) is still signed in as `user`.
 #[must_use]
@@ -103,6 +97,18 @@ pub fn record_signed_in_as(data: &std::collections::HashMap<String, Value>, user
         .and_then(|v| serde_json::from_value::<Uuid>(v.clone()).ok());
     let version = data.get(VERSION_KEY).and_then(Value::as_i64).unwrap_or(0);
     pid == Some(user.pid) && user.active && user.session_is_current(version, None)
+}
+
+/// The signed-in user of a live session (active, session not ended), for checks made before a
+/// page handler runs.
+///
+/// # Errors
+/// Session store or database failures.
+pub async fn signed_in_user(
+    ctx: &AppContext,
+    session: &Session,
+) -> Result<Option<Model>, AppError> {
+    session_user(ctx, session).await
 }
 
 async fn session_user(ctx: &AppContext, session: &Session) -> Result<Option<Model>, AppError> {

@@ -834,7 +834,7 @@ async fn health_says_unavailable_without_the_cause() {
 #[tokio::test]
 #[parallel]
 async fn large_multipart_bodies_are_read_only_for_signed_in_uploads() {
-    with_app(|server, _ctx| async move {
+    with_app(|server, ctx| async move {
         let csrf = csrf_from(&server.get("/login").await.text());
         let big = "x".repeat(1024 * 1024);
         let form = || {
@@ -845,12 +845,27 @@ async fn large_multipart_bodies_are_read_only_for_signed_in_uploads() {
         // An ordinary form is never bigger than the form limit, multipart or not.
         let res = server.post("/login").multipart(form()).await;
         assert_eq!(res.status_code(), 413, "{}", res.text());
-        // The upload forms take big bodies, but only from someone signed in.
+        // The upload forms take big bodies, but only from someone who may upload.
         let res = server
             .post("/admin/products/import")
             .multipart(form())
             .await;
         assert_eq!(res.status_code(), 403);
+        user(&ctx, "eve@example.com", Role::Customer).await;
+        let csrf = sign_in(&server, "eve@example.com").await;
+        let res = server
+            .post("/admin/products/import")
+            .multipart(
+                axum_test::multipart::MultipartForm::new()
+                    .add_text("csrf_token", csrf)
+                    .add_text("filler", big.clone()),
+            )
+            .await;
+        assert_eq!(
+            res.status_code(),
+            403,
+            "a customer is refused before the body is read"
+        );
     })
     .await;
 }
