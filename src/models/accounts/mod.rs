@@ -368,8 +368,8 @@ pub async fn logout(ctx: &AppContext, user: &Model, raw: &str) -> AppResult<()> 
 /// or to flood one inbox.
 ///
 /// # Errors
-/// `RateLimited` for a client that asked for too many mails (whatever the address); database
-/// errors.
+/// `RateLimited` for a client that asked for too many mails (whatever the address);
+/// `Unavailable` when the job queue cannot take the request.
 pub async fn forgot_password(ctx: &AppContext, email: &str, client: &str) -> AppResult<()> {
     let Ok(email) = Email::parse(email) else {
         return Ok(());
@@ -385,13 +385,15 @@ pub async fn forgot_password(ctx: &AppContext, email: &str, client: &str) -> App
         return Ok(());
     }
     // Looking the account up, writing the token and the mail happen in a job, for every
-    // address alike: the answer takes the same time whether or not there is an account.
+    // address alike: the answer takes the same time whether or not there is an account. The
+    // job is the only record of the request, so a queue that cannot take it is an error (503,
+    // the same for every address), not a log line. (The job carries the address, not an id:
+    // there may be no account to name.)
     Jobs::get(ctx)
-        .enqueue_all([Job::SendPasswordReset {
+        .enqueue(Job::SendPasswordReset {
             email: email.as_str().to_string(),
-        }])
-        .await;
-    Ok(())
+        })
+        .await
 }
 
 /// The `SendPasswordReset` job: a new reset link (older ones voided) to the active account of

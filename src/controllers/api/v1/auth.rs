@@ -137,7 +137,8 @@ pub struct ForgotRequest {
 
 #[utoipa::path(post, path = "/api/v1/auth/forgot", tag = "auth", request_body = ForgotRequest,
     responses((status = 202, description = "Always, whether or not the address has an account (an address that had enough reset mails for now gets none)"),
-        (status = 429, body = ErrorBody, description = "This client asked for too many mails, whatever the addresses")))]
+        (status = 429, body = ErrorBody, description = "This client asked for too many mails, whatever the addresses"),
+        (status = 503, body = ErrorBody, description = "The job queue cannot take the request (the same for every address)")))]
 async fn forgot(
     State(ctx): State<AppContext>,
     ClientId(client): ClientId,
