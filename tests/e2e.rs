@@ -476,19 +476,30 @@ async fn browse_search_filter_and_pick_a_variant(js: Js) {
             Some("Dot Grid Notebook")
         );
 
-        // The A4 size costs more.
+        // The A4 size costs more. Whatever the page shows, the option chosen is the one
+        // that "Add to cart" adds (issue 17: without JavaScript it used to add the variant
+        // the page was drawn with).
         b.click("input[name='opt.Size'][value=A4]").await;
         if js == Js::On {
             b.wait_text("#price", |t| t == "€20.00").await;
             assert!(b.query().await.contains("opt.Size=A4"), "URL pushed");
+            let sku = b.text("#sku").await;
+            assert!(sku.starts_with("DOT-GRID-NOTEBOOK-A4-"), "{sku}");
+            b.screenshot(&format!("{tag}-product")).await;
+            b.click("#add-button").await;
+            b.wait_text("#add-result", |t| t.contains("Added")).await;
+            assert!(b.text("#add-result").await.contains("A4"));
         } else {
-            assert_eq!(b.text("#price").await, "€16.00", "no script, no change yet");
-            b.click_and_wait("#variant-update").await;
-            assert_eq!(b.text("#price").await, "€20.00");
+            assert_eq!(b.text("#price").await, "€16.00", "no script, no redraw");
+            b.screenshot(&format!("{tag}-product")).await;
+            b.click_and_wait("#add-button").await;
+            assert_eq!(b.path().await, "/cart");
         }
-        b.screenshot(&format!("{tag}-product")).await;
-        let sku = b.text("#sku").await;
-        assert!(sku.starts_with("DOT-GRID-NOTEBOOK-A4-"), "{sku}");
+        b.goto("/cart").await;
+        let cart = b.text("#cart").await;
+        assert!(cart.contains("SKU DOT-GRID-NOTEBOOK-A4-"), "{cart}");
+        assert!(!cart.contains("SKU DOT-GRID-NOTEBOOK-A5-"), "{cart}");
+        assert!(cart.contains("€20.00"), "{cart}");
     })
     .await;
     b.client.clone().close().await.unwrap();

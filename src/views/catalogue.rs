@@ -67,19 +67,8 @@ pub fn chosen_variant<'a>(
     p: &'a ProductView,
     chosen: &BTreeMap<String, String>,
 ) -> Option<&'a VariantView> {
-    let wanted: BTreeMap<&str, &str> = p
-        .options
-        .iter()
-        .filter_map(|o| chosen.get(&o.name).map(|v| (o.name.as_str(), v.as_str())))
-        .collect();
-    if wanted.len() == p.options.len() && !wanted.is_empty() {
-        if let Some(v) = p.variants.iter().find(|v| {
-            v.options
-                .iter()
-                .all(|(k, val)| wanted.get(k.as_str()) == Some(&val.as_str()))
-        }) {
-            return Some(v);
-        }
+    if let Some(v) = p.variant_with(chosen) {
+        return Some(v);
     }
     p.variants
         .iter()

@@ -183,10 +183,12 @@ async fn product_page_picks_variants_by_plain_query_and_hides_inactive_products(
             "meta[name=description][content='Soft merino tee. Dries overnight.']",
         );
         assert_css_exists(&html, "#reviews");
-        // Without JS a button submits the picker (a parser with scripting sees <noscript> as text).
-        assert!(html.contains(
-            r#"<noscript><button type="submit" class="btn btn-small" id="variant-update">"#
-        ));
+        // The picker and the button are one form: what is chosen is what is added.
+        assert_css_exists(
+            &html,
+            "form#buy-form[method=post] input[type=radio][name='opt.Size']",
+        );
+        assert_css_exists(&html, "form#buy-form #add-button");
 
         // The picker is a GET form: the chosen options select the variant and its price.
         let html = server
@@ -269,6 +271,55 @@ async fn the_demo_catalogue_seeds_once_with_pictures_and_variants() {
             .await
             .text();
         assert_eq!(texts(&html, "#price"), vec!["€49.00".to_string()]);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
+async fn add_to_cart_adds_the_options_chosen_in_the_same_form_without_javascript() {
+    with_app(|server, ctx| async move {
+        shop(&server, &ctx).await;
+        let tee: serde_json::Value = server.get("/api/v1/products/trail-tee").await.json();
+        let id = tee["id"].as_str().unwrap().to_string();
+        // Drawn with the default variant (S, Blue); the shopper picks M and presses Add.
+        let html = server.get("/p/trail-tee").await.text();
+        let csrf = crate::support::csrf_from(&html);
+        let add = |fields: Vec<(&'static str, &'static str)>| {
+            let mut form = vec![
+                ("csrf_token".to_string(), csrf.clone()),
+                ("product_id".to_string(), id.clone()),
+                ("back".to_string(), "/p/trail-tee".to_string()),
+                ("quantity".to_string(), "1".to_string()),
+            ];
+            form.extend(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            );
+            server.post("/cart/items").form(&form)
+        };
+        let res = add(vec![("opt.Size", "M"), ("opt.Colour", "Blue")]).await;
+        assert_eq!(res.status_code(), 303, "{}", res.text());
+        assert_eq!(res.headers()["location"], "/cart");
+        let cart = server.get("/cart").await.text();
+        assert!(cart.contains("Trail Tee (Blue, M)"), "{cart}");
+        assert!(!cart.contains("Trail Tee (Blue, S)"), "{cart}");
+
+        // An option left out: back to the product page as it was left, with the reason.
+        let res = add(vec![("opt.Size", "M")]).await;
+        assert_eq!(res.status_code(), 303);
+        assert_eq!(res.headers()["location"], "/p/trail-tee?opt.Size=M");
+        let page = server.get("/p/trail-tee?opt.Size=M").await.text();
+        assert!(page.contains("Choose a colour first."), "{page}");
+        // A combination that does not exist is refused, not swapped for another.
+        let res = add(vec![("opt.Size", "S"), ("opt.Colour", "Red")]).await;
+        assert_eq!(res.status_code(), 303);
+        let page = server
+            .get(res.headers()["location"].to_str().unwrap())
+            .await
+            .text();
+        assert!(page.contains("This combination is not available"), "{page}");
     })
     .await;
 }

@@ -36,7 +36,7 @@ async fn a_guest_fills_the_cart_from_the_product_page_with_and_without_htmx() {
         let tent = shop.id("TNT-2").to_string();
         let variant = variant_of(&server, &tent).await;
         let page = server.get("/p/ridge-tent-2p").await.text();
-        assert_css_exists(&page, "form#add-to-cart");
+        assert_css_exists(&page, "form#buy-form");
         let csrf = csrf_from(&page);
 
         let res = add_form(&server, &csrf, &tent, &variant, "1", false).await;

@@ -10,6 +10,7 @@ use axum::{
 use loco_rs::prelude::Routes;
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::{
@@ -108,6 +109,45 @@ struct AddForm {
     /// Where to come back to without JavaScript (the product page).
     #[serde(default)]
     back: String,
+    /// The rest of the form: the product page's option picker sends `opt.<name>=<value>`.
+    #[serde(flatten)]
+    rest: BTreeMap<String, String>,
+}
+
+impl AddForm {
+    /// The options chosen on the product page, by option name.
+    fn chosen(&self) -> BTreeMap<String, String> {
+        self.rest
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("opt.").map(|n| (n.to_string(), v.clone())))
+            .collect()
+    }
+}
+
+/// The variant the shopper chose with the option picker: exactly that combination, or a
+/// message saying what is missing.
+async fn chosen_variant(
+    page: &Page,
+    product_id: Uuid,
+    chosen: &BTreeMap<String, String>,
+) -> Result<Uuid, AppError> {
+    let p = crate::models::catalogue::products::detail(&page.ctx, &product_id.to_string(), false)
+        .await?;
+    if let Some(v) = p.variant_with(chosen) {
+        return Ok(v.id);
+    }
+    let missing: Vec<String> = p
+        .options
+        .iter()
+        .filter(|o| !chosen.contains_key(&o.name))
+        .map(|o| o.name.to_lowercase())
+        .collect();
+    let message = if missing.is_empty() {
+        "This combination is not available; choose another.".to_string()
+    } else {
+        format!("Choose a {} first.", missing.join(" and "))
+    };
+    Err(FieldErrors::single("_form", message).into())
 }
 
 fn parse_add(f: &AddForm, max: i32) -> Result<AddItem, FieldErrors> {
@@ -134,9 +174,23 @@ fn parse_add(f: &AddForm, max: i32) -> Result<AddItem, FieldErrors> {
 async fn add(page: Page, headers: HeaderMap, Form(f): Form<AddForm>) -> PageResult {
     let max = Settings::get(&page.ctx).checkout.max_line_quantity;
     let back = crate::web::html::safe_next(&f.back).to_string();
+    let chosen = f.chosen();
     let result = match parse_add(&f, max) {
         Err(e) => Err(AppError::Validation(e)),
-        Ok(add) => add_for(&page, &add).await,
+        Ok(mut add) => {
+            // The picker's choice, not the variant the page was drawn with, is what is added.
+            let picked = if chosen.is_empty() {
+                Ok(())
+            } else {
+                chosen_variant(&page, add.product_id, &chosen)
+                    .await
+                    .map(|v| add.variant_id = Some(v))
+            };
+            match picked {
+                Ok(()) => add_for(&page, &add).await,
+                Err(e) => Err(e),
+            }
+        }
     };
     let htmx = Page::is_htmx(&headers);
     match result {
@@ -155,7 +209,18 @@ async fn add(page: Page, headers: HeaderMap, Form(f): Form<AddForm>) -> PageResu
                     .await
             } else {
                 flash(&page.session, "error", message).await;
-                let to = if back == "/account" { "/cart".to_string() } else { back };
+                let to = if back == "/account" {
+                    "/cart".to_string()
+                } else if chosen.is_empty() || back.contains('?') {
+                    back
+                } else {
+                    // Back to the product page as the shopper left it.
+                    let mut q = form_urlencoded::Serializer::new(String::new());
+                    for (name, value) in &chosen {
+                        q.append_pair(&format!("opt.{name}"), value);
+                    }
+                    format!("{back}?{}", q.finish())
+                };
                 Ok(Redirect::to(&to).into_response())
             }
         }

@@ -84,6 +84,22 @@ pub struct ProductView {
     pub updated_at: String,
 }
 
+impl ProductView {
+    /// The variant whose options are exactly `chosen` (every option named, each value one the
+    /// variant has); `None` when an option is missing or no variant has that combination.
+    #[must_use]
+    pub fn variant_with(&self, chosen: &BTreeMap<String, String>) -> Option<&VariantView> {
+        if self.options.is_empty() || self.options.iter().any(|o| !chosen.contains_key(&o.name)) {
+            return None;
+        }
+        self.variants.iter().find(|v| {
+            v.options
+                .iter()
+                .all(|(k, val)| chosen.get(k).is_some_and(|c| c == val))
+        })
+    }
+}
+
 fn available(v: &variants::Model) -> i32 {
     (v.stock - v.reserved).max(0)
 }
