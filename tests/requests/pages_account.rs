@@ -293,3 +293,57 @@ async fn outbox_shows_a_mail_with_its_links_and_failed_jobs_can_be_retried_or_di
     })
     .await;
 }
+
+#[tokio::test]
+#[parallel]
+async fn a_shopper_sent_to_log_in_from_the_checkout_who_registers_lands_back_there() {
+    with_app(|server, _ctx| async move {
+        // The checkout sends a visitor to log in, remembering where they were.
+        let res = server.get("/checkout").await;
+        assert_eq!(res.status_code(), 303);
+        let login = res.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(login, "/login?next=%2Fcheckout");
+        let page = server.get(&login).await.text();
+        assert_css_exists(&page, "a[href='/register?next=%2Fcheckout']");
+        let form = server.get("/register?next=%2Fcheckout").await.text();
+        assert_css_exists(&form, "input[name=next][value='/checkout']");
+        let csrf = csrf_from(&form);
+        let register = |email: &'static str, next: &'static str| {
+            server.post("/register").form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", email),
+                ("password", "long enough secret"),
+                ("first_name", "New"),
+                ("last_name", "Shopper"),
+                ("next", next),
+            ])
+        };
+        // A mistake keeps where they were going.
+        let bad = register("not-an-address", "/checkout").await;
+        assert_eq!(bad.status_code(), 422);
+        assert_css_exists(&bad.text(), "input[name=next][value='/checkout']");
+        let res = register("new@example.com", "/checkout").await;
+        assert_eq!(res.status_code(), 303, "{}", res.text());
+        assert_eq!(res.headers()["location"], "/checkout");
+        // And only ever to a page of this shop.
+        let csrf_after = csrf_from(&server.get("/").await.text());
+        server
+            .post("/logout")
+            .form(&[("csrf_token", csrf_after.as_str())])
+            .await;
+        let csrf = csrf_from(&server.get("/register").await.text());
+        let res = server
+            .post("/register")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", "other@example.com"),
+                ("password", "long enough secret"),
+                ("first_name", "O"),
+                ("last_name", "S"),
+                ("next", "//evil.example"),
+            ])
+            .await;
+        assert_eq!(res.headers()["location"], "/account");
+    })
+    .await;
+}

@@ -42,6 +42,16 @@ struct NextQuery {
     next: String,
 }
 
+/// "Create an account" from the login page keeps where the shopper was going.
+fn register_href(next: &str) -> String {
+    if next.is_empty() {
+        "/register".to_string()
+    } else {
+        let encoded: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        format!("/register?next={encoded}")
+    }
+}
+
 async fn login_form(page: Page, Query(q): Query<NextQuery>) -> PageResult {
     if page.user.is_some() {
         return Ok(Redirect::to(safe_next(&q.next)).into_response());
@@ -49,7 +59,7 @@ async fn login_form(page: Page, Query(q): Query<NextQuery>) -> PageResult {
     page.render(
         "account/login.html",
         "Log in",
-        json!({ "form": {}, "errors": {}, "next": q.next }),
+        json!({ "form": {}, "errors": {}, "next": q.next, "register_href": register_href(&q.next) }),
     )
     .await
 }
@@ -94,7 +104,7 @@ async fn login(page: Page, ClientId(client): ClientId, Form(f): Form<LoginForm>)
         Err(e) => {
             let errors = form_errors(e)?;
             page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "account/login.html", "Log in",
-                json!({ "form": { "email": f.email }, "errors": errors_json(&errors), "next": f.next })).await
+                json!({ "form": { "email": f.email }, "errors": errors_json(&errors), "next": f.next, "register_href": register_href(&f.next) })).await
         }
     }
 }
@@ -104,11 +114,11 @@ async fn logout(page: Page) -> PageResult {
     Ok(Redirect::to("/").into_response())
 }
 
-async fn register_form(page: Page) -> PageResult {
+async fn register_form(page: Page, Query(q): Query<NextQuery>) -> PageResult {
     page.render(
         "account/register.html",
         "Create an account",
-        json!({ "form": {}, "errors": {} }),
+        json!({ "form": {}, "errors": {}, "next": q.next }),
     )
     .await
 }
@@ -120,6 +130,8 @@ struct RegisterForm {
     password: String,
     first_name: String,
     last_name: String,
+    /// Where the shopper was going when asked to log in (the checkout, say).
+    next: String,
 }
 
 async fn register(
@@ -147,12 +159,17 @@ async fn register(
             )
             .await;
             super::cart::adopt_guest_cart(&page, &user).await?;
-            Ok(Redirect::to("/account").into_response())
+            let to = if f.next.is_empty() {
+                "/account"
+            } else {
+                safe_next(&f.next)
+            };
+            Ok(Redirect::to(to).into_response())
         }
         Err(e) => {
             let errors = form_errors(e)?;
             page.render_status(StatusCode::UNPROCESSABLE_ENTITY, "account/register.html", "Create an account",
-                json!({ "form": { "email": f.email, "first_name": f.first_name, "last_name": f.last_name }, "errors": errors_json(&errors) })).await
+                json!({ "form": { "email": f.email, "first_name": f.first_name, "last_name": f.last_name }, "errors": errors_json(&errors), "next": f.next })).await
         }
     }
 }
