@@ -206,20 +206,42 @@ async fn buyers_review_from_the_product_page_and_the_heart_toggles_in_place() {
         let csrf = sign_in(&server, "ann@example.com").await;
         let page = server.get("/p/camp-lantern").await.text();
         assert_css_exists(&page, "form#review-form");
+        // No rating: the form comes back with the message at the rating and the comment as
+        // typed (issue 17: the message used to appear at the top of the page, the comment lost).
         let res = server
             .post("/p/camp-lantern/reviews")
             .form(&[
                 ("csrf_token", csrf.as_str()),
-                ("rating", "0"),
-                ("comment", ""),
+                ("rating", ""),
+                ("comment", "Bright and warm"),
             ])
             .await;
-        assert_eq!(res.status_code(), 303);
-        assert!(server
-            .get("/p/camp-lantern")
-            .await
-            .text()
-            .contains("Choose from 1 to 5 stars."));
+        assert_eq!(res.status_code(), 422);
+        let page = res.text();
+        assert_eq!(
+            texts(&page, "#review-form .rating-picker .field-error"),
+            vec!["Choose from 1 to 5 stars.".to_string()]
+        );
+        assert_eq!(
+            texts(&page, "#review-comment"),
+            vec!["Bright and warm".to_string()]
+        );
+        assert_css_exists(&page, "#review-form input[name=rating]:not([checked])");
+        // A rating out of range keeps the stars chosen when they exist.
+        let res = server
+            .post("/p/camp-lantern/reviews")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("rating", "4"),
+                ("comment", &"x".repeat(5000)),
+            ])
+            .await;
+        assert_eq!(res.status_code(), 422);
+        assert_css_exists(
+            &res.text(),
+            "#review-form input[name=rating][value='4'][checked]",
+        );
+        assert_css_exists(&res.text(), "#review-comment[aria-invalid=true]");
         let res = server
             .post("/p/camp-lantern/reviews")
             .form(&[

@@ -30,25 +30,6 @@ async fn shop(
     pm
 }
 
-fn texts(html: &str, selector: &str) -> Vec<String> {
-    select(html, selector)
-        .iter()
-        .map(|h| {
-            let mut out = String::new();
-            let mut in_tag = false;
-            for c in h.chars() {
-                match c {
-                    '<' => in_tag = true,
-                    '>' => in_tag = false,
-                    c if !in_tag => out.push(c),
-                    _ => {}
-                }
-            }
-            out.split_whitespace().collect::<Vec<_>>().join(" ")
-        })
-        .collect()
-}
-
 #[tokio::test]
 #[parallel]
 async fn home_shows_featured_products_and_categories() {

@@ -1003,13 +1003,13 @@ async fn a_review_posted_to_a_crafted_address_is_answered_without_a_500() {
     with_app(|server, ctx| async move {
         user(&ctx, "eve@example.com", Role::Customer).await;
         let csrf = sign_in(&server, "eve@example.com").await;
-        let res = server
-            .post("/p/x%0Aevil/reviews")
-            .form(&[("csrf_token", csrf.as_str()), ("rating", "9")])
-            .await;
-        assert_eq!(res.status_code(), 303, "{}", res.text());
-        let to = res.headers()["location"].to_str().unwrap();
-        assert!(to.starts_with("/p/x%0Aevil"), "{to}");
+        for rating in ["9", "5"] {
+            let res = server
+                .post("/p/x%0Aevil/reviews")
+                .form(&[("csrf_token", csrf.as_str()), ("rating", rating)])
+                .await;
+            assert_eq!(res.status_code(), 404, "{}", res.text());
+        }
     })
     .await;
 }

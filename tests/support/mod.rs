@@ -335,3 +335,23 @@ pub fn multipart_image(
             axum_test::multipart::Part::bytes(bytes.to_vec()).file_name(filename.to_string()),
         )
 }
+
+/// The text of each element matching `selector` (tags stripped, trimmed).
+pub fn texts(html: &str, selector: &str) -> Vec<String> {
+    loco_rs::testing::prelude::select(html, selector)
+        .iter()
+        .map(|h| {
+            let mut out = String::new();
+            let mut in_tag = false;
+            for c in h.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => out.push(c),
+                    _ => {}
+                }
+            }
+            out.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}

@@ -189,9 +189,31 @@ async fn product(
     Path(slug): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
+    render_product(&page, &slug, &query, &ReviewFormState::default()).await
+}
+
+/// The review form as the shopper left it, when it comes back with messages.
+#[derive(Debug, Default)]
+pub struct ReviewFormState {
+    pub rating: String,
+    pub comment: String,
+    pub errors: Option<crate::domain::validation::FieldErrors>,
+}
+
+/// The product page; with `review.errors`, the review form shows them beside its fields and
+/// keeps what was typed (422).
+///
+/// # Errors
+/// `NotFound` for an unknown or inactive product; database or template errors.
+pub async fn render_product(
+    page: &Page,
+    slug: &str,
+    query: &HashMap<String, String>,
+    review: &ReviewFormState,
+) -> Result<Response, PageError> {
     let staff = page.user.as_ref().is_some_and(|u| u.role().is_staff());
-    let p = products::detail(&page.ctx, &slug, staff).await?;
-    let chosen = chosen_options(&query);
+    let p = products::detail(&page.ctx, slug, staff).await?;
+    let chosen = chosen_options(query);
     let variant = present::chosen_variant(&p, &chosen).cloned();
     let main_image = query
         .get("image")
@@ -245,7 +267,13 @@ async fn product(
             json!(own.is_none() && reviews::has_bought(&page.ctx.db, user.id, row.id).await?);
         me["own_review"] = json!(own);
     }
-    page.render(
+    let status = if review.errors.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    page.render_status(
+        status,
         "shop/catalogue/product.html",
         &title,
         json!({
@@ -257,7 +285,12 @@ async fn product(
             "meta_description": description,
             "reviews": latest,
             "me": me,
-            "review_errors": {},
+            "review_errors": review.errors.clone().unwrap_or_default(),
+            "review_form": {
+                "rating": review.rating.trim().parse::<i64>().ok(),
+                "comment": review.comment,
+                "sent": review.errors.is_some(),
+            },
         }),
     )
     .await

@@ -38,8 +38,7 @@ impl ReviewForm {
     }
 }
 
-/// Back to the product's reviews with the outcome as a message (the form keeps no state that
-/// a redirect would lose: a rating and a comment).
+/// Back to the product's reviews with the outcome as a message.
 async fn back_to(page: &Page, slug: &str, result: Result<(), AppError>, ok: &str) -> PageResult {
     match result {
         Ok(()) => flash(&page.session, "success", ok).await,
@@ -66,6 +65,28 @@ fn product_path(slug: &str) -> String {
     format!("/p/{encoded}")
 }
 
+/// A review that breaks a rule comes back on the product page at the form, with what was
+/// typed; other outcomes go back to the reviews with a message.
+async fn answer(
+    page: &Page,
+    slug: &str,
+    f: ReviewForm,
+    result: Result<(), AppError>,
+    ok: &str,
+) -> PageResult {
+    match result {
+        Err(AppError::Validation(errors)) => {
+            let state = super::catalogue::ReviewFormState {
+                rating: f.rating,
+                comment: f.comment,
+                errors: Some(errors),
+            };
+            super::catalogue::render_product(page, slug, &Default::default(), &state).await
+        }
+        other => back_to(page, slug, other, ok).await,
+    }
+}
+
 async fn create(page: Page, Path(slug): Path<String>, Form(f): Form<ReviewForm>) -> PageResult {
     let user = page.require_user()?.clone();
     let result = match f.draft() {
@@ -74,7 +95,7 @@ async fn create(page: Page, Path(slug): Path<String>, Form(f): Form<ReviewForm>)
             .map(|_| ()),
         Err(e) => Err(e),
     };
-    back_to(&page, &slug, result, "Thank you for your review.").await
+    answer(&page, &slug, f, result, "Thank you for your review.").await
 }
 
 async fn update(page: Page, Path(id): Path<Uuid>, Form(f): Form<ReviewForm>) -> PageResult {
@@ -84,7 +105,7 @@ async fn update(page: Page, Path(id): Path<Uuid>, Form(f): Form<ReviewForm>) -> 
         Ok(d) => reviews::update(&page.ctx, &user, id, d).await.map(|_| ()),
         Err(e) => Err(e),
     };
-    back_to(&page, &slug, result, "Your review is saved.").await
+    answer(&page, &slug, f, result, "Your review is saved.").await
 }
 
 #[derive(Debug, Deserialize, Default)]
