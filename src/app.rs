@@ -117,6 +117,8 @@ impl Hooks for App {
         let proxies = web::client_ip::TrustedProxies::parse(&settings.trusted_proxies)
             .map_err(|e| loco_rs::Error::string(&e))?;
         ctx.shared_store.insert(proxies);
+        ctx.shared_store
+            .insert(Arc::new(web::csrf::CsrfKey::new(&settings.secrets_key)));
         let jwt_secret = ctx.config.get_jwt_config()?.secret.clone();
         let store = storage::connect(&settings, &jwt_secret)
             .await
@@ -130,7 +132,10 @@ impl Hooks for App {
         let counters = Counters::connect(&settings.rate_limits)
             .await
             .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
-        let views = TeraView::build_with_post_process(|_| Ok(()))?;
+        let views = TeraView::build_with_post_process(|tera| {
+            crate::views::countries::register(tera);
+            Ok(())
+        })?;
         let payments = crate::payments::Payments::from_settings(&settings)
             .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
         ctx.shared_store.insert(payments);
@@ -187,14 +192,15 @@ impl Hooks for App {
         let sessions = SessionManagerLayer::new(
             DbSessionStore::new(ctx.db.clone()).with_cache(ctx.cache.clone()),
         )
-        .with_name("emporium_session")
+        .with_name(web::session_cookie::NAME)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(settings.sessions.secure_cookies)
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::days(settings.sessions.ttl_days),
         ));
-        // Outermost first: headers, session, CSRF check, then error pages around the routes.
+        // Outermost first: headers, the session cookie's guard, session, unknown-session note, CSRF
+        // check, then error pages around the routes.
         Ok(router
             .layer(middleware::from_fn_with_state(
                 ctx.clone(),
@@ -204,7 +210,9 @@ impl Hooks for App {
                 ctx.clone(),
                 web::csrf::verify,
             ))
+            .layer(middleware::from_fn(web::session_cookie::note_unknown))
             .layer(sessions)
+            .layer(middleware::from_fn(web::session_cookie::keep_current))
             .layer(middleware::from_fn_with_state(
                 web::html::SecurityHeaders::new(
                     crate::storage::get(ctx).media_origin().as_deref(),
@@ -213,6 +221,39 @@ impl Hooks for App {
                 ),
                 web::html::security_headers,
             )))
+    }
+
+    /// Loco's own serving, after a warning in development when `BASE_URL` names another
+    /// address than the one listened on: links in mails and the API's absolute URLs would
+    /// lead elsewhere.
+    async fn serve(
+        app: AxumRouter,
+        ctx: &AppContext,
+        params: &loco_rs::boot::ServeParams,
+    ) -> Result<()> {
+        if ctx.environment == Environment::Development {
+            let base = &Settings::get(ctx).base_url;
+            if let Some(warning) =
+                crate::settings::base_url_mismatch(base, &params.binding, params.port)
+            {
+                tracing::warn!("{warning}");
+                eprintln!("warning: {warning}");
+            }
+        }
+        let listener =
+            tokio::net::TcpListener::bind(format!("{}:{}", params.binding, params.port)).await?;
+        let on_stop = ctx.clone();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            loco_rs::boot::shutdown_signal().await;
+            tracing::info!("shutting down...");
+            Self::on_shutdown(&on_stop).await;
+        })
+        .await?;
+        Ok(())
     }
 
     async fn initializers(_ctx: &AppContext) -> Result<Vec<Box<dyn Initializer>>> {

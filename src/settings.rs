@@ -101,6 +101,8 @@ pub struct LiveSettings {
     pub channel: String,
     /// How often the database backend looks for new rows while someone is listening.
     pub poll_millis: u64,
+    /// How often an open stream checks that its listener may still listen (signed in, role).
+    pub recheck_secs: u64,
 }
 
 impl Default for LiveSettings {
@@ -110,6 +112,7 @@ impl Default for LiveSettings {
             redis_url: "redis://127.0.0.1:6379/0".into(),
             channel: "emporium:live".into(),
             poll_millis: 2000,
+            recheck_secs: 60,
         }
     }
 }
@@ -176,7 +179,12 @@ pub struct CheckoutSettings {
     /// Unpaid orders one customer may have at once; the next checkout answers 409.
     pub max_pending_orders: u64,
     /// The country whose tax rate carts are estimated with until an address is known.
+    #[serde(deserialize_with = "country_code")]
     pub default_country: String,
+    /// The countries orders may be shipped to (ISO 3166-1 codes, a list or one comma-separated
+    /// string); empty: every country.
+    #[serde(deserialize_with = "country_list")]
+    pub ship_to: Vec<String>,
     /// Most units of one variant in a cart or order line.
     pub max_line_quantity: i32,
     /// Most distinct lines in one cart.
@@ -194,6 +202,7 @@ impl Default for CheckoutSettings {
             order_ttl_minutes: 15,
             max_pending_orders: 3,
             default_country: "DE".into(),
+            ship_to: Vec::new(),
             max_line_quantity: 99,
             max_cart_lines: 50,
             guest_cart_days: 30,
@@ -201,7 +210,43 @@ impl Default for CheckoutSettings {
     }
 }
 
+/// One ISO 3166-1 code; a typo in the configuration stops the boot instead of meeting no tax
+/// rate.
+fn country_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let code = String::deserialize(d)?.trim().to_ascii_uppercase();
+    if let Some(problem) = crate::domain::countries::problem(&code) {
+        return Err(serde::de::Error::custom(format!(
+            "country `{code}`: {problem}"
+        )));
+    }
+    Ok(code)
+}
+
+fn country_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Codes {
+        Joined(String),
+        Listed(Vec<String>),
+    }
+    let joined = match Codes::deserialize(d)? {
+        Codes::Joined(s) => s,
+        Codes::Listed(l) => l.join(","),
+    };
+    crate::domain::countries::parse_list(&joined).map_err(|code| {
+        serde::de::Error::custom(format!(
+            "ship_to: `{code}` is not an ISO 3166-1 country code"
+        ))
+    })
+}
+
 impl CheckoutSettings {
+    /// Whether orders may be shipped to `country` (an assigned ISO code).
+    #[must_use]
+    pub fn ships_to(&self, country: &str) -> bool {
+        self.ship_to.is_empty() || self.ship_to.iter().any(|c| c == country)
+    }
+
     #[must_use]
     pub const fn shipping(&self) -> crate::domain::pricing::Shipping {
         crate::domain::pricing::Shipping {
@@ -588,5 +633,57 @@ impl Settings {
         ctx.shared_store
             .get::<Arc<Self>>()
             .expect("settings are stored during boot")
+    }
+}
+
+/// Why `base_url` does not lead to a server listening on `binding:port`, if it plainly does
+/// not: empty, unparsable, or a local address on another port. (A public name may sit in
+/// front of any port, so only local addresses are compared.)
+#[must_use]
+pub fn base_url_mismatch(base_url: &str, binding: &str, port: i32) -> Option<String> {
+    let fix = "set BASE_URL to the address people open, e.g. http://localhost:PORT";
+    let fix = fix.replace("PORT", &port.to_string());
+    if base_url.trim().is_empty() {
+        return Some(format!(
+            "BASE_URL is empty: links in mails cannot be made; {fix}"
+        ));
+    }
+    let Ok(url) = url::Url::parse(base_url) else {
+        return Some(format!("BASE_URL `{base_url}` is not a URL; {fix}"));
+    };
+    let local = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0")
+    );
+    let listens_everywhere = matches!(binding, "0.0.0.0" | "::" | "[::]");
+    let same_port = url.port_or_known_default().map(i32::from) == Some(port);
+    (local && !same_port).then(|| {
+        let on = if listens_everywhere {
+            "localhost"
+        } else {
+            binding
+        };
+        format!("BASE_URL is {base_url} but the shop listens on {on}:{port}; {fix}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_url_mismatch;
+
+    #[test]
+    fn a_local_base_url_on_another_port_is_named() {
+        assert!(base_url_mismatch("http://localhost:5150", "localhost", 5150).is_none());
+        assert!(base_url_mismatch("http://127.0.0.1:8080/", "0.0.0.0", 8080).is_none());
+        assert!(base_url_mismatch("https://shop.example.com", "0.0.0.0", 5150).is_none());
+        let w = base_url_mismatch("http://localhost:5150", "localhost", 5151).unwrap();
+        assert!(
+            w.contains("localhost:5151") && w.contains("http://localhost:5151"),
+            "{w}"
+        );
+        assert!(base_url_mismatch("", "localhost", 5150)
+            .unwrap()
+            .contains("empty"));
+        assert!(base_url_mismatch("localhost", "localhost", 5150).is_some());
     }
 }

@@ -124,6 +124,37 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Picks the option with `value` in the form's select `name`.
+    async fn choose(&self, name: &str, value: &str) {
+        self.client
+            .find(Locator::Css(&format!(
+                "main select[name='{name}'] option[value='{value}']"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("no option {value} in {name}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Presses an irreversible action's button `css` the way a person must: first the button
+    /// that asks, then the one that acts.
+    async fn confirm(&self, css: &str) {
+        let ask = format!("details.confirm:has({css}) > summary");
+        self.click(&ask).await;
+        assert!(
+            self.client
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap(),
+            "the question shows its button"
+        );
+        self.click(css).await;
+    }
+
     /// The serious and critical accessibility violations axe-core finds on each of `pages`.
     async fn accessibility(&self, axe: &str, pages: &[String]) -> Vec<String> {
         let mut out = Vec::new();
@@ -289,25 +320,15 @@ impl Browser {
     }
 }
 
-/// `user` orders one unit of the first demo product without options that has at least
-/// `min_stock` units: the variant, its product and the pending order.
-async fn order_demo_product(
+/// The first demo product without options that has at least `min_stock` units, and its variant.
+async fn simple_product(
     ctx: &AppContext,
-    user: &emporium::models::users::Model,
     min_stock: i32,
 ) -> (
     emporium::models::_entities::variants::Model,
     emporium::models::_entities::products::Model,
-    emporium::models::orders::OrderView,
 ) {
-    use emporium::{
-        domain::account::Address,
-        models::{
-            _entities::{products, variants},
-            carts::{self, AddItem, CartKey},
-            checkout::{self, PlaceOrder},
-        },
-    };
+    use emporium::models::_entities::{products, variants};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     let variant = variants::Entity::find()
         .filter(variants::Column::Options.eq("{}"))
@@ -322,6 +343,28 @@ async fn order_demo_product(
         .await
         .unwrap()
         .unwrap();
+    (variant, product)
+}
+
+/// `user` orders one unit of the first demo product without options that has at least
+/// `min_stock` units: the variant, its product and the pending order.
+async fn order_demo_product(
+    ctx: &AppContext,
+    user: &emporium::models::users::Model,
+    min_stock: i32,
+) -> (
+    emporium::models::_entities::variants::Model,
+    emporium::models::_entities::products::Model,
+    emporium::models::orders::OrderView,
+) {
+    use emporium::{
+        domain::account::Address,
+        models::{
+            carts::{self, AddItem, CartKey},
+            checkout::{self, PlaceOrder},
+        },
+    };
+    let (variant, product) = simple_product(ctx, min_stock).await;
     let add = AddItem::parse(product.pid, None, 1, 99).unwrap();
     carts::add_item(ctx, Some(&CartKey::User(user)), &add)
         .await
@@ -592,7 +635,7 @@ async fn a_guest_cart_follows_the_login_through_coupon_and_checkout_and_the_admi
             b.fill("line1", "1 Harbour Road").await;
             b.fill("postal_code", "24103").await;
             b.fill("city", "Kiel").await;
-            b.fill("country", "DE").await;
+            b.choose("country", "DE").await;
             b.click_and_wait("#place-order").await;
             let order_path = b.path().await;
             assert!(
@@ -666,7 +709,7 @@ async fn a_shopper_pays_with_the_test_provider_after_a_declined_card() {
             b.fill("line1", "1 Harbour Road").await;
             b.fill("postal_code", "24103").await;
             b.fill("city", "Kiel").await;
-            b.fill("country", "DE").await;
+            b.choose("country", "DE").await;
             b.click_and_wait("#place-order").await;
             let order_path = b.path().await;
             assert!(order_path.starts_with("/orders/"));
@@ -1067,8 +1110,14 @@ async fn an_admin_refunds_manages_a_customer_and_connects_an_integration() {
 
         b.log_in("owner@example.com", PASSWORD).await;
         b.goto(&format!("/admin/orders/{}", order.id)).await;
-        b.click("#action-refund").await;
+        b.choose("reason", "damaged").await;
+        b.fill_css("#refund-note", "box crushed").await;
+        b.confirm("#action-refund").await;
         b.wait_text("#order-status", |t| t == "Refunded").await;
+        assert!(b
+            .text("#order-panel")
+            .await
+            .contains("Arrived damaged: box crushed"));
 
         // The customer: found by search, made inactive.
         b.goto("/admin/users?q=ann").await;
@@ -1200,6 +1249,353 @@ async fn pages_have_no_serious_accessibility_violations() {
             found.len(),
             found.join("\n")
         );
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Fails when the page is the login form or lacks the signed-in header (its logout form).
+async fn assert_signed_in(b: &Browser, visit: usize, path: &str) {
+    let now = b.path().await;
+    assert_ne!(
+        now, "/login",
+        "visit {visit} to {path} was sent to the login page"
+    );
+    assert!(
+        b.client
+            .find(Locator::Css("form[action='/logout']"))
+            .await
+            .is_ok(),
+        "visit {visit} to {path} is not signed in (at {now})"
+    );
+}
+
+/// Issue 17, item 2: an admin with the live stream open in another tab (it rechecks the
+/// session every second in tests) loads 100 admin pages, some with their own stream; a shopper
+/// loads 100 shop pages while htmx requests of the previous page are still in flight. Neither
+/// is ever signed out.
+#[tokio::test]
+#[serial]
+async fn signed_in_people_stay_signed_in_across_many_pages_and_requests_in_flight() {
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("signed-in-people-stay-signed-in", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+        support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+
+        b.log_in("owner@example.com", PASSWORD).await;
+        assert_eq!(b.path().await, "/admin");
+        b.wait_text("#live-title", |t| t.contains("Happening now"))
+            .await;
+        let dashboard = b.client.window().await.unwrap();
+        let tab = b.client.new_window(true).await.unwrap();
+        b.client.switch_to_window(tab.handle).await.unwrap();
+        let admin = [
+            "/admin/orders",
+            "/admin/products",
+            "/admin/users",
+            "/admin/inventory",
+            "/admin/notifications",
+            "/admin/purchase-orders",
+            "/admin/promo-codes",
+            "/admin/tax-rates",
+            "/admin/stock-ledger",
+            "/admin",
+        ];
+        for visit in 0..100 {
+            let path = admin[visit % admin.len()];
+            b.goto(path).await;
+            assert_signed_in(&b, visit, path).await;
+        }
+        b.client.close_window().await.unwrap();
+        b.client.switch_to_window(dashboard).await.unwrap();
+        b.goto("/admin").await;
+        assert_signed_in(&b, 100, "/admin").await;
+        b.log_out().await;
+
+        // Logging in with the catalogue's requests still in flight: answers to requests sent
+        // with the session of before the login must not replace the new session's cookie.
+        for attempt in 0..5 {
+            b.goto("/login").await;
+            b.fill("email", "ann@example.com").await;
+            b.fill("password", PASSWORD).await;
+            b.client
+                .execute(
+                    "const h = {'HX-Request': 'true'};
+                     const burst = () => { for (let i = 0; i < 20; i++) fetch('/products?q=' + i, {headers: h}); };
+                     burst();
+                     document.querySelector('main form[action=\"/login\"]').submit();
+                     burst();
+                     return true;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            b.goto("/account").await;
+            assert_signed_in(&b, attempt, "/account after logging in").await;
+            b.log_out().await;
+        }
+        b.log_in("ann@example.com", PASSWORD).await;
+        let slugs: Vec<String> = {
+            use emporium::models::_entities::products;
+            use sea_orm::{EntityTrait, QueryOrder};
+            products::Entity::find()
+                .order_by_asc(products::Column::Id)
+                .all(&b.ctx.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.slug)
+                .collect()
+        };
+        for visit in 0..100 {
+            let path = match visit % 5 {
+                0 => "/products".to_string(),
+                1 => format!("/p/{}", slugs[visit % slugs.len()]),
+                2 => "/cart".to_string(),
+                3 => "/wishlist".to_string(),
+                _ => "/account".to_string(),
+            };
+            b.goto(&path).await;
+            assert_signed_in(&b, visit, &path).await;
+            // htmx requests as the page's controls send them (GETs, and a POST that writes
+            // the session's flash), left in flight while the next page loads.
+            b.client
+                .execute(
+                    "const h = {'HX-Request': 'true', 'X-CSRF-Token':
+                        document.querySelector('meta[name=csrf-token]').content};
+                     for (const q of ['a', 'e', 'o']) fetch('/products?q=' + q, {headers: h});
+                     const fav = document.querySelector('#wishlist-toggle');
+                     if (fav) fetch(fav.action, {method: 'POST', headers: h, body: new FormData(fav)});
+                     return true;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 17, item 3: countries come from the ISO list. A saved address in a country the shop
+/// does not ship to is named at checkout with where it does ship; the order goes to a country
+/// from the list and is taxed at that country's rate.
+#[tokio::test]
+#[serial]
+async fn a_shopper_picks_a_country_the_shop_ships_to_from_the_list() {
+    use emporium::{
+        domain::account::Address,
+        models::{_entities::orders, addresses, tax_rates},
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("a-shopper-picks-a-country-the-shop-ships-to", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        support::set_settings(&b.ctx, |s| {
+            s.checkout.ship_to = vec!["DE".into(), "AT".into()]
+        });
+        tax_rates::create(
+            &b.ctx,
+            tax_rates::TaxRateDraft::parse("AT", 2000, "USt").unwrap(),
+        )
+        .await
+        .unwrap();
+        let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+        let paris = Address::parse("3 Rue de Rivoli", "", "Paris", "75001", "FR", "").unwrap();
+        addresses::set_default(&b.ctx.db, ann.id, paris)
+            .await
+            .unwrap();
+        let (_, product) = simple_product(&b.ctx, 3).await;
+
+        b.log_in("ann@example.com", PASSWORD).await;
+        b.goto(&format!("/p/{}", product.slug)).await;
+        b.click("#add-button").await;
+        b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
+        b.goto("/checkout").await;
+        let said = b.text("#country-errors").await;
+        assert!(
+            said.contains("We do not ship to France") && said.contains("Austria, Germany"),
+            "{said}"
+        );
+        for absent in ["FR", "ZZ", "UK"] {
+            assert!(
+                b.client
+                    .find(Locator::Css(&format!(
+                        "select[name='country'] option[value='{absent}']"
+                    )))
+                    .await
+                    .is_err(),
+                "{absent} is not offered for shipping"
+            );
+        }
+        assert!(
+            b.client
+                .find(Locator::Css(
+                    "select[name='billing_country'] option[value='FR']"
+                ))
+                .await
+                .is_ok(),
+            "billing may be anywhere"
+        );
+        b.choose("country", "AT").await;
+        b.click_and_wait("#place-order").await;
+        assert!(b.path().await.starts_with("/orders/"), "{}", b.path().await);
+        let order = orders::Entity::find()
+            .filter(orders::Column::UserId.eq(ann.id))
+            .one(&b.ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            order.shipping_address.contains("\"AT\""),
+            "{}",
+            order.shipping_address
+        );
+        assert!(order.tax_cents > 0, "taxed at Austria's rate");
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 17, item 4: the shop is reached at another address than its `BASE_URL` (started on
+/// another port). "Pay" still opens the test provider's page on the shop the shopper is on,
+/// a second click reuses the open payment without holding the order longer, and a link stored
+/// under an old address is not followed.
+#[tokio::test]
+#[serial]
+async fn paying_works_when_the_shop_is_reached_at_another_address() {
+    use emporium::models::_entities::{orders, transactions};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("paying-works-at-another-address", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        support::set_settings(&b.ctx, |s| s.base_url = "http://localhost:5150".into());
+        let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+        let (_, _, order) = order_demo_product(&b.ctx, &ann, 3).await;
+        let order_path = format!("/orders/{}", order.id);
+        let here = url::Url::parse(&b.base).unwrap();
+        let pending = || async {
+            transactions::Entity::find()
+                .filter(transactions::Column::Status.eq("pending"))
+                .all(&b.ctx.db)
+                .await
+                .unwrap()
+        };
+        let held_until = || async {
+            orders::Entity::find()
+                .filter(orders::Column::Pid.eq(order.id))
+                .one(&b.ctx.db)
+                .await
+                .unwrap()
+                .unwrap()
+                .expires_at
+        };
+
+        b.log_in("ann@example.com", PASSWORD).await;
+        b.goto(&order_path).await;
+        b.click_and_wait("#pay-now").await;
+        let first = b.client.current_url().await.unwrap();
+        assert_eq!(
+            first.port(),
+            here.port(),
+            "the page of the shop we are on: {first}"
+        );
+        assert!(first.path().starts_with("/pay/test/"), "{first}");
+        let hold = held_until().await;
+
+        // A row from before, which stored the origin of the time.
+        let tx = pending().await.pop().expect("one open payment");
+        let mut stale: transactions::ActiveModel = tx.clone().into();
+        stale.checkout_url = Set(Some(format!(
+            "http://localhost:5150/pay/test/{}",
+            tx.provider_ref
+        )));
+        stale.update(&b.ctx.db).await.unwrap();
+
+        b.goto(&order_path).await;
+        b.click_and_wait("#pay-now").await;
+        assert_eq!(
+            b.client.current_url().await.unwrap(),
+            first,
+            "the same session again"
+        );
+        assert_eq!(pending().await.len(), 1, "the open payment is reused");
+        assert_eq!(
+            held_until().await,
+            hold,
+            "a second click holds the order no longer"
+        );
+
+        b.click_and_wait("#test-pay").await;
+        assert_eq!(b.path().await, order_path);
+        assert_eq!(b.text("#order-status").await, "Paid");
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 17, item 7, without JavaScript: cancelling an order takes a second press (the first
+/// only asks), and the cancelled order puts its items back in the cart.
+#[tokio::test]
+#[serial]
+async fn a_shopper_cancels_after_a_second_press_and_puts_the_items_back_without_javascript() {
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start_with(&chromedriver, Js::Off).await;
+    b.journey("a-shopper-cancels-and-puts-the-items-back", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+        let (_, product, order) = order_demo_product(&b.ctx, &ann, 3).await;
+        b.log_in("ann@example.com", PASSWORD).await;
+        b.goto(&format!("/orders/{}", order.id)).await;
+        assert!(
+            !b.client
+                .find(Locator::Css("#cancel-order"))
+                .await
+                .unwrap()
+                .is_displayed()
+                .await
+                .unwrap(),
+            "the acting button is hidden until asked for"
+        );
+        b.click("details.confirm > summary").await;
+        assert!(b.text("details.confirm").await.contains("cannot be undone"));
+        b.click_and_wait("#cancel-order").await;
+        assert_eq!(b.text("#order-status").await, "Cancelled");
+
+        b.click_and_wait("#reorder").await;
+        assert_eq!(b.path().await, "/cart");
+        assert!(b
+            .text("#flash")
+            .await
+            .contains("1 item is back in your cart."));
+        assert!(b.text("main").await.contains(&product.name));
     })
     .await;
     b.client.clone().close().await.unwrap();

@@ -314,6 +314,7 @@ async fn live_events_reach_every_web_process_through_redis() {
         redis_url,
         channel: format!("emporium-test-live-{}", uuid::Uuid::new_v4()),
         poll_millis: 50,
+        ..LiveSettings::default()
     };
     let web_a = Live::new(&settings, app.ctx.db.clone()).unwrap();
     let web_b = Live::new(&settings, app.ctx.db.clone()).unwrap();

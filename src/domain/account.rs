@@ -125,11 +125,10 @@ impl Address {
         let city = errors.text("city", city, 100);
         let postal_code = errors.text("postal_code", postal_code, 20);
         let country = country.trim().to_ascii_uppercase();
-        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-            errors.add(
-                "country",
-                "Must be a two-letter country code (ISO 3166-1), e.g. DE.",
-            );
+        if country.is_empty() {
+            errors.add("country", "Choose a country.");
+        } else if let Some(problem) = super::countries::problem(&country) {
+            errors.add("country", problem);
         }
         let phone = errors.optional_text("phone", phone, 32);
         if !phone
@@ -192,5 +191,9 @@ mod tests {
         let err = Address::parse("", "", "", "", "Germany", "call me").unwrap_err();
         let fields: Vec<_> = err.0.keys().cloned().collect();
         assert_eq!(fields, ["city", "country", "line1", "phone", "postal_code"]);
+        for unassigned in ["ZZ", "UK", "XK"] {
+            let err = Address::parse("1 Main St", "", "London", "N1", unassigned, "").unwrap_err();
+            assert!(err.0.contains_key("country"), "{unassigned} is refused");
+        }
     }
 }

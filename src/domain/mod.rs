@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api_key;
 pub mod catalogue;
+pub mod countries;
 pub mod email;
 pub mod imaging;
 pub mod order_status;
@@ -11,6 +12,7 @@ pub mod pricing;
 pub mod product_csv;
 pub mod promo;
 pub mod redirect;
+pub mod refund;
 pub mod role;
 pub mod secrets;
 pub mod stock;

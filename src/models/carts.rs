@@ -747,3 +747,81 @@ pub async fn purge_stale_guests(db: &sea_orm::DatabaseConnection, days: i64) -> 
         .await?;
     Ok(res.rows_affected)
 }
+
+/// What [`add_order_again`] did: the lines put back in the cart, and why the others were not.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Reordered {
+    pub added: Vec<String>,
+    pub not_added: Vec<String>,
+}
+
+/// Puts the lines of the owner's cancelled or expired order back in their cart, each line as
+/// a whole where the shop still sells it and has the stock; the others are named with why.
+///
+/// # Errors
+/// `NotFound` for another customer's order; `Conflict` for an order
+/// that is not cancelled or expired; database errors.
+pub async fn add_order_again(
+    ctx: &AppContext,
+    user: &User,
+    order_pid: Uuid,
+) -> AppResult<Reordered> {
+    use super::_entities::{order_lines, orders};
+    use crate::domain::order_status::OrderStatus;
+    let order = orders::Entity::find()
+        .filter(orders::Column::Pid.eq(order_pid))
+        .filter(orders::Column::UserId.eq(user.id))
+        .one(&ctx.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let status: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
+    if !matches!(status, OrderStatus::Cancelled | OrderStatus::Expired) {
+        return Err(AppError::Conflict(
+            "Only a cancelled or expired order's items can be put back in the cart.".into(),
+        ));
+    }
+    let lines = order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.eq(order.id))
+        .order_by_asc(order_lines::Column::Id)
+        .all(&ctx.db)
+        .await?;
+    let variant_ids: Vec<i32> = lines.iter().map(|l| l.variant_id).collect();
+    let vs = variants::Entity::find()
+        .filter(variants::Column::Id.is_in(variant_ids))
+        .all(&ctx.db)
+        .await?;
+    let product_pids: BTreeMap<i32, Uuid> = products::Entity::find()
+        .filter(products::Column::Id.is_in(vs.iter().map(|v| v.product_id)))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.pid))
+        .collect();
+    let found: BTreeMap<i32, (Uuid, Uuid)> = vs
+        .into_iter()
+        .filter_map(|v| product_pids.get(&v.product_id).map(|p| (v.id, (*p, v.pid))))
+        .collect();
+    let max = Settings::get(ctx).checkout.max_line_quantity;
+    let mut out = Reordered::default();
+    for line in &lines {
+        let Some(&(product_id, variant_id)) = found.get(&line.variant_id) else {
+            out.not_added
+                .push(format!("{}: no longer sold.", line.name));
+            continue;
+        };
+        let add = AddItem::parse(product_id, Some(variant_id), i64::from(line.quantity), max)?;
+        match add_item(ctx, Some(&CartKey::User(user)), &add).await {
+            Ok(_) => out.added.push(line.name.clone()),
+            Err(AppError::InsufficientStock(short)) => {
+                out.not_added.extend(short.iter().map(Shortage::message))
+            }
+            Err(AppError::Validation(_)) => {
+                out.not_added
+                    .push(format!("{}: no longer sold.", line.name));
+            }
+            Err(AppError::Conflict(m)) => out.not_added.push(format!("{}: {m}", line.name)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

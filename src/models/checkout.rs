@@ -68,6 +68,32 @@ async fn pending_orders<C: sea_orm::ConnectionTrait>(db: &C, user_id: i32) -> Ap
         .await?)
 }
 
+/// Refuses a shipping country the shop does not ship to (`checkout.ship_to`), as API.md's 422
+/// `shipping_unavailable`, naming where it does ship.
+///
+/// # Errors
+/// `Unprocessable { code: "shipping_unavailable" }`.
+pub fn check_destination(settings: &Settings, country: &str) -> AppResult<()> {
+    if settings.checkout.ships_to(country) {
+        return Ok(());
+    }
+    let name = crate::domain::countries::name(country).unwrap_or(country);
+    let mut to: Vec<&str> = settings
+        .checkout
+        .ship_to
+        .iter()
+        .filter_map(|c| crate::domain::countries::name(c))
+        .collect();
+    to.sort_unstable();
+    Err(AppError::Unprocessable {
+        code: SHIPPING_UNAVAILABLE,
+        message: format!("We do not ship to {name}. We ship to: {}.", to.join(", ")),
+    })
+}
+
+/// API.md's code for a destination nothing ships to.
+pub const SHIPPING_UNAVAILABLE: &str = "shipping_unavailable";
+
 /// Places the user's cart as a pending order.
 ///
 /// # Errors
@@ -77,6 +103,7 @@ async fn pending_orders<C: sea_orm::ConnectionTrait>(db: &C, user_id: i32) -> Ap
 #[tracing::instrument(name = "checkout::place_order", skip_all, fields(user_id = user.id))]
 pub async fn place_order(ctx: &AppContext, user: &User, cmd: PlaceOrder) -> AppResult<OrderView> {
     let settings = Settings::get(ctx);
+    check_destination(&settings, &cmd.shipping.country)?;
     let txn = write_txn(&ctx.db).await?;
     let cart = carts::Entity::find()
         .filter(carts::Column::UserId.eq(user.id))

@@ -335,6 +335,8 @@ pub enum Action {
     /// unshipped order is always restocked (its goods never left).
     Refund {
         restock: bool,
+        /// Why, for the timeline (staff choose one; the API may give one).
+        reason: Option<String>,
     },
     Expire,
 }
@@ -565,7 +567,12 @@ pub async fn act_in(
             .flatten()
             .collect::<Vec<_>>()
             .join(" "),
-        Action::Refund { restock: true } => "goods restocked".into(),
+        Action::Refund { restock, reason } => reason
+            .iter()
+            .map(String::as_str)
+            .chain(restock.then_some("goods restocked"))
+            .collect::<Vec<_>>()
+            .join("; "),
         _ => String::new(),
     };
     record_event(txn, order.id, Some(from), to, event.as_str(), actor, &note).await?;
@@ -584,7 +591,7 @@ pub async fn act_in(
         (Action::Pay, _) => Some(StockReason::Sale),
         (Action::Cancel | Action::Expire, OrderStatus::Pending) => Some(StockReason::Release),
         (Action::Cancel | Action::Refund { .. }, OrderStatus::Paid)
-        | (Action::Refund { restock: true }, _) => Some(StockReason::Restock),
+        | (Action::Refund { restock: true, .. }, _) => Some(StockReason::Restock),
         _ => None,
     };
     if let Some(reason) = stock_move {

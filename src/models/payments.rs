@@ -61,8 +61,22 @@ pub struct TransactionView {
 /// What `POST /orders/{id}/pay` answers.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PayView {
+    /// The provider's page; a path when the page is the shop's own (the test provider), which
+    /// [`PayView::absolute`] completes for API clients.
     pub checkout_url: String,
     pub session_id: String,
+}
+
+impl PayView {
+    /// The same with `checkout_url` absolute: a path is put under the shop's configured
+    /// origin, now rather than when the session was opened.
+    #[must_use]
+    pub fn absolute(mut self, base_url: &str) -> Self {
+        if self.checkout_url.starts_with('/') {
+            self.checkout_url = format!("{}{}", base_url.trim_end_matches('/'), self.checkout_url);
+        }
+        self
+    }
 }
 
 const OFFLINE: &str = "offline";
@@ -205,7 +219,6 @@ pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayV
             ),
             cancel_url: format!("{base}/orders/{}", order.pid),
             expires_at,
-            shop_url: base.clone(),
         })
         .await?;
     let session_expiry = session.expires_at.unwrap_or(expires_at);
@@ -316,8 +329,15 @@ async fn open_session(db: &DatabaseConnection, order_id: i32) -> AppResult<Optio
         .one(db)
         .await?;
     Ok(open.and_then(|t| {
+        // The test page is the shop's own: its link is made now (rows from before stored an
+        // origin that may no longer be where the shop is).
+        let checkout_url = if t.provider == crate::payments::test_provider::NAME {
+            crate::payments::test_provider::checkout_path(&t.provider_ref)
+        } else {
+            t.checkout_url?
+        };
         Some(PayView {
-            checkout_url: t.checkout_url?,
+            checkout_url,
             session_id: t.provider_ref,
         })
     }))
@@ -640,7 +660,10 @@ async fn record_provider_refund(
             txn,
             settings,
             order.pid,
-            Action::Refund { restock: false },
+            Action::Refund {
+                restock: false,
+                reason: Some("Refunded at the payment provider".into()),
+            },
             system,
         )
         .await

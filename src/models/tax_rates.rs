@@ -55,11 +55,8 @@ impl TaxRateDraft {
     pub fn parse(country: &str, rate_bp: i64, name: &str) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let country = country.trim().to_ascii_uppercase();
-        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-            errors.add(
-                "country",
-                "Must be a two-letter country code (ISO 3166-1), e.g. DE.",
-            );
+        if let Some(problem) = crate::domain::countries::problem(&country) {
+            errors.add("country", problem);
         }
         if !(0..=MAX_RATE_BP).contains(&rate_bp) {
             errors.add(

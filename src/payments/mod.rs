@@ -43,8 +43,6 @@ pub struct CheckoutRequest {
     pub success_url: String,
     pub cancel_url: String,
     pub expires_at: DateTime<Utc>,
-    /// The shop's public origin (the test provider's page lives there).
-    pub shop_url: String,
 }
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,13 @@ pub const NAME: &str = "test";
 
 pub struct TestProvider;
 
+/// The test checkout page of a session: a path on the shop itself, so it follows the shop to
+/// whatever address it is reached at (never an origin stored at click time).
+#[must_use]
+pub fn checkout_path(session_id: &str) -> String {
+    format!("/pay/test/{session_id}")
+}
+
 #[async_trait]
 impl PaymentProvider for TestProvider {
     fn name(&self) -> &'static str {
@@ -20,7 +27,7 @@ impl PaymentProvider for TestProvider {
     async fn create_session(&self, req: &CheckoutRequest) -> AppResult<CheckoutSession> {
         let id = format!("test_cs_{}", Uuid::new_v4().simple());
         Ok(CheckoutSession {
-            url: format!("{}/pay/test/{id}", req.shop_url.trim_end_matches('/')),
+            url: checkout_path(&id),
             id,
             expires_at: Some(req.expires_at),
         })

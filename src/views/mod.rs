@@ -2,6 +2,7 @@
 pub mod api;
 pub mod catalogue;
 pub mod charts;
+pub mod countries;
 pub mod csv;
 pub mod money;
 pub mod orders;

@@ -1,17 +1,25 @@
-//! CSRF protection for every state-changing HTML request (synchronizer token in the session).
+//! CSRF protection for every state-changing HTML request (synchronizer token).
 //!
-//! Every unsafe request outside `/api` must carry the session's token, either in the
+//! Every unsafe request outside `/api` must carry the expected token, either in the
 //! `X-CSRF-Token` header (htmx sends it from the page's meta tag) or as the `csrf_token` field
 //! of a urlencoded or multipart form. The API is exempt: it authenticates with bearer tokens, which a browser
 //! never attaches on its own.
+//!
+//! Where the token lives: a signed-in session keeps its own (renewed at login). A visitor
+//! without one gets a token derived from a random `emporium_csrf` cookie with a server-side
+//! HMAC, so rendering a page never has to create a session. That matters beyond saving a
+//! write per first visit: an answer that created a session would set a new session cookie,
+//! and a request sent with the session of before a login (htmx requests still in flight)
+//! would so replace the new session's cookie and sign the person out.
 use axum::{
     body::{to_bytes, Body, Bytes},
     extract::{Request, State},
-    http::{header, Method},
+    http::{header, HeaderValue, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use loco_rs::app::AppContext;
+use ring::hmac;
 use tower_sessions::Session;
 
 use crate::{
@@ -23,12 +31,50 @@ use crate::{
 const SESSION_KEY: &str = "csrf_token";
 pub const FORM_FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
+/// The cookie holding a visitor's random CSRF seed.
+pub const VISITOR_COOKIE: &str = "emporium_csrf";
 
-/// The session's token, created on first use.
+/// The server key that turns a visitor's cookie into their token (made at boot from the
+/// secrets key, so every web process derives the same token).
+#[derive(Clone)]
+pub struct CsrfKey(hmac::Key);
+
+impl CsrfKey {
+    #[must_use]
+    pub fn new(secret: &str) -> Self {
+        Self(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            format!("emporium csrf\n{secret}").as_bytes(),
+        ))
+    }
+
+    fn token_for(&self, seed: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(hmac::sign(&self.0, seed.as_bytes()).as_ref())
+    }
+
+    /// # Panics
+    /// When the boot did not store the key (a programming error).
+    #[must_use]
+    pub fn get(ctx: &AppContext) -> std::sync::Arc<Self> {
+        ctx.shared_store
+            .get::<std::sync::Arc<Self>>()
+            .expect("the CSRF key is stored during boot")
+    }
+}
+
+/// This request's visitor token (from its `emporium_csrf` cookie, or one just made for it).
+#[derive(Clone, Debug)]
+pub struct VisitorToken(pub String);
+
+/// The token the pages of this request carry: the session's own when it has one, otherwise the
+/// visitor's. Nothing is written for a visitor; without a visitor token (a request that did
+/// not pass [`verify`]) one is stored in the session.
 ///
 /// # Errors
 /// Session store failures.
-pub async fn token(session: &Session) -> Result<String, AppError> {
+pub async fn token(session: &Session, visitor: Option<&VisitorToken>) -> Result<String, AppError> {
     if let Some(t) = session
         .get::<String>(SESSION_KEY)
         .await
@@ -36,7 +82,10 @@ pub async fn token(session: &Session) -> Result<String, AppError> {
     {
         return Ok(t);
     }
-    renew(session).await
+    match visitor {
+        Some(v) => Ok(v.0.clone()),
+        None => renew(session).await,
+    }
 }
 
 /// Replaces the session's token (at login), so one seen before cannot be used after.
@@ -50,6 +99,30 @@ pub async fn renew(session: &Session) -> Result<String, AppError> {
         .await
         .map_err(AppError::internal)?;
     Ok(t)
+}
+
+/// The visitor seed sent in `req`'s cookies, when it is one we could have made.
+fn visitor_seed(req: &Request) -> Option<String> {
+    super::cookie(req, VISITOR_COOKIE)
+        .map(str::to_string)
+        .filter(|v| {
+            v.len() == 43
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+fn visitor_cookie(seed: &str, settings: &Settings) -> Option<HeaderValue> {
+    let max_age = settings.sessions.ttl_days.saturating_mul(86_400);
+    let secure = if settings.sessions.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{VISITOR_COOKIE}={seed}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok()
 }
 
 /// Whether the session's user may post to the upload forms (catalogue managers, with a live
@@ -77,7 +150,31 @@ fn is_exempt(req: &Request) -> bool {
     ) || req.uri().path().starts_with("/api/")
 }
 
-pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> Response {
+/// Gives every HTML request its visitor token (setting the cookie on the answer when the
+/// browser had none), then checks the token of unsafe requests.
+pub async fn verify(State(ctx): State<AppContext>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path.starts_with("/api/") {
+        return next.run(req).await;
+    }
+    // Files are cached (by proxies too) and must not carry a cookie.
+    let files = path.starts_with("/static/") || path.starts_with("/media/");
+    let sent_seed = visitor_seed(&req);
+    let seed = sent_seed
+        .clone()
+        .unwrap_or_else(crate::models::tokens::new_secret);
+    let visitor = VisitorToken(CsrfKey::get(&ctx).token_for(&seed));
+    req.extensions_mut().insert(visitor.clone());
+    let mut res = check(&ctx, visitor, req, next).await;
+    if sent_seed.is_none() && !files {
+        if let Some(cookie) = visitor_cookie(&seed, &Settings::get(&ctx)) {
+            res.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
+    res
+}
+
+async fn check(ctx: &AppContext, visitor: VisitorToken, req: Request, next: Next) -> Response {
     if is_exempt(&req) {
         return next.run(req).await;
     }
@@ -85,8 +182,10 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
     let Some(session) = req.extensions().get::<Session>().cloned() else {
         return forbidden();
     };
-    let Ok(Some(expected)) = session.get::<String>(SESSION_KEY).await else {
-        return forbidden();
+    let expected = match session.get::<String>(SESSION_KEY).await {
+        Ok(Some(own)) => own,
+        Ok(None) => visitor.0,
+        Err(_) => return forbidden(),
     };
     if let Some(sent) = req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         return if constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
@@ -101,7 +200,7 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let settings = Settings::get(&ctx);
+    let settings = Settings::get(ctx);
     let multipart = content_type.starts_with("multipart/form-data");
     if !multipart && !content_type.starts_with("application/x-www-form-urlencoded") {
         return forbidden();
@@ -109,7 +208,7 @@ pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> 
     // The body is read before any handler has checked who is asking, so only an upload form,
     // posted by someone signed in, may make us hold more than an ordinary form.
     let upload = multipart && is_upload_route(req.uri().path());
-    if upload && !may_upload(&ctx, &session).await {
+    if upload && !may_upload(ctx, &session).await {
         return forbidden();
     }
     let limit = if upload {

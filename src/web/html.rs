@@ -145,6 +145,8 @@ pub struct Page {
     pub session: Session,
     pub user: Option<Model>,
     pub path: String,
+    /// The CSRF token of a visitor without a session token (see `web::csrf`).
+    pub visitor: Option<crate::web::csrf::VisitorToken>,
 }
 
 impl FromRequestParts<AppContext> for Page {
@@ -165,6 +167,7 @@ impl FromRequestParts<AppContext> for Page {
             session,
             user,
             path: parts.uri.path().to_string(),
+            visitor: parts.extensions.get().cloned(),
         })
     }
 }
@@ -200,7 +203,7 @@ impl Page {
         Ok(json!({
             "title": title,
             "shop_name": settings.shop_name,
-            "csrf_token": crate::web::csrf::token(&self.session).await?,
+            "csrf_token": crate::web::csrf::token(&self.session, self.visitor.as_ref()).await?,
             "user": user,
             "flash": flash,
             "cart_count": self.cart_count().await?,
@@ -399,6 +402,7 @@ pub async fn error_pages(State(ctx): State<AppContext>, req: Request, next: Next
         return next.run(req).await;
     }
     let session = req.extensions().get::<Session>().cloned();
+    let visitor = req.extensions().get().cloned();
     // After logging in, only a page can be returned to, not the form post that needed a login.
     let path = if req.method() == axum::http::Method::GET {
         req.uri().path().to_string()
@@ -429,6 +433,7 @@ pub async fn error_pages(State(ctx): State<AppContext>, req: Request, next: Next
         session,
         user,
         path,
+        visitor,
     };
     let title = page.status.canonical_reason().unwrap_or("Error");
     match view

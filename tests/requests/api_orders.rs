@@ -511,3 +511,110 @@ async fn product_managers_do_not_see_customers_orders_and_shipping_mails_the_tra
     })
     .await;
 }
+
+/// Issue 17, item 3: a country must be an assigned ISO 3166-1 code (an unknown one used to be
+/// taxed at 0 %), and one the shop does not ship to is refused as `shipping_unavailable`
+/// with nothing reserved.
+#[tokio::test]
+#[parallel]
+async fn countries_are_iso_codes_and_the_shop_ships_only_where_it_says() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        for (code, says) in [("ZZ", "ISO 3166-1"), ("UK", "United Kingdom is GB")] {
+            let res = server
+                .put("/api/v1/me/address")
+                .add_header(ann.0.clone(), ann.1.clone())
+                .json(&address(code))
+                .await;
+            let body = assert_error(&res, 422, "validation_failed");
+            let msg = body["error"]["details"]["country"][0]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(msg.contains(says), "{code}: {msg}");
+        }
+        add(&server, &ann, shop.id("MUG-2"), 1).await;
+        let zz = post(
+            &server,
+            &ann,
+            "/api/v1/checkout",
+            json!({"shipping_address": address("ZZ")}),
+        )
+        .await;
+        let body = assert_error(&zz, 422, "validation_failed");
+        assert!(
+            body["error"]["details"]["shipping_address.country"].is_array(),
+            "{body}"
+        );
+
+        set_settings(&ctx, |s| {
+            s.checkout.ship_to = vec!["DE".into(), "AT".into()]
+        });
+        let fr = post(
+            &server,
+            &ann,
+            "/api/v1/checkout",
+            json!({"shipping_address": address("FR")}),
+        )
+        .await;
+        let body = assert_error(&fr, 422, "shipping_unavailable");
+        assert_eq!(
+            body["error"]["message"],
+            "We do not ship to France. We ship to: Austria, Germany."
+        );
+        let mug = product(&server, shop.id("MUG-2")).await;
+        assert_eq!(mug["available"], mug["stock"], "nothing was reserved");
+        let cart: Value = get(&server, &ann, "/api/v1/cart").await.json();
+        assert_eq!(
+            cart["items"].as_array().unwrap().len(),
+            1,
+            "the cart is kept"
+        );
+
+        let at = post(
+            &server,
+            &ann,
+            "/api/v1/checkout",
+            json!({"shipping_address": address("at")}),
+        )
+        .await;
+        assert_eq!(at.status_code(), 201, "{}", at.text());
+        assert_eq!(at.json::<Value>()["shipping_address"]["country"], "AT");
+    })
+    .await;
+}
+
+/// Issue 17, item 4: the test provider's page is the shop's own, so its link is made from the
+/// configured address when asked for, never the one stored when the payment was opened; a
+/// second request reuses the open payment.
+#[tokio::test]
+#[parallel]
+async fn the_test_checkout_link_follows_the_configured_address() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        add(&server, &ann, shop.id("MUG-2"), 1).await;
+        let order: Value = checkout(&server, &ann).await.json();
+        let pay = format!("/api/v1/orders/{}/pay", order["id"].as_str().unwrap());
+        let first: Value = post(&server, &ann, &pay, json!({})).await.json();
+        let session = first["session_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            first["checkout_url"],
+            format!("http://localhost/pay/test/{session}")
+        );
+
+        set_settings(&ctx, |s| s.base_url = "https://shop.example".into());
+        let again: Value = post(&server, &ann, &pay, json!({})).await.json();
+        assert_eq!(
+            again["session_id"],
+            session.as_str(),
+            "the open payment is reused"
+        );
+        assert_eq!(
+            again["checkout_url"],
+            format!("https://shop.example/pay/test/{session}")
+        );
+    })
+    .await;
+}

@@ -349,7 +349,8 @@ async fn every_admin_page_is_refused_to_the_roles_it_is_not_for() {
 #[tokio::test]
 #[parallel]
 async fn every_answer_carries_the_security_headers_and_the_session_cookie_its_flags() {
-    with_app(|server, _ctx| async move {
+    with_app(|server, ctx| async move {
+        user(&ctx, "admin@example.com", Role::Admin).await;
         for path in [
             "/",
             "/no/such/page",
@@ -390,12 +391,24 @@ async fn every_answer_carries_the_security_headers_and_the_session_cookie_its_fl
                 "plain http in tests"
             );
         }
-        // A fresh client: the first page it gets starts its session.
+        // A fresh client: its first page gives it the visitor's CSRF cookie (no session yet);
+        // signing in starts its session. Neither cookie is readable by scripts.
         let fresh = server.get("/login").clear_cookies().await;
         let cookie = fresh.headers()["set-cookie"].to_str().unwrap().to_string();
-        assert!(cookie.starts_with("emporium_session="), "{cookie}");
-        assert!(cookie.contains("HttpOnly"), "{cookie}");
-        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(cookie.starts_with("emporium_csrf="), "{cookie}");
+        let login = post_login(&server, "admin@example.com", None).await;
+        let session = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("emporium_session="))
+            .expect("the login starts a session")
+            .to_string();
+        for cookie in [cookie, session] {
+            assert!(cookie.contains("HttpOnly"), "{cookie}");
+            assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        }
         // Errors say what went wrong for the client, never how the server is built.
         let body = server
             .post("/api/v1/auth/login")

@@ -220,3 +220,125 @@ async fn sessions_are_read_from_the_cache_and_a_logout_is_final() {
     })
     .await;
 }
+
+/// Issue 17, item 2 (and issue 21): a visitor browsing without a session gets pages, and can
+/// post their forms, without a session being written; the token of their visitor cookie is
+/// worth nothing once they are signed in.
+#[tokio::test]
+#[parallel]
+async fn visitors_browse_and_post_forms_without_a_session_row() {
+    use emporium::models::_entities::sessions;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    with_app(|server, ctx| async move {
+        user(&ctx, "visitor@example.com", Role::Customer).await;
+        for path in ["/", "/products", "/login", "/register", "/no-such-page"] {
+            let res = server.get(path).await;
+            assert!(
+                res.status_code() == 200 || res.status_code() == 404,
+                "{path}"
+            );
+        }
+        assert_eq!(
+            sessions::Entity::find().count(&ctx.db).await.unwrap(),
+            0,
+            "reads write nothing"
+        );
+        let visitor_token = csrf_from(&server.get("/login").await.text());
+        assert_eq!(
+            visitor_token,
+            csrf_from(&server.get("/").await.text()),
+            "one token per visitor"
+        );
+        let wrong = server
+            .post("/login")
+            .form(&[
+                ("csrf_token", "forged"),
+                ("email", "visitor@example.com"),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(wrong.status_code(), 403);
+        let ok = server
+            .post("/login")
+            .form(&[
+                ("csrf_token", visitor_token.as_str()),
+                ("email", "visitor@example.com"),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(ok.status_code(), 303, "{}", ok.text());
+        assert_eq!(sessions::Entity::find().count(&ctx.db).await.unwrap(), 1);
+        let own = csrf_from(&server.get("/account").await.text());
+        assert_ne!(own, visitor_token, "a signed-in session has its own token");
+        let stale = server
+            .post("/logout")
+            .form(&[("csrf_token", visitor_token.as_str())])
+            .await;
+        assert_eq!(
+            stale.status_code(),
+            403,
+            "the visitor token is worth nothing after the login"
+        );
+    })
+    .await;
+}
+
+/// Issue 17, item 2: the login gives the session a new id; an answer to a request that was
+/// sent with the old one (an htmx request still in flight) neither removes nor replaces the
+/// new session's cookie, so the person stays signed in.
+#[tokio::test]
+#[parallel]
+async fn an_answer_for_the_session_of_before_a_login_leaves_the_new_cookie_alone() {
+    use axum::http::{HeaderName, HeaderValue};
+    use emporium::models::_entities::sessions;
+    use sea_orm::EntityTrait;
+    with_app(|server, ctx| async move {
+        let shop = crate::support::orders::shop(&server, &ctx).await;
+        user(&ctx, "ann@example.com", Role::Customer).await;
+        // A guest's cart is what gives a visitor a session before the login.
+        let page = server.get("/").await.text();
+        let add = server
+            .post("/cart/items")
+            .form(&[
+                ("csrf_token", csrf_from(&page).as_str()),
+                ("product_id", shop.id("KTL-1")),
+                ("quantity", "1"),
+            ])
+            .await;
+        assert_eq!(add.status_code(), 303, "{}", add.text());
+        let before = sessions::Entity::find()
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .expect("the guest's session")
+            .id;
+
+        let login = post_login(&server, "ann@example.com", None).await;
+        assert_eq!(login.status_code(), 303);
+        for path in ["/products", "/cart", "/account", "/no-such-page"] {
+            let late = server
+                .get(path)
+                .clear_cookies()
+                .add_header(
+                    HeaderName::from_static("cookie"),
+                    HeaderValue::from_str(&format!("emporium_session={before}")).unwrap(),
+                )
+                .await;
+            let touched: Vec<_> = late
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .filter(|c| c.starts_with("emporium_session="))
+                .collect();
+            assert!(touched.is_empty(), "{path} answered {touched:?}");
+        }
+        let account = server.get("/account").await;
+        account.assert_status_ok();
+        assert!(
+            account.text().contains("ann@example.com"),
+            "still signed in"
+        );
+    })
+    .await;
+}

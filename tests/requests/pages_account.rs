@@ -131,7 +131,7 @@ async fn account_forms_save_or_show_their_own_errors() {
         assert_eq!(addr.status_code(), 303);
         assert_css_exists(
             &server.get("/account").await.text(),
-            "input[name=country][value=NO]",
+            "select[name=country] option[value=NO][selected]",
         );
 
         let wrong = server

@@ -656,13 +656,18 @@ async fn tax_rates_are_added_edited_and_deleted_by_admins() {
         assert_eq!(res.status_code(), 422);
         let html = res.text();
         for message in [
-            "Must be a two-letter country code (ISO 3166-1), e.g. DE.",
+            "Must be a country code of ISO 3166-1, e.g. DE.",
             "Enter a percentage like 19 or 5.5.",
             "This field is required.",
         ] {
             assert!(html.contains(message), "{message}");
         }
-        assert_css_exists(&html, "#new-country[value='Germany']");
+        assert_css_exists(&html, "select#new-country[aria-invalid='true']");
+        let res = add("UK", "20", "VAT").await;
+        assert_eq!(res.status_code(), 422);
+        assert!(res
+            .text()
+            .contains("UK is not an ISO 3166-1 country code; United Kingdom is GB."));
         let res = add("FR", "120", "TVA").await;
         assert_eq!(res.status_code(), 422);
         assert!(res.text().contains("Enter a percentage from 0 to 100."));
@@ -700,7 +705,10 @@ async fn tax_rates_are_added_edited_and_deleted_by_admins() {
         assert_eq!(res.status_code(), 422);
         let html = res.text();
         assert!(html.contains("This country already has a tax rate."));
-        assert_css_exists(&html, &format!("#t-country-{de}[value='AT']"));
+        assert_css_exists(
+            &html,
+            &format!("#t-country-{de} option[value='AT'][selected]"),
+        );
         let res = server
             .post(&format!("/admin/tax-rates/{de}/delete"))
             .form(&[("csrf_token", csrf.as_str())])

@@ -170,7 +170,7 @@ async fn logging_in_keeps_the_guest_cart_and_checkout_places_the_order() {
         assert_eq!(bad.status_code(), 422);
         let html = bad.text();
         assert!(
-            html.contains("This field is required.") && html.contains("two-letter country code")
+            html.contains("This field is required.") && html.contains("country code of ISO 3166-1")
         );
         assert!(html.contains("value=\"Kiel\""), "the input is kept");
 
@@ -319,6 +319,208 @@ async fn admins_move_orders_from_the_order_page_and_staff_only_read_it() {
         let inv = server.get(&format!("/orders/{id}/invoice")).await;
         inv.assert_status_ok();
         assert!(inv.text().contains("Invoice INV-000001") && inv.text().contains("Camp Lantern"));
+    })
+    .await;
+}
+
+/// Issue 17, item 4: "Pay" with a provider that cannot be reached says so on the order page
+/// (and opens no payment), instead of an error page or a silent failure.
+#[tokio::test]
+#[parallel]
+async fn pay_says_so_when_the_provider_cannot_be_reached() {
+    use emporium::models::_entities::transactions;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        add(&server, &ann, shop.id("MUG-2"), 1).await;
+        let order: Value = checkout(&server, &ann).await.json();
+        let order_page = format!("/orders/{}", order["id"].as_str().unwrap());
+        set_settings(&ctx, |s| {
+            s.payments.provider = emporium::settings::PaymentProviderKind::Stripe;
+            s.payments.stripe.secret_key = "sk_test_unreachable".into();
+            s.payments.stripe.webhook_secret = "whsec_unreachable".into();
+            // Nothing listens on the discard port.
+            s.payments.stripe.api_base = "http://127.0.0.1:9".into();
+        });
+        let settings = emporium::settings::Settings::get(&ctx);
+        ctx.shared_store
+            .insert(emporium::payments::Payments::from_settings(&settings).unwrap());
+
+        let csrf = sign_in(&server, "ann@example.com").await;
+        let res = server
+            .post(&format!("{order_page}/pay"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(res.status_code(), 303, "{}", res.text());
+        assert_eq!(res.headers()["location"], order_page.as_str());
+        let page = server.get(&order_page).await.text();
+        assert!(
+            page.contains("We could not reach the payment provider"),
+            "{page}"
+        );
+        assert_eq!(
+            transactions::Entity::find().count(&ctx.db).await.unwrap(),
+            0
+        );
+    })
+    .await;
+}
+
+/// Issue 17, item 7: an admin refund says why (a listed reason, and a note with "Other"); the
+/// timeline keeps it, as it keeps the reason an API client gives.
+#[tokio::test]
+#[parallel]
+async fn a_refund_says_why_in_the_timeline() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            add(&server, &ann, shop.id("MUG-2"), 1).await;
+            let order: Value = checkout(&server, &ann).await.json();
+            let id = order["id"].as_str().unwrap().to_string();
+            let paid = post(
+                &server,
+                &shop.admin,
+                &format!("/api/v1/orders/{id}/mark-paid"),
+                serde_json::json!({}),
+            )
+            .await;
+            assert_eq!(paid.status_code(), 200, "{}", paid.text());
+            ids.push(id);
+        }
+        let csrf = sign_in(&server, "admin@example.com").await;
+        let refund = |fields: Vec<(&'static str, &'static str)>| {
+            let mut form = vec![("csrf_token", csrf.clone())];
+            form.extend(fields.into_iter().map(|(k, v)| (k, v.to_string())));
+            server
+                .post(&format!("/admin/orders/{}/refund", ids[0]))
+                .form(&form)
+        };
+        let none = refund(vec![]).await;
+        assert_eq!(none.status_code(), 422);
+        assert!(none.text().contains("Choose why the order is refunded."));
+        let other = refund(vec![("reason", "other")]).await;
+        assert_eq!(other.status_code(), 422);
+        assert!(
+            other
+                .text()
+                .contains("Say why, as the reason is &quot;Other&quot;."),
+            "{}",
+            other.text()
+        );
+        assert_css_exists(
+            &other.text(),
+            "#refund-reason option[value='other'][selected]",
+        );
+        let done = refund(vec![("reason", "damaged"), ("note", "box crushed")]).await;
+        assert_eq!(done.status_code(), 303, "{}", done.text());
+        let order: Value = get(&server, &shop.admin, &format!("/api/v1/orders/{}", ids[0]))
+            .await
+            .json();
+        assert_eq!(order["status"], "refunded");
+        let last = order["timeline"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["note"], "Arrived damaged: box crushed", "{last}");
+
+        let long = post(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/orders/{}/refund", ids[1]),
+            serde_json::json!({"reason": "x".repeat(201)}),
+        )
+        .await;
+        assert_error(&long, 422, "validation_failed");
+        let api = post(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/orders/{}/refund", ids[1]),
+            serde_json::json!({"reason": "Customer changed their mind"}),
+        )
+        .await;
+        assert_eq!(api.status_code(), 200, "{}", api.text());
+        let last = api.json::<Value>()["timeline"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["note"], "Customer changed their mind");
+    })
+    .await;
+}
+
+/// Issue 17, item 7: a cancelled order's items go back in its owner's cart, nobody else's; an
+/// order still open cannot be re-added.
+#[tokio::test]
+#[parallel]
+async fn a_cancelled_order_puts_its_items_back_in_the_cart() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        customer(&server, &ctx, "bob@example.com").await;
+        add(&server, &ann, shop.id("MUG-2"), 2).await;
+        add(&server, &ann, shop.id("KTL-1"), 1).await;
+        let order: Value = checkout(&server, &ann).await.json();
+        let id = order["id"].as_str().unwrap().to_string();
+
+        let csrf = sign_in(&server, "ann@example.com").await;
+        let reorder = |csrf: String| {
+            server
+                .post(&format!("/orders/{id}/reorder"))
+                .form(&[("csrf_token", csrf)])
+        };
+        let early = reorder(csrf.clone()).await;
+        assert_eq!(
+            early.headers()["location"],
+            format!("/orders/{id}").as_str()
+        );
+        assert!(server
+            .get(&format!("/orders/{id}"))
+            .await
+            .text()
+            .contains("Only a cancelled or expired order"));
+
+        let cancel = post(
+            &server,
+            &ann,
+            &format!("/api/v1/orders/{id}/cancel"),
+            serde_json::json!({}),
+        )
+        .await;
+        assert_eq!(cancel.status_code(), 200, "{}", cancel.text());
+        // Someone else's cancelled order is not theirs to re-add.
+        let bob_csrf = sign_in(&server, "bob@example.com").await;
+        let stranger = reorder(bob_csrf).await;
+        assert_eq!(stranger.status_code(), 404);
+
+        // Meanwhile the kettles sold out: the mugs go back, the kettle is named.
+        let csrf = sign_in(&server, "ann@example.com").await;
+        {
+            use emporium::models::_entities::variants;
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            variants::Entity::update_many()
+                .col_expr(variants::Column::Stock, sea_orm::sea_query::Expr::value(0))
+                .filter(variants::Column::Sku.eq("KTL-1"))
+                .exec(&ctx.db)
+                .await
+                .unwrap();
+        }
+        let back = reorder(csrf).await;
+        assert_eq!(back.headers()["location"], "/cart");
+        let cart = server.get("/cart").await.text();
+        assert!(cart.contains("1 item is back in your cart."), "{cart}");
+        assert!(
+            cart.contains("Not put back: ") && cart.contains("Whistling Kettle"),
+            "{cart}"
+        );
+        let api: Value = get(&server, &ann, "/api/v1/cart").await.json();
+        assert_eq!(api["items"][0]["quantity"], 2);
     })
     .await;
 }

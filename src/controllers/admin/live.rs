@@ -67,9 +67,6 @@ fn render(views: &TeraView, e: &LiveEvent) -> Option<Event> {
     }
 }
 
-/// How often an open stream checks that its listener may still listen.
-const RECHECK: Duration = Duration::from_secs(60);
-
 /// Whether the signed-in listener still may listen: the session still exists (no logout
 /// meanwhile) and its user is active with a role that sees the feed.
 async fn still_allowed(db: &DatabaseConnection, session: Option<Id>, user: Uuid) -> bool {
@@ -135,10 +132,16 @@ async fn stream(page: Page) -> Result<Response, PageError> {
     let session = page.session.id();
     let db = page.ctx.db.clone();
     let live = Live::get(&page.ctx);
-    let mut recheck = tokio::time::interval(RECHECK);
+    let every = Duration::from_secs(
+        crate::settings::Settings::get(&page.ctx)
+            .live
+            .recheck_secs
+            .max(1),
+    );
+    let mut recheck = tokio::time::interval(every);
     recheck.reset();
     let slot = StreamSlot::take(user).ok_or(AppError::RateLimited {
-        retry_after: RECHECK.as_secs(),
+        retry_after: every.as_secs(),
     })?;
     let listener = Listener {
         rx: live.subscribe(),

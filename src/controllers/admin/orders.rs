@@ -8,7 +8,7 @@ use axum::{
     Form,
 };
 use loco_rs::prelude::Routes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -103,6 +103,7 @@ async fn render_order(
     id: Uuid,
     status: StatusCode,
     errors: &crate::domain::validation::FieldErrors,
+    form: &StepForm,
 ) -> PageResult {
     let user = page.require_role(READERS)?;
     let actor = Actor::user(user);
@@ -113,7 +114,11 @@ async fn render_order(
         "order": views::orders::order(&view),
         "transactions": views::orders::transactions(&transactions), "show_refs": true,
         "actions": if actor.is_admin() { actions(view.status) } else { vec![] },
-        "errors": errors, "show_actor": true,
+        "errors": errors, "show_actor": true, "form": form,
+        "refund_reasons": crate::domain::refund::RefundReason::ALL
+            .iter()
+            .map(|r| json!({"value": r.as_str(), "label": r.label()}))
+            .collect::<Vec<_>>(),
     });
     let template = if Page::is_htmx(headers) {
         "admin/orders/_panel.html"
@@ -131,16 +136,19 @@ async fn show(page: Page, headers: HeaderMap, Path(id): Path<Uuid>) -> PageResul
         id,
         StatusCode::OK,
         &crate::domain::validation::FieldErrors::new(),
+        &StepForm::default(),
     )
     .await
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default)]
 #[serde(default)]
 struct StepForm {
     carrier: String,
     tracking_number: String,
     restock: String,
+    reason: String,
+    note: String,
 }
 
 async fn step(
@@ -155,9 +163,12 @@ async fn step(
         "ship" => Action::ship(Some(&f.carrier), Some(&f.tracking_number)).map_err(AppError::from),
         "complete" => Ok(Action::Complete),
         "cancel" => Ok(Action::Cancel),
-        "refund" => Ok(Action::Refund {
-            restock: f.restock == "on",
-        }),
+        "refund" => crate::domain::refund::staff_reason(&f.reason, &f.note)
+            .map(|reason| Action::Refund {
+                restock: f.restock == "on",
+                reason: Some(reason),
+            })
+            .map_err(AppError::from),
         _ => Err(AppError::NotFound),
     };
     let result = match action {
@@ -185,6 +196,7 @@ async fn step(
                 id,
                 StatusCode::OK,
                 &crate::domain::validation::FieldErrors::new(),
+                &StepForm::default(),
             )
             .await
         }
@@ -196,6 +208,7 @@ async fn step(
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &errors,
+                &f,
             )
             .await
         }

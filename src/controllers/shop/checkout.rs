@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{account::Address, validation::FieldErrors},
-    errors::PageError,
+    errors::{AppError, PageError},
     models::{
         actor::Actor,
         addresses::{self, AddressView},
@@ -106,13 +106,15 @@ async fn render_checkout(
         flash(&page.session, "info", "Your cart is empty.").await;
         return Ok(Redirect::to("/cart").into_response());
     }
-    let ttl = Settings::get(&page.ctx).checkout.order_ttl_minutes;
+    let settings = Settings::get(&page.ctx);
     page.render_status(
         status,
         "shop/checkout/show.html",
         "Checkout",
         json!({
-            "cart": views::orders::cart(&view), "form": form, "errors": errors, "ttl_minutes": ttl,
+            "cart": views::orders::cart(&view), "form": form, "errors": errors,
+            "ttl_minutes": settings.checkout.order_ttl_minutes,
+            "ship_countries": views::countries::shipping(&settings.checkout.ship_to),
         }),
     )
     .await
@@ -142,7 +144,14 @@ async fn show(page: Page) -> PageResult {
         },
         ..CheckoutForm::default()
     };
-    render_checkout(&page, StatusCode::OK, &form, &FieldErrors::new()).await
+    // A saved address the shop does not ship to is said at once, not after "Place order".
+    let mut errors = FieldErrors::new();
+    if let Err(AppError::Unprocessable { message, .. }) =
+        checkout::check_destination(&Settings::get(&page.ctx), &form.country)
+    {
+        errors.add("country", message);
+    }
+    render_checkout(&page, StatusCode::OK, &form, &errors).await
 }
 
 async fn place(page: Page, Form(f): Form<CheckoutForm>) -> PageResult {
@@ -166,7 +175,14 @@ async fn place(page: Page, Form(f): Form<CheckoutForm>) -> PageResult {
             Ok(Redirect::to(&format!("/orders/{}", order.id)).into_response())
         }
         Err(e) => {
-            let errors = form_errors(e)?;
+            // Where the order cannot go is a fault of the country chosen: say it there.
+            let errors = match e {
+                AppError::Unprocessable {
+                    code: checkout::SHIPPING_UNAVAILABLE,
+                    message,
+                } => FieldErrors::single("country", message),
+                e => form_errors(e)?,
+            };
             render_checkout(&page, StatusCode::UNPROCESSABLE_ENTITY, &f, &errors).await
         }
     }
@@ -252,6 +268,35 @@ async fn cancel(page: Page, Path(id): Path<Uuid>) -> PageResult {
     Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }
 
+/// "Put these items back in my cart" on a cancelled or expired order.
+async fn reorder(page: Page, Path(id): Path<Uuid>) -> PageResult {
+    let user = page.require_user()?;
+    match carts::add_order_again(&page.ctx, user, id).await {
+        Ok(done) => {
+            if !done.added.is_empty() {
+                let n = done.added.len();
+                let what = if n == 1 { "item is" } else { "items are" };
+                flash(
+                    &page.session,
+                    "success",
+                    format!("{n} {what} back in your cart."),
+                )
+                .await;
+            }
+            if !done.not_added.is_empty() {
+                let why = done.not_added.join(" ");
+                flash(&page.session, "error", format!("Not put back: {why}")).await;
+            }
+            Ok(Redirect::to("/cart").into_response())
+        }
+        Err(e) => {
+            let message = crate::web::html::error_sentence(e)?;
+            flash(&page.session, "error", message).await;
+            Ok(Redirect::to(&format!("/orders/{id}")).into_response())
+        }
+    }
+}
+
 async fn invoice(page: Page, Path(id): Path<Uuid>) -> PageResult {
     let user = page.require_user()?;
     let actor = Actor::user(user);
@@ -271,5 +316,6 @@ pub fn routes() -> Routes {
         .add("/orders", get(list))
         .add("/orders/{id}", get(show_order))
         .add("/orders/{id}/cancel", post(cancel))
+        .add("/orders/{id}/reorder", post(reorder))
         .add("/orders/{id}/invoice", get(invoice))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::payment::TransactionStatus,
-    errors::PageError,
+    errors::{AppError, PageError},
     models::{
         actor::Actor,
         payments::{self, Handled},
@@ -27,7 +27,12 @@ async fn pay(page: Page, Path(id): Path<Uuid>) -> PageResult {
     match payments::start(&page.ctx, id, &Actor::user(user)).await {
         Ok(p) => Ok(Redirect::to(&p.checkout_url).into_response()),
         Err(e) => {
-            let message = error_sentence(e)?;
+            let message = match e {
+                AppError::Unavailable(_) => "We could not reach the payment provider, so nothing \
+                    was charged. Please try again in a moment."
+                    .to_string(),
+                e => error_sentence(e)?,
+            };
             flash(&page.session, "error", message).await;
             Ok(Redirect::to(&format!("/orders/{id}")).into_response())
         }

@@ -98,6 +98,8 @@ pub struct AddressRequest {
     pub line2: String,
     pub city: String,
     pub postal_code: String,
+    /// An assigned ISO 3166-1 alpha-2 code (any case), e.g. `DE`; `UK` or `ZZ` are refused.
+    #[schema(example = "DE", min_length = 2)]
     pub country: String,
     #[serde(default)]
     pub phone: String,

@@ -102,7 +102,7 @@ impl TryFrom<CheckoutRequest> for PlaceOrder {
 #[utoipa::path(post, path = "/api/v1/checkout", tag = "orders", security(("bearer" = [])), request_body = CheckoutRequest,
     responses((status = 201, body = OrderView, description = "A pending order; its stock is reserved until `expires_at`"),
         (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "`insufficient_stock`: nothing was reserved; `too_many_pending_orders`: the customer already holds the most unpaid orders the shop allows (`MAX_PENDING_ORDERS`, default 3)"),
-        (status = 422, body = ErrorBody, description = "Empty cart (`details.cart`), bad address, or a promo code that no longer applies")))]
+        (status = 422, body = ErrorBody, description = "`validation_failed`: empty cart (`details.cart`), a bad address (a country not in ISO 3166-1 included) or a promo code that no longer applies; `shipping_unavailable`: the shop does not ship to the shipping country")))]
 async fn place(
     State(ctx): State<AppContext>,
     CurrentUser(user): CurrentUser,
@@ -238,6 +238,9 @@ pub struct RefundRequest {
     /// order is always restocked).
     #[serde(default)]
     pub restock: bool,
+    /// Why, kept in the order's timeline.
+    #[schema(max_length = 200)]
+    pub reason: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
@@ -255,6 +258,7 @@ async fn refund(
         &id,
         Action::Refund {
             restock: req.restock,
+            reason: crate::domain::refund::api_reason(req.reason.as_deref())?,
         },
     )
     .await
@@ -280,9 +284,8 @@ async fn pay(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<PayView>, ApiError> {
-    Ok(Json(
-        payments::start(&ctx, order_id(&id)?, &Actor::user(&user)).await?,
-    ))
+    let pay = payments::start(&ctx, order_id(&id)?, &Actor::user(&user)).await?;
+    Ok(Json(pay.absolute(&Settings::get(&ctx).base_url)))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/invoice", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
