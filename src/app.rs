@@ -134,6 +134,7 @@ impl Hooks for App {
             .map_err(|e| loco_rs::Error::string(&e.to_string()))?;
         let views = TeraView::build_with_post_process(|tera| {
             crate::views::countries::register(tera);
+            crate::views::dates::register(tera);
             Ok(())
         })?;
         let payments = crate::payments::Payments::from_settings(&settings)
@@ -199,16 +200,21 @@ impl Hooks for App {
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::days(settings.sessions.ttl_days),
         ));
-        // Outermost first: headers, the session cookie's guard, session, unknown-session note, CSRF
-        // check, then error pages around the routes.
+        // Outermost first: headers, the session cookie's guard, session, unknown-session note,
+        // visitor token, error pages, then the CSRF check around the routes (its refusals are
+        // pages too).
         Ok(router
+            .layer(middleware::from_fn_with_state(
+                ctx.clone(),
+                web::csrf::verify,
+            ))
             .layer(middleware::from_fn_with_state(
                 ctx.clone(),
                 web::html::error_pages,
             ))
             .layer(middleware::from_fn_with_state(
                 ctx.clone(),
-                web::csrf::verify,
+                web::csrf::visitor,
             ))
             .layer(middleware::from_fn(web::session_cookie::note_unknown))
             .layer(sessions)

@@ -236,6 +236,10 @@ impl IntoResponse for ApiError {
 pub struct ErrorPage {
     pub status: StatusCode,
     pub message: String,
+    /// A heading other than the status's own.
+    pub title: Option<String>,
+    /// Where the person was (a local path), offered as the way back.
+    pub back: Option<String>,
 }
 
 /// Renders an [`AppError`] as an HTML page: the `error_pages` middleware turns the marked response
@@ -268,7 +272,12 @@ impl IntoResponse for PageError {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }
-        res.extensions_mut().insert(ErrorPage { status, message });
+        res.extensions_mut().insert(ErrorPage {
+            status,
+            message,
+            title: None,
+            back: None,
+        });
         res
     }
 }

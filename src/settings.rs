@@ -11,6 +11,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub shop_name: String,
+    /// Who sells, as invoices must say.
+    #[serde(default)]
+    pub seller: SellerSettings,
     /// ISO 4217 code of the one shop currency.
     pub currency: String,
     /// Public origin used in mail links and pagination URLs, without a trailing slash.
@@ -164,12 +167,39 @@ pub struct StripeSettings {
     pub api_base: String,
 }
 
+/// The seller's legal details printed on invoices.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SellerSettings {
+    /// The registered name; the shop name when empty.
+    pub legal_name: String,
+    /// The postal address, lines separated by `;`.
+    pub address: String,
+    /// VAT identification number (or other tax id), when the seller has one.
+    pub vat_id: String,
+}
+
+impl SellerSettings {
+    /// The address as printed, one entry a line.
+    #[must_use]
+    pub fn address_lines(&self) -> Vec<String> {
+        self.address
+            .split(';')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 /// Cart and checkout rules of the shop (PRODUCT.md "Cart, checkout, orders").
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CheckoutSettings {
     /// Whether catalogue prices include tax.
     pub price_mode: crate::domain::pricing::PriceMode,
+    /// What the tax is called next to prices ("incl. VAT").
+    pub tax_name: String,
     /// The flat shipping fee, in minor units.
     pub shipping_fee_cents: i64,
     /// Shipping is free from this (discounted) subtotal; `None`: never free.
@@ -197,6 +227,7 @@ impl Default for CheckoutSettings {
     fn default() -> Self {
         Self {
             price_mode: crate::domain::pricing::PriceMode::TaxExclusive,
+            tax_name: "VAT".into(),
             shipping_fee_cents: 495,
             free_shipping_from_cents: Some(5000),
             order_ttl_minutes: 15,
@@ -241,6 +272,15 @@ fn country_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D
 }
 
 impl CheckoutSettings {
+    /// What prices include, said next to them: "incl. VAT" or "excl. VAT".
+    #[must_use]
+    pub fn price_note(&self) -> String {
+        match self.price_mode {
+            crate::domain::pricing::PriceMode::TaxInclusive => format!("incl. {}", self.tax_name),
+            crate::domain::pricing::PriceMode::TaxExclusive => format!("excl. {}", self.tax_name),
+        }
+    }
+
     /// Whether orders may be shipped to `country` (an assigned ISO code).
     #[must_use]
     pub fn ships_to(&self, country: &str) -> bool {

@@ -512,7 +512,7 @@ async fn browse_search_filter_and_pick_a_variant(js: Js) {
         b.click_and_wait("a.product-card-link[href='/p/dot-grid-notebook']")
             .await;
         assert_eq!(b.path().await, "/p/dot-grid-notebook");
-        assert_eq!(b.text("#price").await, "€16.00");
+        assert_eq!(b.text("#price .amount").await, "€16.00");
         let gallery = b.client.find(Locator::Css("#gallery img")).await.unwrap();
         assert_eq!(
             gallery.attr("alt").await.unwrap().as_deref(),
@@ -524,7 +524,7 @@ async fn browse_search_filter_and_pick_a_variant(js: Js) {
         // the page was drawn with).
         b.click("input[name='opt.Size'][value=A4]").await;
         if js == Js::On {
-            b.wait_text("#price", |t| t == "€20.00").await;
+            b.wait_text("#price .amount", |t| t == "€20.00").await;
             assert!(b.query().await.contains("opt.Size=A4"), "URL pushed");
             let sku = b.text("#sku").await;
             assert!(sku.starts_with("DOT-GRID-NOTEBOOK-A4-"), "{sku}");
@@ -533,7 +533,11 @@ async fn browse_search_filter_and_pick_a_variant(js: Js) {
             b.wait_text("#add-result", |t| t.contains("Added")).await;
             assert!(b.text("#add-result").await.contains("A4"));
         } else {
-            assert_eq!(b.text("#price").await, "€16.00", "no script, no redraw");
+            assert_eq!(
+                b.text("#price .amount").await,
+                "€16.00",
+                "no script, no redraw"
+            );
             b.screenshot(&format!("{tag}-product")).await;
             b.click_and_wait("#add-button").await;
             assert_eq!(b.path().await, "/cart");

@@ -64,6 +64,16 @@ pub struct Shipping {
     pub free_from_cents: Option<i64>,
 }
 
+impl Shipping {
+    /// How much more the goods (after discount) must come to for free shipping; `None` when
+    /// shipping is never free, already free, or there is nothing to ship.
+    #[must_use]
+    pub fn missing_for_free(&self, goods_cents: i64) -> Option<i64> {
+        let free = self.free_from_cents?;
+        (goods_cents > 0 && goods_cents < free && self.fee_cents > 0).then(|| free - goods_cents)
+    }
+}
+
 /// One priced line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line {
@@ -276,5 +286,21 @@ mod tests {
         );
         assert_eq!(t.subtotal_cents, 100_000_000_000_000);
         assert!(t.tax_cents > 0 && t.tax_cents < t.total_cents);
+    }
+
+    #[test]
+    fn the_cart_says_how_much_more_ships_free() {
+        let s = Shipping {
+            fee_cents: 495,
+            free_from_cents: Some(5000),
+        };
+        assert_eq!(s.missing_for_free(3750), Some(1250));
+        assert_eq!(s.missing_for_free(5000), None);
+        assert_eq!(s.missing_for_free(0), None, "an empty cart ships nothing");
+        let never = Shipping {
+            fee_cents: 495,
+            free_from_cents: None,
+        };
+        assert_eq!(never.missing_for_free(100), None);
     }
 }

@@ -85,6 +85,8 @@ pub struct CartView {
     pub coupon_error: Option<String>,
     /// What changed on its own: lines capped or dropped at a merge.
     pub notices: Vec<String>,
+    /// How much more the goods must come to for free shipping, when that is near.
+    pub free_shipping_missing_cents: Option<i64>,
 }
 
 /// One priced line, loaded for a view or for checkout.
@@ -355,6 +357,10 @@ pub async fn view(
         coupon: promo.map(|p| p.code),
         coupon_error,
         notices,
+        free_shipping_missing_cents: settings
+            .checkout
+            .shipping()
+            .missing_for_free(totals.subtotal_cents - totals.discount_cents),
     })
 }
 
@@ -595,6 +601,9 @@ pub async fn apply_coupon(
     user: Option<&User>,
     code: &str,
 ) -> AppResult<carts::Model> {
+    if code.trim().is_empty() {
+        return Err(FieldErrors::single("code", "Enter a code.").into());
+    }
     let promo = promos::find_by_code(&ctx.db, code)
         .await?
         .ok_or_else(|| promos::rejected(PromoRejection::Unknown))?;

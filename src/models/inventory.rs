@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Condition, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -173,8 +173,56 @@ pub async fn find_by_skus<C: ConnectionTrait>(
     if skus.is_empty() {
         return Ok(Vec::new());
     }
+    // Staff type SKUs in any case.
     Ok(variants::Entity::find()
-        .filter(variants::Column::Sku.is_in(skus.iter().cloned()))
+        .filter(
+            Expr::expr(Func::lower(Expr::col(variants::Column::Sku)))
+                .is_in(skus.iter().map(|s| s.to_lowercase())),
+        )
+        .all(db)
+        .await?)
+}
+
+/// Up to `limit` (SKU, product name) pairs whose SKU or product name contains `q` (any case),
+/// by SKU: the purchase-order form's picker.
+///
+/// # Errors
+/// Database errors.
+pub async fn search_skus<C: ConnectionTrait>(
+    db: &C,
+    q: &str,
+    limit: u64,
+) -> AppResult<Vec<(String, String)>> {
+    let q: String = q.trim().chars().take(64).collect();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pattern = contains_pattern(&q);
+    Ok(variants::Entity::find()
+        .select_only()
+        .column(variants::Column::Sku)
+        .column(products::Column::Name)
+        .join(JoinType::InnerJoin, product_join())
+        .filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col((
+                        products::Entity,
+                        products::Column::Name,
+                    ))))
+                    .like(pattern.clone()),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col((
+                        variants::Entity,
+                        variants::Column::Sku,
+                    ))))
+                    .like(pattern),
+                ),
+        )
+        .order_by_asc(variants::Column::Sku)
+        .limit(limit)
+        .into_tuple()
         .all(db)
         .await?)
 }

@@ -57,6 +57,10 @@ pub struct InvoiceView {
     pub reference: String,
     pub issued_at: String,
     pub seller: String,
+    /// The seller's postal address, a line each.
+    pub seller_address: Vec<String>,
+    /// The seller's VAT id; empty when it has none.
+    pub seller_vat_id: String,
     pub customer_name: String,
     pub customer_email: String,
     pub order: OrderView,
@@ -82,7 +86,13 @@ pub async fn for_order<C: ConnectionTrait>(
         number: inv.number,
         reference: reference(inv.number),
         issued_at: crate::views::rfc3339(&inv.issued_at),
-        seller: settings.shop_name.clone(),
+        seller: if settings.seller.legal_name.trim().is_empty() {
+            settings.shop_name.clone()
+        } else {
+            settings.seller.legal_name.trim().to_string()
+        },
+        seller_address: settings.seller.address_lines(),
+        seller_vat_id: settings.seller.vat_id.trim().to_string(),
         customer_name: user.as_ref().map(|u| u.full_name()).unwrap_or_default(),
         customer_email: order.email.clone(),
         order: view(db, order).await?,

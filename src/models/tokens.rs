@@ -99,6 +99,28 @@ pub async fn consume_one_time<C: ConnectionTrait>(
     Ok(token.user_id)
 }
 
+/// The user whose one-time token `raw` was already used (for saying "done already" to a
+/// second click on a link), if it was.
+///
+/// # Errors
+/// Database errors.
+pub async fn used_by<C: ConnectionTrait>(
+    db: &C,
+    kind: OneTimeKind,
+    raw: &str,
+) -> AppResult<Option<i32>> {
+    if raw.is_empty() || raw.len() > 200 {
+        return Ok(None);
+    }
+    Ok(user_tokens::Entity::find()
+        .filter(user_tokens::Column::TokenHash.eq(hash_secret(raw)))
+        .filter(user_tokens::Column::Kind.eq(kind.as_str()))
+        .filter(user_tokens::Column::UsedAt.is_not_null())
+        .one(db)
+        .await?
+        .map(|t| t.user_id))
+}
+
 /// The user a live (unused, unexpired) one-time token belongs to, without using it up: for
 /// checks that must run before the write that redeems it.
 ///

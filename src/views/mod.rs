@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod charts;
 pub mod countries;
 pub mod csv;
+pub mod dates;
 pub mod money;
 pub mod orders;
 

@@ -48,6 +48,7 @@ pub fn percent(bp: i64) -> String {
 pub fn cart(c: &CartView) -> Value {
     let mut v = json!(c);
     add_display(&mut v, &TOTALS, &c.currency);
+    add_display(&mut v, &["free_shipping_missing_cents"], &c.currency);
     v["tax_rate_display"] = json!(percent(i64::from(c.tax_rate_bp)));
     if let Some(items) = v["items"].as_array_mut() {
         for item in items {
@@ -73,14 +74,7 @@ pub const fn status_label(s: OrderStatus) -> &'static str {
     }
 }
 
-/// "2026-12-01T10:00:00Z" → "2026-12-01 10:00 UTC".
-#[must_use]
-pub fn when(rfc3339: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
-        |_| rfc3339.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
-}
+pub use super::dates::when;
 
 #[must_use]
 pub fn order(o: &OrderView) -> Value {
@@ -128,16 +122,19 @@ pub fn orders(list: &[OrderView]) -> Vec<Value> {
     list.iter().map(order).collect()
 }
 
-/// The printable invoice: a standalone page (no shop navigation), for the browser's print.
+/// The printable invoice: a standalone page (no shop navigation), for the browser's print,
+/// with a way `back` to the order page it was opened from.
 ///
 /// # Errors
 /// Template errors.
 pub fn invoice_html(
     ctx: &AppContext,
     inv: &InvoiceView,
+    back: Option<&str>,
 ) -> AppResult<axum::response::Html<String>> {
     let engine: std::sync::Arc<TeraView> = crate::web::html::engine(ctx);
     let mut data = json!(inv);
+    data["back"] = json!(back);
     data["order"] = order(&inv.order);
     data["issued_display"] = json!(when(&inv.issued_at));
     let html = engine

@@ -14,7 +14,7 @@
 use axum::{
     body::{to_bytes, Body, Bytes},
     extract::{Request, State},
-    http::{header, HeaderValue, Method},
+    http::{header, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -24,7 +24,7 @@ use tower_sessions::Session;
 
 use crate::{
     domain::secrets::constant_time_eq,
-    errors::{AppError, PageError},
+    errors::{AppError, ErrorPage, PageError},
     settings::Settings,
 };
 
@@ -151,8 +151,8 @@ fn is_exempt(req: &Request) -> bool {
 }
 
 /// Gives every HTML request its visitor token (setting the cookie on the answer when the
-/// browser had none), then checks the token of unsafe requests.
-pub async fn verify(State(ctx): State<AppContext>, mut req: Request, next: Next) -> Response {
+/// browser had none). Runs outside the error pages, which render with the token.
+pub async fn visitor(State(ctx): State<AppContext>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if path.starts_with("/api/") {
         return next.run(req).await;
@@ -164,8 +164,8 @@ pub async fn verify(State(ctx): State<AppContext>, mut req: Request, next: Next)
         .clone()
         .unwrap_or_else(crate::models::tokens::new_secret);
     let visitor = VisitorToken(CsrfKey::get(&ctx).token_for(&seed));
-    req.extensions_mut().insert(visitor.clone());
-    let mut res = check(&ctx, visitor, req, next).await;
+    req.extensions_mut().insert(visitor);
+    let mut res = next.run(req).await;
     if sent_seed.is_none() && !files {
         if let Some(cookie) = visitor_cookie(&seed, &Settings::get(&ctx)) {
             res.headers_mut().append(header::SET_COOKIE, cookie);
@@ -174,11 +174,45 @@ pub async fn verify(State(ctx): State<AppContext>, mut req: Request, next: Next)
     res
 }
 
-async fn check(ctx: &AppContext, visitor: VisitorToken, req: Request, next: Next) -> Response {
+/// The page a refused form was posted from (a local path), to offer as the way back.
+fn came_from(req: &Request) -> Option<String> {
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let url = url::Url::parse(referer).ok()?;
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    crate::domain::redirect::local_path(&path).map(str::to_string)
+}
+
+/// A form posted with a missing or stale token: most often a page left open across a login,
+/// a logout or a restart. Said as such, with the way back to the form.
+fn expired(req: &Request) -> Response {
+    let mut res = StatusCode::FORBIDDEN.into_response();
+    res.extensions_mut().insert(ErrorPage {
+        status: StatusCode::FORBIDDEN,
+        title: Some("This form has expired".into()),
+        message: "The page was open for a long time, or you signed in or out meanwhile, so it \
+                  was not sent. Go back, reload the page and try again."
+            .into(),
+        back: came_from(req),
+    });
+    res
+}
+
+/// Checks the token of unsafe requests (inside the error pages, so a refusal is a page).
+pub async fn verify(State(ctx): State<AppContext>, req: Request, next: Next) -> Response {
     if is_exempt(&req) {
         return next.run(req).await;
     }
-    let forbidden = || PageError(AppError::Forbidden).into_response();
+    let Some(visitor) = req.extensions().get::<VisitorToken>().cloned() else {
+        return expired(&req);
+    };
+    let ctx = &ctx;
+    let forbidden = {
+        let refused = expired(&req);
+        move || refused
+    };
     let Some(session) = req.extensions().get::<Session>().cloned() else {
         return forbidden();
     };
@@ -209,7 +243,7 @@ async fn check(ctx: &AppContext, visitor: VisitorToken, req: Request, next: Next
     // posted by someone signed in, may make us hold more than an ordinary form.
     let upload = multipart && is_upload_route(req.uri().path());
     if upload && !may_upload(ctx, &session).await {
-        return forbidden();
+        return PageError(AppError::Forbidden).into_response();
     }
     let limit = if upload {
         settings.upload_body_limit()

@@ -209,6 +209,7 @@ impl Page {
             "cart_count": self.cart_count().await?,
             "path": self.path,
             "description": "",
+            "price_note": settings.checkout.price_note(),
         }))
     }
 
@@ -419,6 +420,8 @@ pub async fn error_pages(State(ctx): State<AppContext>, req: Request, next: Next
             ErrorPage {
                 status,
                 message: AppError::from_status(status).to_string(),
+                title: None,
+                back: None,
             }
         }
         None => return res,
@@ -440,8 +443,9 @@ pub async fn error_pages(State(ctx): State<AppContext>, req: Request, next: Next
         .render_status(
             page.status,
             "errors/error.html",
-            title,
-            json!({ "status": page.status.as_u16(), "message": page.message }),
+            page.title.as_deref().unwrap_or(title),
+            json!({ "status": page.status.as_u16(), "message": page.message,
+                    "title": page.title, "back": page.back }),
         )
         .await
     {

@@ -3,7 +3,7 @@
 use axum::http::Uri;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::validation::FieldErrors;
+use crate::{domain::validation::FieldErrors, errors::AppError};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -96,13 +96,20 @@ impl PageRequest {
 impl PageRequest {
     /// The `pagination` object of the HTML list pages (`components/_pagination.html`), with
     /// relative links built by the same rule as the API's `next`/`previous`.
-    #[must_use]
-    pub fn page_nav(&self, count: u64, uri: &Uri) -> serde_json::Value {
+    ///
+    /// # Errors
+    /// `NotFound` for a page past the last ("page 99 of 3" does not exist); page 1 of an empty
+    /// list is the list's empty state.
+    pub fn page_nav(&self, count: u64, uri: &Uri) -> Result<serde_json::Value, AppError> {
+        let pages = self.pages(count);
+        if self.page > pages {
+            return Err(AppError::NotFound);
+        }
         let links = self.wrap(Vec::<()>::new(), count, "", uri);
-        serde_json::json!({
-            "page": self.page, "pages": self.pages(count), "count": count,
+        Ok(serde_json::json!({
+            "page": self.page, "pages": pages, "count": count,
             "prev_url": links.previous, "next_url": links.next,
-        })
+        }))
     }
 }
 

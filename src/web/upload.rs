@@ -66,11 +66,13 @@ pub async fn read_image_form(mut form: Multipart) -> Result<(Vec<u8>, String), A
         let name = field.name().unwrap_or_default().to_string();
         let bytes = field.bytes().await.map_err(|e| too_large_or_bad(&e))?;
         match name.as_str() {
-            "image" => image = Some(bytes.to_vec()),
+            // A form sent without choosing a file still has the part, empty.
+            "image" if !bytes.is_empty() => image = Some(bytes.to_vec()),
             "alt" => alt = String::from_utf8_lossy(&bytes).into_owned(),
             _ => {}
         }
     }
-    let image = image.ok_or_else(|| FieldErrors::single("image", "Attach an image file."))?;
+    let image =
+        image.ok_or_else(|| FieldErrors::single("image", "Choose an image file to upload."))?;
     Ok((image, alt))
 }

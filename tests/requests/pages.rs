@@ -342,3 +342,153 @@ async fn an_answer_for_the_session_of_before_a_login_leaves_the_new_cookie_alone
     })
     .await;
 }
+
+/// Issue 17, item 12: the small things a careful person notices, each as they would meet it.
+#[tokio::test]
+#[parallel]
+async fn small_things_a_careful_person_notices() {
+    use crate::support::orders::{add, customer, shop};
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+
+        // A page number past the end is no page at all.
+        assert_eq!(server.get("/products?page=99").await.status_code(), 404);
+        server.get("/products?page=1").await.assert_status_ok();
+        // A category page's breadcrumbs lead through its parent to the category itself.
+        let category = server.get("/c/tents").await.text();
+        let crumbs = select(&category, ".breadcrumbs")[0].clone();
+        assert!(crumbs.contains("href=\"/c/outdoor\"") && crumbs.contains("Tents"), "{crumbs}");
+        assert!(select(&category, ".breadcrumbs [aria-current=page]")[0].contains("Tents"));
+
+        // A second click on a used verification link says the address is confirmed.
+        let reg = server
+            .post("/api/v1/auth/register")
+            .json(&serde_json::json!({"email": "new@example.com", "password": "correct horse battery", "first_name": "N", "last_name": "E"}))
+            .await;
+        assert_eq!(reg.status_code(), 201, "{}", reg.text());
+        let token = token_from_mail(&ctx, "new@example.com", "verify_email").await;
+        let first = server.get(&format!("/verify?token={token}")).await;
+        assert!(first.text().contains("Email address confirmed"));
+        let again = server.get(&format!("/verify?token={token}")).await;
+        again.assert_status_ok();
+        assert!(again.text().contains("already confirmed"), "{}", again.text());
+        assert_eq!(server.get("/verify?token=made-up").await.status_code(), 422);
+
+        // A form left open across a sign-out: a page that says so, with the way back.
+        let stale = server
+            .post("/cart/coupon")
+            .add_header(axum::http::header::REFERER, axum::http::HeaderValue::from_static("http://localhost/cart?x=1"))
+            .form(&[("csrf_token", "left-over-token"), ("code", "X")])
+            .await;
+        assert_eq!(stale.status_code(), 403);
+        let html = stale.text();
+        assert!(html.contains("This form has expired"), "{html}");
+        assert_css_exists(&html, "#error-back[href='/cart?x=1']");
+
+        // The cart: an empty promo code and an impossible quantity each get a message.
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        add(&server, &ann, shop.id("MUG-2"), 1).await;
+        let csrf = sign_in(&server, "ann@example.com").await;
+        let empty = server.post("/cart/coupon").form(&[("csrf_token", csrf.as_str()), ("code", " ")]).await;
+        assert_eq!(empty.status_code(), 422);
+        assert!(empty.text().contains("Enter a code."));
+        let cart: serde_json::Value = crate::support::orders::get(&server, &ann, "/api/v1/cart").await.json();
+        let item = cart["items"][0]["id"].as_str().unwrap().to_string();
+        let many = server
+            .post(&format!("/cart/items/{item}"))
+            .form(&[("csrf_token", csrf.as_str()), ("quantity", "500")])
+            .await;
+        assert_eq!(many.status_code(), 422);
+        assert!(many.text().contains("Quantity: Must be between"), "{}", many.text());
+
+        // The wishlist page removes items and puts them in the cart.
+        let kettle = shop.id("KTL-1").to_string();
+        server
+            .post(&format!("/wishlist/{kettle}"))
+            .form(&[("csrf_token", csrf.as_str()), ("on", "1")])
+            .await;
+        let list = server.get("/wishlist").await.text();
+        assert_css_exists(&list, ".product-card-actions form[action='/cart/items'] input[name='back'][value='/wishlist']");
+        let removed = server
+            .post(&format!("/wishlist/{kettle}"))
+            .form(&[("csrf_token", csrf.as_str()), ("on", "0"), ("back", "/wishlist")])
+            .await;
+        assert_eq!(removed.headers()["location"], "/wishlist");
+        assert!(server.get("/wishlist").await.text().contains("Nothing here yet"));
+
+        // Every page names its icon.
+        assert_css_exists(&server.get("/").await.text(), "link[rel=icon][href='/static/favicon.svg']");
+        assert_eq!(server.get("/static/favicon.svg").await.status_code(), 200);
+    })
+    .await;
+}
+
+/// Issue 17, items 12 and 13, for staff: purchase-order SKUs in any case with suggestions and
+/// more lines without a script; an upload without a file; field names as words; dates and
+/// outbox statuses as people read them.
+#[tokio::test]
+#[parallel]
+async fn the_back_office_speaks_plainly() {
+    use crate::support::orders::shop;
+    with_app(|server, ctx| async move {
+        let _shop = shop(&server, &ctx).await;
+        let csrf = sign_in(&server, "admin@example.com").await;
+
+        let more = server
+            .post("/admin/purchase-orders")
+            .form(&[("csrf_token", csrf.as_str()), ("supplier", "Fjell AS"), ("lines[0][sku]", "mug-2"), ("lines[0][quantity]", "3"), ("more", "1")])
+            .await;
+        more.assert_status_ok();
+        let html = more.text();
+        assert_count(&html, "tr.po-line", 6);
+        assert_css_exists(&html, "#line-0-sku[value='mug-2']");
+        let options = server.get("/admin/purchase-orders/skus?lines%5B0%5D%5Bsku%5D=mug").await.text();
+        assert_css_exists(&options, "datalist#sku-options option[value='MUG-2']");
+        let made = server
+            .post("/admin/purchase-orders")
+            .form(&[("csrf_token", csrf.as_str()), ("supplier", "Fjell AS"), ("lines[0][sku]", "mug-2"), ("lines[0][quantity]", "3"), ("lines[0][unit_cost]", "2")])
+            .await;
+        assert_eq!(made.status_code(), 303, "{}", made.text());
+
+        // An adjustment's message names the field in words.
+        let inventory = server.get("/admin/inventory?q=MUG-2").await.text();
+        let row = select(&inventory, "tr[data-sku='MUG-2']")[0].clone();
+        let variant = row.split("id=\"variant-").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let bad = server
+            .post(&format!("/admin/inventory/{variant}/adjust"))
+            .form(&[("csrf_token", csrf.as_str()), ("delta", "0"), ("reason", "count")])
+            .await;
+        assert_eq!(bad.status_code(), 422);
+        assert!(bad.text().contains("Change: Must not be zero."), "{}", bad.text());
+
+        // An image upload without a file says so.
+        let products: serde_json::Value = server.get("/api/v1/products?page_size=1").await.json();
+        let product = products["results"][0]["id"].as_str().unwrap().to_string();
+        let boundary = "XBOUNDARY";
+        let body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--{boundary}--\r\n");
+        let none = server
+            .post(&format!("/admin/products/{product}/images/upload"))
+            .content_type(&format!("multipart/form-data; boundary={boundary}"))
+            .bytes(body.into())
+            .await;
+        assert_eq!(none.status_code(), 422, "{}", none.text());
+        assert!(none.text().contains("Choose an image file to upload."));
+
+        // Dates and statuses in words (a sign-up's mails are in the outbox).
+        let reg = server
+            .post("/api/v1/auth/register")
+            .json(&serde_json::json!({"email": "new@example.com", "password": "correct horse battery", "first_name": "N", "last_name": "E"}))
+            .await;
+        assert_eq!(reg.status_code(), 201);
+        let outbox = server.get("/admin/outbox").await.text();
+        assert!(!texts(&outbox, "td .badge").is_empty());
+        for status in texts(&outbox, "td .badge") {
+            assert!(["Waiting to be sent", "Sent", "Kept here, not sent", "Could not be sent"].contains(&status.trim()), "{status}");
+        }
+        let users = server.get("/admin/users").await.text();
+        let when = texts(&users, "td time")[0].clone();
+        let read = chrono::NaiveDateTime::parse_from_str(when.trim_end_matches(" UTC"), "%d %b %Y, %H:%M");
+        assert!(read.is_ok() && when.ends_with(" UTC"), "{when}");
+    })
+    .await;
+}

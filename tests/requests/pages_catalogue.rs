@@ -69,7 +69,7 @@ async fn listing_searches_filters_and_counts_facets_with_or_without_htmx() {
         );
         // Prices are shown in the shop currency; variant products show "From".
         assert!(html.contains("€9.00"), "mug price");
-        assert!(texts(&html, ".product-card-price").contains(&"From €20.00".to_string()));
+        assert!(texts(&html, ".product-card-price").contains(&"From €20.00 excl. VAT".to_string()));
 
         // A search ranks and filters; the facets count what the search found.
         let html = server.get("/products?q=tent").await.text();
@@ -153,7 +153,7 @@ async fn product_page_picks_variants_by_plain_query_and_hides_inactive_products(
         let res = server.get("/p/trail-tee").await;
         res.assert_status_ok();
         let html = res.text();
-        assert_eq!(texts(&html, "#price"), vec!["€20.00".to_string()]);
+        assert_eq!(texts(&html, "#price .amount"), vec!["€20.00".to_string()]);
         assert_eq!(texts(&html, "#sku"), vec!["TEE-S-BLU".to_string()]);
         assert_css_exists(
             &html,
@@ -176,13 +176,13 @@ async fn product_page_picks_variants_by_plain_query_and_hides_inactive_products(
             .get("/p/trail-tee?opt.Size=M&opt.Colour=Blue")
             .await
             .text();
-        assert_eq!(texts(&html, "#price"), vec!["€22.00".to_string()]);
+        assert_eq!(texts(&html, "#price .amount"), vec!["€22.00".to_string()]);
         assert_eq!(texts(&html, "#stock"), vec!["Only 1 left".to_string()]);
         let html = server
             .get("/p/trail-tee?opt.Size=M&opt.Colour=Red")
             .await
             .text();
-        assert_eq!(texts(&html, "#price"), vec!["€24.00".to_string()]);
+        assert_eq!(texts(&html, "#price .amount"), vec!["€24.00".to_string()]);
         assert_eq!(texts(&html, "#stock"), vec!["Out of stock".to_string()]);
         // Red exists only in M: with M chosen it is a real (sold-out) choice.
         assert_css_exists(&html, "label.option-value.unavailable input[value=Red]");
@@ -251,7 +251,7 @@ async fn the_demo_catalogue_seeds_once_with_pictures_and_variants() {
             .get("/p/cast-iron-skillet?opt.Diameter=26%20cm")
             .await
             .text();
-        assert_eq!(texts(&html, "#price"), vec!["€49.00".to_string()]);
+        assert_eq!(texts(&html, "#price .amount"), vec!["€49.00".to_string()]);
     })
     .await;
 }

@@ -314,11 +314,31 @@ async fn admins_move_orders_from_the_order_page_and_staff_only_read_it() {
             1
         );
 
-        // The shopper's invoice page prints the order.
+        // The shopper's invoice page prints the order with the seller's legal details
+        // (issue 17, item 10), a way back and a Print button (shown by the script).
+        set_settings(&ctx, |s| {
+            s.seller.legal_name = "Kiel Outfitters GmbH".into();
+            s.seller.address = "Hafenstraße 1; 24103 Kiel ; Germany".into();
+            s.seller.vat_id = "DE123456789".into();
+        });
+        let admin_view = server.get(&format!("/orders/{id}/invoice")).await.text();
+        assert_css_exists(&admin_view, &format!("a[href='/admin/orders/{id}']"));
         sign_in(&server, "ann@example.com").await;
         let inv = server.get(&format!("/orders/{id}/invoice")).await;
         inv.assert_status_ok();
-        assert!(inv.text().contains("Invoice INV-000001") && inv.text().contains("Camp Lantern"));
+        let html = inv.text();
+        assert!(html.contains("Invoice INV-000001") && html.contains("Camp Lantern"));
+        let seller = select(&html, ".invoice-seller")[0].clone();
+        for part in [
+            "Kiel Outfitters GmbH",
+            "Hafenstraße 1<br>24103 Kiel<br>Germany",
+            "VAT ID: DE123456789",
+        ] {
+            assert!(seller.contains(part), "{part}: {seller}");
+        }
+        assert!(select(&html, ".invoice-parties")[0].contains("ann@example.com"));
+        assert_css_exists(&html, &format!(".invoice-tools a[href='/orders/{id}']"));
+        assert_css_exists(&html, ".invoice-tools button[data-print][hidden]");
     })
     .await;
 }
@@ -521,6 +541,44 @@ async fn a_cancelled_order_puts_its_items_back_in_the_cart() {
         );
         let api: Value = get(&server, &ann, "/api/v1/cart").await.json();
         assert_eq!(api["items"][0]["quantity"], 2);
+    })
+    .await;
+}
+
+/// Issue 17, item 8: prices say whether they include the tax, by the shop's price mode, and the
+/// cart says how much more ships free.
+#[tokio::test]
+#[parallel]
+async fn prices_say_what_they_include_and_the_cart_what_ships_free() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let page = server.get("/p/ridge-tent-2p").await.text();
+        assert!(
+            select(&page, "#price .price-note")[0].contains("excl. VAT"),
+            "{page}"
+        );
+        set_settings(&ctx, |s| {
+            s.checkout.price_mode = emporium::domain::pricing::PriceMode::TaxInclusive;
+        });
+        let page = server.get("/p/ridge-tent-2p").await.text();
+        assert!(select(&page, "#price .price-note")[0].contains("incl. VAT"));
+        let list = server.get("/products").await.text();
+        assert!(select(&list, ".product-card-price .price-note")[0].contains("incl. VAT"));
+
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        add(&server, &ann, shop.id("MUG-2"), 1).await;
+        let cart: Value = get(&server, &ann, "/api/v1/cart").await.json();
+        assert_eq!(cart["free_shipping_missing_cents"], 5000 - 900);
+        sign_in(&server, "ann@example.com").await;
+        let html = server.get("/cart").await.text();
+        assert!(
+            select(&html, "#free-shipping-hint")[0].contains("Add €41.00 more for free shipping."),
+            "{html}"
+        );
+        add(&server, &ann, shop.id("MUG-2"), 5).await;
+        let html = server.get("/cart").await.text();
+        assert_css_not_exists(&html, "#free-shipping-hint");
+        assert!(select(&html, "#shipping")[0].contains("Free"));
     })
     .await;
 }

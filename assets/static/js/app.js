@@ -66,4 +66,11 @@
       form.reset();
     }
   });
+  // The invoice's Print button: shown only where it can work (with this script).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      window.print();
+    });
+  });
 })();

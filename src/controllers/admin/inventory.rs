@@ -135,7 +135,7 @@ async fn list_page(
             "query": if query.is_empty() { String::new() } else { format!("?{query}") },
             "can_adjust": can_adjust,
             "refused": refused,
-            "pagination": request.page_nav(count, uri),
+            "pagination": request.page_nav(count, uri)?,
         }),
     )
     .await
@@ -285,7 +285,7 @@ async fn ledger(
         json!({
             "rows": rows.iter().map(ledger_row).collect::<Vec<_>>(),
             "filter": q, "reasons": reasons, "subject": subject,
-            "errors": errors, "filter_errors": filter_errors, "pagination": request.page_nav(count, &uri),
+            "errors": errors, "filter_errors": filter_errors, "pagination": request.page_nav(count, &uri)?,
         }),
     )
     .await

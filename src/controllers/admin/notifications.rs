@@ -94,7 +94,7 @@ async fn index(
             "unread_count": unread,
             "query": query,
             "is_admin": is_admin,
-            "pagination": request.page_nav(count, &uri),
+            "pagination": request.page_nav(count, &uri)?,
         }),
     )
     .await

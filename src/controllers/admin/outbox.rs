@@ -43,7 +43,7 @@ async fn index(
             "sent_at": m.sent_at.as_ref().map(crate::views::rfc3339).unwrap_or_default(),
         }))
         .collect();
-    let pagination = paging.page_nav(count, &uri);
+    let pagination = paging.page_nav(count, &uri)?;
     page.render(
         "admin/outbox/index.html",
         "Mail outbox",

@@ -115,7 +115,7 @@ async fn index(
             "filter": {"q": filter.q, "category": filter.category, "brand": filter.brand, "status": filter.status},
             "categories": categories,
             "brands": brands,
-            "pagination": paging.page_nav(found.count, &uri),
+            "pagination": paging.page_nav(found.count, &uri)?,
         }),
     )
     .await

@@ -82,7 +82,7 @@ async fn index(
         json!({
             "codes": rows.iter().map(|p| present(p, &currency)).collect::<Vec<_>>(),
             "q": filter.q,
-            "pagination": request.page_nav(count, &uri),
+            "pagination": request.page_nav(count, &uri)?,
         }),
     )
     .await

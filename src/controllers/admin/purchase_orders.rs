@@ -96,7 +96,7 @@ async fn index(
         json!({
             "orders": rows.iter().map(|po| present(po, &currency)).collect::<Vec<_>>(),
             "status": status.unwrap_or(""),
-            "pagination": request.page_nav(count, &uri),
+            "pagination": request.page_nav(count, &uri)?,
         }),
     )
     .await
@@ -126,6 +126,8 @@ struct NewForm {
     supplier: String,
     expected_at: String,
     rows: Vec<LineRow>,
+    /// "More lines" was pressed: show the form again with more blank rows.
+    more: bool,
 }
 
 impl NewForm {
@@ -133,10 +135,12 @@ impl NewForm {
         let mut rows: BTreeMap<usize, LineRow> = BTreeMap::new();
         let mut supplier = String::new();
         let mut expected_at = String::new();
+        let mut more = false;
         for (key, value) in fields {
             match key.as_str() {
                 "supplier" => supplier = value,
                 "expected_at" => expected_at = value,
+                "more" => more = true,
                 _ => {
                     let Some((row, field)) = key
                         .strip_prefix("lines[")
@@ -164,6 +168,7 @@ impl NewForm {
             supplier,
             expected_at,
             rows,
+            more,
         }
     }
 
@@ -171,7 +176,12 @@ impl NewForm {
     /// blank at least).
     fn shown_rows(&self) -> Vec<LineRow> {
         let mut rows = self.rows.clone();
-        let blanks = FORM_ROWS.saturating_sub(rows.len()).max(1);
+        let blanks = if self.more {
+            FORM_ROWS
+        } else {
+            FORM_ROWS.saturating_sub(rows.len()).max(1)
+        };
+        let blanks = blanks.min(purchase_orders::MAX_LINES.saturating_sub(rows.len()));
         rows.extend(std::iter::repeat_with(LineRow::default).take(blanks));
         rows
     }
@@ -264,11 +274,37 @@ async fn form_page(
     .await
 }
 
+/// The SKU picker's suggestions (htmx fills the lines' shared datalist as staff type): up to
+/// 20 variants whose SKU or product name contains what was typed. htmx sends the typing row's
+/// own field (`lines[3][sku]`), or `q`.
+async fn sku_options(
+    page: Page,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    page.require_role(STOCK_VIEWERS)?;
+    let typed = q
+        .iter()
+        .find(|(k, _)| *k == "q" || k.ends_with("[sku]"))
+        .map_or("", |(_, v)| v.as_str());
+    let found = inventory::search_skus(&page.ctx.db, typed, 20).await?;
+    let options: Vec<Value> = found
+        .into_iter()
+        .map(|(sku, name)| json!({"sku": sku, "name": name}))
+        .collect();
+    page.render(
+        "admin/purchase_orders/_sku_options.html",
+        "SKUs",
+        json!({ "options": options }),
+    )
+    .await
+}
+
 async fn new(page: Page) -> Result<Response, PageError> {
     let form = NewForm {
         supplier: String::new(),
         expected_at: String::new(),
         rows: Vec::new(),
+        more: false,
     };
     form_page(&page, &form, &Refusal::default(), StatusCode::OK).await
 }
@@ -279,6 +315,9 @@ async fn create(
 ) -> Result<Response, PageError> {
     page.require_role(STOCK_VIEWERS)?;
     let form = NewForm::read(fields);
+    if form.more {
+        return form_page(&page, &form, &Refusal::default(), StatusCode::OK).await;
+    }
     let mut refusal = Refusal::default();
     let expected_at = expected_at(&mut refusal.fields, &form.expected_at);
     let skus: Vec<String> = form
@@ -296,7 +335,7 @@ async fn create(
             refusal.row(i, "Enter the SKU.");
             None
         } else {
-            let v = known.iter().find(|v| v.sku == sku);
+            let v = known.iter().find(|v| v.sku.eq_ignore_ascii_case(sku));
             if v.is_none() {
                 refusal.row(i, format!("No variant has the SKU “{sku}”."));
             }
@@ -402,6 +441,7 @@ pub fn routes() -> Routes {
     Routes::new()
         .add("/admin/purchase-orders", get(index).post(create))
         .add("/admin/purchase-orders/new", get(new))
+        .add("/admin/purchase-orders/skus", get(sku_options))
         .add("/admin/purchase-orders/{id}", get(show))
         .add("/admin/purchase-orders/{id}/receive", post(receive))
 }

@@ -47,7 +47,7 @@ async fn index(
             v
         })
         .collect();
-    let pagination = paging.page_nav(count, &uri);
+    let pagination = paging.page_nav(count, &uri)?;
     page.render(
         "admin/reviews/index.html",
         "Reviews",

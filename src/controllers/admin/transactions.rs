@@ -26,7 +26,7 @@ async fn index(
         paging.page_size,
     )
     .await?;
-    let pagination = paging.page_nav(count, &uri);
+    let pagination = paging.page_nav(count, &uri)?;
     page.render(
         "admin/transactions/index.html",
         "Transactions",

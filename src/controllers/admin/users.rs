@@ -52,7 +52,7 @@ async fn list_page(
             "email_verified": u.email_verified_at.is_some(), "created_at": crate::views::rfc3339(&u.created_at),
         }))
         .collect();
-    let pagination = paging.page_nav(count, uri);
+    let pagination = paging.page_nav(count, uri)?;
     let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
     page.render_status(status, "admin/users/index.html", "Users", json!({
         "users": list, "q": filter.q, "role": filter.role, "roles": roles, "pagination": pagination,

@@ -46,7 +46,7 @@ async fn render_index(
         "admin/webhooks/index.html",
         "Webhooks",
         json!({"endpoints": endpoints, "events": event_names(), "form": form, "errors": errors,
-               "pagination": paging.page_nav(count, uri)}),
+               "pagination": paging.page_nav(count, uri)?}),
     )
     .await
 }
@@ -161,7 +161,7 @@ async fn render_show(
             "endpoint": endpoint, "form": form, "deliveries": deliveries, "events": event_names(),
             "status": only.map(Status::as_str).unwrap_or_default(),
             "statuses": Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            "pagination": paging.page_nav(count, uri), "errors": errors,
+            "pagination": paging.page_nav(count, uri)?, "errors": errors,
         }),
     )
     .await

@@ -258,7 +258,8 @@ async fn reset(page: Page, Form(f): Form<ResetForm>) -> PageResult {
 
 async fn verify(page: Page, Query(q): Query<TokenQuery>) -> PageResult {
     let ok = accounts::verify_email(&page.ctx, &q.token).await.is_ok();
-    let status = if ok {
+    let already = !ok && accounts::verified_earlier(&page.ctx, &q.token).await?;
+    let status = if ok || already {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -267,7 +268,7 @@ async fn verify(page: Page, Query(q): Query<TokenQuery>) -> PageResult {
         status,
         "account/verify.html",
         "Confirm your e-mail",
-        json!({ "ok": ok }),
+        json!({ "ok": ok, "already": already }),
     )
     .await
 }

@@ -278,7 +278,19 @@ async fn update(
             f.quantity.trim().parse::<i64>().map_err(|_| {
                 FieldErrors::single("_form", "Enter a whole number as the quantity.")
             })?;
-        carts::set_quantity(&page.ctx, &cart, id, q).await
+        carts::set_quantity(&page.ctx, &cart, id, q)
+            .await
+            .map_err(|e| match e {
+                // The cart shows one message area: say which field the message is about.
+                AppError::Validation(mut f) => match f.0.remove("quantity") {
+                    Some(messages) => {
+                        FieldErrors::single("_form", format!("Quantity: {}", messages.join(" ")))
+                            .into()
+                    }
+                    None => AppError::Validation(f),
+                },
+                e => e,
+            })
     }
     .await;
     after_change(&page, &headers, result, "").await

@@ -138,7 +138,7 @@ async fn render_listing(
         },
         "sorts": Sort::CHOICES.iter().map(|(v, l)| json!({"value": v, "label": l})).collect::<Vec<_>>(),
         "errors": errors,
-        "pagination": paging.page_nav(found.count, uri),
+        "pagination": paging.page_nav(found.count, uri)?,
     });
     let template = if Page::is_htmx(headers) {
         "shop/catalogue/_catalogue.html"

@@ -204,7 +204,7 @@ async fn list(
         paging.page_size,
     )
     .await?;
-    let pagination = paging.page_nav(count, &uri);
+    let pagination = paging.page_nav(count, &uri)?;
     page.render(
         "shop/orders/index.html",
         "Your orders",
@@ -304,8 +304,14 @@ async fn invoice(page: Page, Path(id): Path<Uuid>) -> PageResult {
     if !(actor.is_admin() || order.user_id == user.id) {
         return Err(PageError(crate::errors::AppError::NotFound));
     }
+    // Staff reading a customer's invoice came from the admin's order page.
+    let back = if order.user_id == user.id {
+        format!("/orders/{id}")
+    } else {
+        format!("/admin/orders/{id}")
+    };
     let inv = invoices::for_order(&page.ctx.db, &Settings::get(&page.ctx), order).await?;
-    Ok(views::orders::invoice_html(&page.ctx, &inv)?.into_response())
+    Ok(views::orders::invoice_html(&page.ctx, &inv, Some(&back))?.into_response())
 }
 
 #[must_use]

@@ -112,6 +112,8 @@ async fn update(page: Page, Path(id): Path<Uuid>, Form(f): Form<ReviewForm>) -> 
 #[serde(default)]
 struct HeartForm {
     on: String,
+    /// Where to return without JavaScript (the wishlist page); the product page otherwise.
+    back: String,
 }
 
 async fn toggle(
@@ -137,7 +139,10 @@ async fn toggle(
             )
             .await;
     }
-    let slug = find_product(&page.ctx.db, &id, true).await?.slug;
+    let back = match crate::domain::redirect::local_path(&f.back) {
+        Some(local) => local.to_string(),
+        None => product_path(&find_product(&page.ctx.db, &id, true).await?.slug),
+    };
     flash(
         &page.session,
         "success",
@@ -148,7 +153,7 @@ async fn toggle(
         },
     )
     .await;
-    Ok(Redirect::to(&product_path(&slug)).into_response())
+    Ok(Redirect::to(&back).into_response())
 }
 
 async fn index(page: Page) -> PageResult {

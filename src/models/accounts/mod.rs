@@ -173,6 +173,21 @@ pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<Model> {
     Ok(user)
 }
 
+/// Whether `token` is a verification link that was used already by an account whose address
+/// is confirmed: a second click on the link is not an error to the person.
+///
+/// # Errors
+/// Database errors.
+pub async fn verified_earlier(ctx: &AppContext, token: &str) -> AppResult<bool> {
+    let Some(user_id) = tokens::used_by(&ctx.db, OneTimeKind::VerifyEmail, token).await? else {
+        return Ok(false);
+    };
+    Ok(Entity::find_by_id(user_id)
+        .one(&ctx.db)
+        .await?
+        .is_some_and(|u| u.email_verified_at.is_some()))
+}
+
 /// Failures from one client across all addresses may be this many times the per-address limit
 /// (stops one client spraying guesses over many accounts without locking out a shared NAT).
 const CLIENT_FAILURE_FACTOR: u64 = 10;

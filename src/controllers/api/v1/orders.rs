@@ -309,7 +309,7 @@ async fn invoice(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if wants_html {
-        let html = crate::views::orders::invoice_html(&ctx, &inv)?;
+        let html = crate::views::orders::invoice_html(&ctx, &inv, None)?;
         return Ok(html.into_response());
     }
     Ok(Json(inv).into_response())
