@@ -10,6 +10,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# A port nothing listens on now: a sink or server left behind by an earlier run must not
+# answer in place of this run's own.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 wait_for() { # wait_for <seconds> <command...>
   local n=$(( $1 * 10 )); shift
   until "$@" >/dev/null 2>&1; do n=$((n - 1)); [ "$n" -gt 0 ] || return 1; sleep 0.1; done
@@ -47,7 +53,7 @@ start_smtp_sink() {
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q 'aiosmtpd==1.4.6'
   fi
-  SMTP_PORT="${SMTP_PORT:-2525}"
+  SMTP_PORT="${SMTP_PORT:-$(free_port)}"
   SMTP_MAILDIR="$(mktemp -d)/maildir"   # must not exist yet: Python's Maildir creates cur/new/tmp
   "$venv/bin/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$SMTP_MAILDIR" \
     >"$EMPORIUM_CACHE/smtp.log" 2>&1 &
@@ -73,7 +79,7 @@ start_s3() {
   if [ ! -x "$bin" ]; then
     cargo install s3s-fs@0.14.1 --features binary --locked --root "$EMPORIUM_CACHE/tools" -q
   fi
-  S3_PORT="${S3_PORT:-8014}"
+  S3_PORT="${S3_PORT:-$(free_port)}"
   S3_DATA="$(mktemp -d)"
   "$bin" --host 127.0.0.1 --port "$S3_PORT" --access-key testing --secret-key testingsecret "$S3_DATA" \
     >"$EMPORIUM_CACHE/s3.log" 2>&1 &

@@ -13,6 +13,7 @@ mod m20261201_000006_reviews;
 mod m20261201_000007_api_keys;
 mod m20261202_000008_integrations;
 mod m20261203_000009_security;
+mod m20261203_000010_address_recipient;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_api_keys::Migration),
             Box::new(m20261202_000008_integrations::Migration),
             Box::new(m20261203_000009_security::Migration),
+            Box::new(m20261203_000010_address_recipient::Migration),
         ]
     }
 }

@@ -99,6 +99,10 @@ impl ProfileUpdate {
 /// A postal address as API.md's `/me/address` object.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Address {
+    /// Who receives it; empty when the API left it out (the account holder, then).
+    pub name: String,
+    /// Optional.
+    pub company: String,
     pub line1: String,
     pub line2: String,
     pub city: String,
@@ -139,6 +143,8 @@ impl Address {
         }
         errors.into_result()?;
         Ok(Self {
+            name: String::new(),
+            company: String::new(),
             line1,
             line2,
             city,
@@ -146,6 +152,43 @@ impl Address {
             country,
             phone,
         })
+    }
+
+    /// The address with who receives it: the name is required where a person types the
+    /// address (`name_required`); the API may leave it out.
+    ///
+    /// # Errors
+    /// The field messages of the recipient and of the address, together.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse_with_recipient(
+        name: &str,
+        company: &str,
+        name_required: bool,
+        line1: &str,
+        line2: &str,
+        city: &str,
+        postal_code: &str,
+        country: &str,
+        phone: &str,
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = if name_required {
+            errors.text("name", name, 120)
+        } else {
+            errors.optional_text("name", name, 120)
+        };
+        let company = errors.optional_text("company", company, 120);
+        let parsed = Self::parse(line1, line2, city, postal_code, country, phone);
+        match parsed {
+            Ok(a) => {
+                errors.into_result()?;
+                Ok(Self { name, company, ..a })
+            }
+            Err(e) => {
+                errors.merge(e);
+                Err(errors)
+            }
+        }
     }
 }
 
@@ -191,6 +234,45 @@ mod tests {
         let err = Address::parse("", "", "", "", "Germany", "call me").unwrap_err();
         let fields: Vec<_> = err.0.keys().cloned().collect();
         assert_eq!(fields, ["city", "country", "line1", "phone", "postal_code"]);
+        let err = Address::parse_with_recipient(
+            " ",
+            "",
+            true,
+            "1 Main St",
+            "",
+            "Berlin",
+            "10115",
+            "ZZ",
+            "",
+        )
+        .unwrap_err();
+        let fields: Vec<_> = err.0.keys().cloned().collect();
+        assert_eq!(fields, ["country", "name"], "both parts' messages at once");
+        let a = Address::parse_with_recipient(
+            " Ann Lee ",
+            "",
+            true,
+            "1 Main St",
+            "",
+            "Berlin",
+            "10115",
+            "DE",
+            "",
+        )
+        .unwrap();
+        assert_eq!((a.name.as_str(), a.company.as_str()), ("Ann Lee", ""));
+        assert!(Address::parse_with_recipient(
+            "",
+            "",
+            false,
+            "1 Main St",
+            "",
+            "Berlin",
+            "10115",
+            "DE",
+            ""
+        )
+        .is_ok());
         for unassigned in ["ZZ", "UK", "XK"] {
             let err = Address::parse("1 Main St", "", "London", "N1", unassigned, "").unwrap_err();
             assert!(err.0.contains_key("country"), "{unassigned} is refused");

@@ -13,6 +13,9 @@ use crate::{domain::account::Address, errors::AppResult};
 /// API.md's address object.
 #[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct AddressView {
+    /// Who receives it (may be empty: the account holder).
+    pub name: String,
+    pub company: String,
     pub line1: String,
     pub line2: String,
     pub city: String,
@@ -24,6 +27,8 @@ pub struct AddressView {
 impl From<&addresses::Model> for AddressView {
     fn from(a: &addresses::Model) -> Self {
         Self {
+            name: a.name.clone(),
+            company: a.company.clone(),
             line1: a.line1.clone(),
             line2: a.line2.clone(),
             city: a.city.clone(),
@@ -68,6 +73,8 @@ pub async fn set_default(
             ..Default::default()
         },
     };
+    row.name = Set(address.name);
+    row.company = Set(address.company);
     row.line1 = Set(address.line1);
     row.line2 = Set(address.line2);
     row.city = Set(address.city);

@@ -87,6 +87,8 @@ pub struct CartView {
     pub notices: Vec<String>,
     /// How much more the goods must come to for free shipping, when that is near.
     pub free_shipping_missing_cents: Option<i64>,
+    /// The country whose tax the totals show (the saved address's, else the shop's).
+    pub tax_country: String,
 }
 
 /// One priced line, loaded for a view or for checkout.
@@ -361,6 +363,7 @@ pub async fn view(
             .checkout
             .shipping()
             .missing_for_free(totals.subtotal_cents - totals.discount_cents),
+        tax_country: country,
     })
 }
 

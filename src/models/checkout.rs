@@ -50,6 +50,7 @@ pub struct PlaceOrder {
 
 fn address_json(a: &Address) -> String {
     json!({
+        "name": a.name, "company": a.company,
         "line1": a.line1, "line2": a.line2, "city": a.city,
         "postal_code": a.postal_code, "country": a.country, "phone": a.phone,
     })
@@ -101,8 +102,18 @@ pub const SHIPPING_UNAVAILABLE: &str = "shipping_unavailable";
 /// applies (field `code`); 409 `insufficient_stock` naming every short product; 409
 /// `too_many_pending_orders` when the customer already has the most unpaid orders allowed.
 #[tracing::instrument(name = "checkout::place_order", skip_all, fields(user_id = user.id))]
-pub async fn place_order(ctx: &AppContext, user: &User, cmd: PlaceOrder) -> AppResult<OrderView> {
+pub async fn place_order(
+    ctx: &AppContext,
+    user: &User,
+    mut cmd: PlaceOrder,
+) -> AppResult<OrderView> {
     let settings = Settings::get(ctx);
+    // A parcel needs a name on it: the account holder's unless the address names another.
+    for a in std::iter::once(&mut cmd.shipping).chain(cmd.billing.as_mut()) {
+        if a.name.is_empty() {
+            a.name = user.full_name();
+        }
+    }
     check_destination(&settings, &cmd.shipping.country)?;
     let txn = write_txn(&ctx.db).await?;
     let cart = carts::Entity::find()

@@ -102,6 +102,8 @@ fn address(text: &str) -> AddressView {
     serde_json::from_str::<serde_json::Value>(text)
         .ok()
         .map(|v| AddressView {
+            name: v["name"].as_str().unwrap_or_default().into(),
+            company: v["company"].as_str().unwrap_or_default().into(),
             line1: v["line1"].as_str().unwrap_or_default().into(),
             line2: v["line2"].as_str().unwrap_or_default().into(),
             city: v["city"].as_str().unwrap_or_default().into(),

@@ -29,8 +29,15 @@ pub fn shipping(ship_to: &[String]) -> Value {
     }
 }
 
-/// Registers `countries()`: every ISO 3166-1 country, by name.
+/// Registers `countries()`, every ISO 3166-1 country by name, and the `country_name` filter
+/// ("DE" → "Germany").
 pub fn register(tera: &mut tera::Tera) {
+    tera.register_filter(
+        "country_name",
+        |code: &str, _: tera::Kwargs, _: &tera::State| {
+            countries::name(code).unwrap_or(code).to_string()
+        },
+    );
     let all = tera::Value::from_serializable(&options(COUNTRIES.iter().map(|(c, _)| *c)));
     tera.register_function("countries", move |_: tera::Kwargs, _: &tera::State| {
         all.clone()

@@ -580,7 +580,25 @@ async fn countries_are_iso_codes_and_the_shop_ships_only_where_it_says() {
         )
         .await;
         assert_eq!(at.status_code(), 201, "{}", at.text());
-        assert_eq!(at.json::<Value>()["shipping_address"]["country"], "AT");
+        let placed: Value = at.json();
+        assert_eq!(placed["shipping_address"]["country"], "AT");
+        // Without a recipient the parcel goes to the account holder (issue 17, item 9).
+        assert_eq!(placed["shipping_address"]["name"], "Test User");
+
+        let mut named = address("DE");
+        named["name"] = json!("Bo Berg");
+        named["company"] = json!("Berg GmbH");
+        let saved = server
+            .put("/api/v1/me/address")
+            .add_header(ann.0.clone(), ann.1.clone())
+            .json(&named)
+            .await;
+        assert_eq!(saved.status_code(), 200, "{}", saved.text());
+        let back: Value = get(&server, &ann, "/api/v1/me/address").await.json();
+        assert_eq!(
+            (back["name"].as_str(), back["company"].as_str()),
+            (Some("Bo Berg"), Some("Berg GmbH"))
+        );
     })
     .await;
 }

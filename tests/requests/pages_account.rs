@@ -116,10 +116,13 @@ async fn account_forms_save_or_show_their_own_errors() {
             .await;
         assert_eq!(bad_addr.status_code(), 422);
         assert_css_exists(&bad_addr.text(), "input[name=line1][value='1 Road']");
+        assert_css_exists(&bad_addr.text(), "#name[aria-invalid=true]");
         let addr = server
             .post("/account/address")
             .form(&[
                 ("csrf_token", csrf.as_str()),
+                ("name", "Sid Vicious"),
+                ("company", "Pistols AS"),
                 ("line1", "1 Road"),
                 ("line2", ""),
                 ("city", "Oslo"),

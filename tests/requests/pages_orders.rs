@@ -155,6 +155,11 @@ async fn logging_in_keeps_the_guest_cart_and_checkout_places_the_order() {
 
         let page = server.get("/checkout").await.text();
         assert_css_exists(&page, "form#checkout-form");
+        // The recipient is the customer until said otherwise; billing fields sit in the box
+        // that "same as shipping" hides; the tax note names the country it is for.
+        assert_css_exists(&page, "#name[value]:not([value=''])");
+        assert_css_exists(&page, ".billing-fields #billing_name");
+        assert!(select(&page, "#tax-note")[0].contains("Germany"));
         let csrf = csrf_from(&page);
         let bad = server
             .post("/checkout")
@@ -173,11 +178,14 @@ async fn logging_in_keeps_the_guest_cart_and_checkout_places_the_order() {
             html.contains("This field is required.") && html.contains("country code of ISO 3166-1")
         );
         assert!(html.contains("value=\"Kiel\""), "the input is kept");
+        assert_css_exists(&html, "#name[aria-invalid=true]");
 
         let res = server
             .post("/checkout")
             .form(&[
                 ("csrf_token", csrf.as_str()),
+                ("name", "Ann Lee"),
+                ("company", "Harbour Books"),
                 ("line1", "1 Harbour Road"),
                 ("city", "Kiel"),
                 ("postal_code", "24103"),
@@ -191,6 +199,11 @@ async fn logging_in_keeps_the_guest_cart_and_checkout_places_the_order() {
         assert!(location.starts_with("/orders/"));
         let order = server.get(&location).await.text();
         assert!(order.contains("Thank you! Your order #1001 is placed."));
+        let to = select(&order, "p.address")[0].clone();
+        assert!(
+            to.contains("Ann Lee<br>Harbour Books<br>1 Harbour Road") && to.contains("Germany"),
+            "{to}"
+        );
         assert!(select(&order, "#order-status")[0].contains("Awaiting payment"));
         assert_css_exists(&order, "#timeline li");
         assert!(server

@@ -292,6 +292,8 @@ async fn account_page(
     if form.is_null() {
         form = json!({
             "first_name": user.first_name, "last_name": user.last_name,
+            "name": if address.name.is_empty() { user.full_name() } else { address.name.clone() },
+            "company": address.company,
             "line1": address.line1, "line2": address.line2, "city": address.city,
             "postal_code": address.postal_code, "country": address.country, "phone": address.phone,
         });
@@ -398,6 +400,8 @@ async fn change_password(page: Page, Form(f): Form<PasswordForm>) -> PageResult 
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 struct AddressForm {
+    name: String,
+    company: String,
     line1: String,
     line2: String,
     city: String,
@@ -408,7 +412,10 @@ struct AddressForm {
 
 async fn update_address(page: Page, Form(f): Form<AddressForm>) -> PageResult {
     let user = page.require_user()?.clone();
-    match Address::parse(
+    match Address::parse_with_recipient(
+        &f.name,
+        &f.company,
+        true,
         &f.line1,
         &f.line2,
         &f.city,
@@ -426,6 +433,7 @@ async fn update_address(page: Page, Form(f): Form<AddressForm>) -> PageResult {
             errs[2].1 = errors_json(&errors);
             let form = json!({
                 "first_name": user.first_name, "last_name": user.last_name,
+                "name": f.name, "company": f.company,
                 "line1": f.line1, "line2": f.line2, "city": f.city, "postal_code": f.postal_code, "country": f.country, "phone": f.phone,
             });
             account_page(&page, StatusCode::UNPROCESSABLE_ENTITY, form, errs).await

@@ -41,8 +41,12 @@ struct CheckoutForm {
     postal_code: String,
     country: String,
     phone: String,
+    name: String,
+    company: String,
     /// "on" when billing is the shipping address (the default).
     billing_same: String,
+    billing_name: String,
+    billing_company: String,
     billing_line1: String,
     billing_line2: String,
     billing_city: String,
@@ -57,7 +61,10 @@ impl TryFrom<&CheckoutForm> for PlaceOrder {
 
     fn try_from(f: &CheckoutForm) -> Result<Self, FieldErrors> {
         let mut all = FieldErrors::new();
-        let shipping = Address::parse(
+        let shipping = Address::parse_with_recipient(
+            &f.name,
+            &f.company,
+            true,
             &f.line1,
             &f.line2,
             &f.city,
@@ -70,7 +77,10 @@ impl TryFrom<&CheckoutForm> for PlaceOrder {
         let billing = if f.billing_same == "on" {
             None
         } else {
-            Address::parse(
+            Address::parse_with_recipient(
+                &f.billing_name,
+                &f.billing_company,
+                true,
                 &f.billing_line1,
                 &f.billing_line2,
                 &f.billing_city,
@@ -126,6 +136,12 @@ async fn show(page: Page) -> PageResult {
     let saved = addresses::default_for(&page.ctx.db, user.id).await?;
     let a = saved.as_ref().map(AddressView::from).unwrap_or_default();
     let form = CheckoutForm {
+        name: if a.name.is_empty() {
+            user.full_name()
+        } else {
+            a.name
+        },
+        company: a.company,
         line1: a.line1,
         line2: a.line2,
         city: a.city,

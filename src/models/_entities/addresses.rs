@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub pid: Uuid,
     pub user_id: i32,
+    pub name: String,
+    pub company: String,
     pub line1: String,
     pub line2: String,
     pub city: String,

@@ -91,8 +91,17 @@ async fn show_address(
     Ok(Json(AddressView::from(&address)))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// API.md's address object, as `/me/address` and checkout take it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AddressRequest {
+    /// Who receives it; the account holder's name when left out.
+    #[serde(default)]
+    #[schema(max_length = 120)]
+    pub name: String,
+    #[serde(default)]
+    #[schema(max_length = 120)]
+    pub company: String,
     pub line1: String,
     #[serde(default)]
     pub line2: String,
@@ -109,7 +118,10 @@ impl TryFrom<&AddressRequest> for Address {
     type Error = crate::domain::validation::FieldErrors;
 
     fn try_from(r: &AddressRequest) -> Result<Self, Self::Error> {
-        Self::parse(
+        Self::parse_with_recipient(
+            &r.name,
+            &r.company,
+            false,
             &r.line1,
             &r.line2,
             &r.city,

@@ -9,6 +9,7 @@ use loco_rs::{app::AppContext, prelude::Routes};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::me::AddressRequest;
 use crate::{
     domain::{account::Address, validation::FieldErrors},
     errors::{ApiError, AppError},
@@ -27,41 +28,18 @@ use crate::{
     },
 };
 
-/// API.md's address object.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddressRequest {
-    pub line1: String,
-    #[serde(default)]
-    pub line2: String,
-    pub city: String,
-    pub postal_code: String,
-    pub country: String,
-    #[serde(default)]
-    pub phone: String,
-}
-
-impl AddressRequest {
-    /// Field messages are prefixed with the address's name (`shipping_address.city`).
-    fn parse(&self, prefix: &str) -> Result<Address, FieldErrors> {
-        Address::parse(
-            &self.line1,
-            &self.line2,
-            &self.city,
-            &self.postal_code,
-            &self.country,
-            &self.phone,
-        )
-        .map_err(|e| {
-            let mut out = FieldErrors::new();
-            for (k, msgs) in e.0 {
-                for m in msgs {
-                    out.add(&format!("{prefix}.{k}"), m);
-                }
+/// The address object of `/me/address`, with field messages prefixed with the address's name
+/// (`shipping_address.city`).
+fn parse_address(a: &AddressRequest, prefix: &str) -> Result<Address, FieldErrors> {
+    Address::try_from(a).map_err(|e| {
+        let mut out = FieldErrors::new();
+        for (k, msgs) in e.0 {
+            for m in msgs {
+                out.add(&format!("{prefix}.{k}"), m);
             }
-            out
-        })
-    }
+        }
+        out
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -76,11 +54,11 @@ impl TryFrom<CheckoutRequest> for PlaceOrder {
     type Error = FieldErrors;
 
     fn try_from(r: CheckoutRequest) -> Result<Self, FieldErrors> {
-        let shipping = r.shipping_address.parse("shipping_address");
+        let shipping = parse_address(&r.shipping_address, "shipping_address");
         let billing = r
             .billing_address
             .as_ref()
-            .map(|b| b.parse("billing_address"))
+            .map(|b| parse_address(b, "billing_address"))
             .transpose();
         match (shipping, billing) {
             (Ok(shipping), Ok(billing)) => Ok(Self { shipping, billing }),
