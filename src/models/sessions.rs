@@ -3,7 +3,8 @@
 //!
 //! Every page reads the session, so the store keeps a write-through copy in the application
 //! cache (Redis in production, shared by every web process): `create` and `save` write the
-//! database, then the cache; `delete` removes both. A miss reads the database and does *not*
+//! database, then the cache; `delete` removes both. `save` only updates: a session deleted by
+//! a logout or a login stays deleted, whatever requests of it were still in flight. A miss reads the database and does *not*
 //! fill the cache, because a read racing a logout could otherwise put the deleted session
 //! back. So the cache only ever holds what a write put there, and a logout is final at once.
 use std::{sync::Arc, time::Duration};
@@ -11,9 +12,7 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use chrono::Utc;
 use loco_rs::cache::Cache;
-use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use tower_sessions::{
     cookie::time::OffsetDateTime,
     session::{Id, Record},
@@ -144,17 +143,27 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    /// Updates a session that exists; never recreates one. A request that loaded the session
+    /// before a logout or a login (which delete it) and writes after would otherwise bring the
+    /// deleted session back, signed in. (New sessions go through `create`.)
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        Entity::insert(to_row(record)?)
-            .on_conflict(
-                OnConflict::column(Column::Id)
-                    .update_columns([Column::Data, Column::ExpiresAt])
-                    .to_owned(),
+        let data = serde_json::to_string(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let done = Entity::update_many()
+            .col_expr(Column::Data, sea_orm::sea_query::Expr::value(data))
+            .col_expr(
+                Column::ExpiresAt,
+                sea_orm::sea_query::Expr::value(record.expiry_date.unix_timestamp()),
             )
+            .filter(Column::Id.eq(record.id.to_string()))
             .exec(&self.db)
             .await
             .map_err(backend)?;
-        self.remember(record).await;
+        if done.rows_affected == 1 {
+            self.remember(record).await;
+        } else {
+            self.forget(&record.id).await;
+        }
         Ok(())
     }
 

@@ -234,6 +234,11 @@ impl Page {
         let mut res = (status, Html(html)).into_response();
         res.headers_mut()
             .insert("vary", HeaderValue::from_static("HX-Request"));
+        // Pages carry this browser's CSRF token (and who is signed in): never from a shared cache.
+        res.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
         Ok(res)
     }
 

@@ -431,7 +431,7 @@ async fn small_things_a_careful_person_notices() {
 async fn the_back_office_speaks_plainly() {
     use crate::support::orders::shop;
     with_app(|server, ctx| async move {
-        let _shop = shop(&server, &ctx).await;
+        let shop = shop(&server, &ctx).await;
         let csrf = sign_in(&server, "admin@example.com").await;
 
         let more = server
@@ -449,6 +449,27 @@ async fn the_back_office_speaks_plainly() {
             .form(&[("csrf_token", csrf.as_str()), ("supplier", "Fjell AS"), ("lines[0][sku]", "mug-2"), ("lines[0][quantity]", "3"), ("lines[0][unit_cost]", "2")])
             .await;
         assert_eq!(made.status_code(), 303, "{}", made.text());
+        // Two SKUs that differ only in case: the exact one is taken, another case is refused.
+        crate::support::catalogue::post(
+            &server,
+            &shop.pm,
+            "/api/v1/products",
+            serde_json::json!({"sku": "mug-2", "name": "Mug twin", "description": "", "price_cents": 100, "stock": 1}),
+        )
+        .await;
+        let po = |sku: &'static str| {
+            server.post("/admin/purchase-orders").form(&[
+                ("csrf_token", csrf.clone()),
+                ("supplier", "Fjell AS".into()),
+                ("lines[0][sku]", sku.into()),
+                ("lines[0][quantity]", "1".into()),
+                ("lines[0][unit_cost]", "1".into()),
+            ])
+        };
+        assert_eq!(po("mug-2").await.status_code(), 303);
+        let unsure = po("Mug-2").await;
+        assert_eq!(unsure.status_code(), 422);
+        assert!(unsure.text().contains("Several SKUs read “Mug-2” in another case"), "{}", unsure.text());
 
         // An adjustment's message names the field in words.
         let inventory = server.get("/admin/inventory?q=MUG-2").await.text();
@@ -489,6 +510,55 @@ async fn the_back_office_speaks_plainly() {
         let when = texts(&users, "td time")[0].clone();
         let read = chrono::NaiveDateTime::parse_from_str(when.trim_end_matches(" UTC"), "%d %b %Y, %H:%M");
         assert!(read.is_ok() && when.ends_with(" UTC"), "{when}");
+    })
+    .await;
+}
+
+/// A request that loaded the session before a logout and writes it after (a message, say)
+/// does not bring the deleted session back: the logout stays final.
+#[tokio::test]
+#[parallel]
+async fn a_write_after_a_logout_does_not_bring_the_session_back() {
+    use axum::http::{HeaderName, HeaderValue};
+    use emporium::models::{_entities::sessions, sessions::DbSessionStore};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use tower_sessions::{session::Id, SessionStore};
+    with_app(|server, ctx| async move {
+        user(&ctx, "leaver@example.com", Role::Customer).await;
+        let csrf = sign_in(&server, "leaver@example.com").await;
+        let row = sessions::Entity::find()
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let store = DbSessionStore::new(ctx.db.clone()).with_cache(ctx.cache.clone());
+        let id: Id = row.id.parse().unwrap();
+        let in_flight = store
+            .load(&id)
+            .await
+            .unwrap()
+            .expect("the signed-in session");
+
+        let out = server
+            .post("/logout")
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(out.status_code(), 303);
+        store.save(&in_flight).await.unwrap();
+        assert_eq!(sessions::Entity::find().count(&ctx.db).await.unwrap(), 0);
+        assert!(
+            store.load(&id).await.unwrap().is_none(),
+            "not in the cache either"
+        );
+        let replay = server
+            .get("/account")
+            .clear_cookies()
+            .add_header(
+                HeaderName::from_static("cookie"),
+                HeaderValue::from_str(&format!("emporium_session={}", row.id)).unwrap(),
+            )
+            .await;
+        assert_eq!(replay.status_code(), 303, "signed out for good");
     })
     .await;
 }

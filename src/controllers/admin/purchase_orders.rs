@@ -335,9 +335,25 @@ async fn create(
             refusal.row(i, "Enter the SKU.");
             None
         } else {
-            let v = known.iter().find(|v| v.sku.eq_ignore_ascii_case(sku));
+            // Any case finds the SKU; an exact match wins where two differ only in case.
+            let exact = known.iter().find(|v| v.sku == sku);
+            let folded: Vec<_> = known
+                .iter()
+                .filter(|v| v.sku.eq_ignore_ascii_case(sku))
+                .collect();
+            let v = exact.or(match folded.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            });
             if v.is_none() {
-                refusal.row(i, format!("No variant has the SKU “{sku}”."));
+                if folded.len() > 1 {
+                    refusal.row(
+                        i,
+                        format!("Several SKUs read “{sku}” in another case: type it exactly."),
+                    );
+                } else {
+                    refusal.row(i, format!("No variant has the SKU “{sku}”."));
+                }
             }
             v
         };
