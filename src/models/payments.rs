@@ -56,6 +56,8 @@ pub struct TransactionView {
     pub provider_ref: String,
     pub failure_reason: Option<String>,
     pub created_at: String,
+    /// When it reached its status (paid, failed, refunded…).
+    pub updated_at: String,
 }
 
 /// What `POST /orders/{id}/pay` answers.
@@ -967,6 +969,7 @@ async fn views(
                 provider_ref: t.provider_ref,
                 failure_reason: t.failure_reason,
                 created_at: crate::views::rfc3339(&t.created_at),
+                updated_at: crate::views::rfc3339(&t.updated_at),
             })
         })
         .collect())
@@ -1029,6 +1032,9 @@ pub async fn list(
 pub async fn of_order(db: &DatabaseConnection, order_id: i32) -> AppResult<Vec<TransactionView>> {
     let rows = transactions::Entity::find()
         .filter(transactions::Column::OrderId.eq(order_id))
+        // In the order their outcomes happened: a session declined and then paid is listed
+        // after the decline it outlived.
+        .order_by_asc(transactions::Column::UpdatedAt)
         .order_by_asc(transactions::Column::Id)
         .all(db)
         .await?;

@@ -107,7 +107,7 @@ pub fn transactions(list: &[crate::models::payments::TransactionView]) -> Vec<Va
         .map(|t| {
             let mut v = json!(t);
             v["amount_display"] = json!(money::format(t.amount_cents, &t.currency));
-            v["at_display"] = json!(when(&t.created_at));
+            v["at_display"] = json!(when(&t.updated_at));
             v["kind_label"] = json!(match t.kind {
                 crate::domain::payment::TransactionKind::Payment => "Payment",
                 crate::domain::payment::TransactionKind::Refund => "Refund",
