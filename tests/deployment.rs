@@ -20,11 +20,12 @@ use crate::support::{self, require};
 
 type Http = Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
 
-/// A browser-like client for one origin: keeps the session cookie it is given.
+/// A browser-like client for one origin: keeps the cookies it is given (the session's and
+/// the visitor's CSRF cookie), by name.
 #[derive(Clone)]
 struct Browser {
     http: Http,
-    cookie: Arc<Mutex<Option<String>>>,
+    cookies: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
 }
 
 struct Answer {
@@ -42,15 +43,15 @@ impl Browser {
     fn new() -> Self {
         Self {
             http: Client::builder(TokioExecutor::new()).build_http(),
-            cookie: Arc::new(Mutex::new(None)),
+            cookies: Arc::default(),
         }
     }
 
-    /// A second client holding a copy of this one's current cookie (as a thief would).
+    /// A second client holding a copy of this one's current cookies (as a thief would).
     fn copy(&self) -> Self {
         Self {
             http: self.http.clone(),
-            cookie: Arc::new(Mutex::new(self.cookie.lock().unwrap().clone())),
+            cookies: Arc::new(Mutex::new(self.cookies.lock().unwrap().clone())),
         }
     }
 
@@ -58,8 +59,19 @@ impl Browser {
     fn sharing(&self) -> Self {
         Self {
             http: self.http.clone(),
-            cookie: self.cookie.clone(),
+            cookies: self.cookies.clone(),
         }
+    }
+
+    /// The `Cookie` header this client sends, if it holds any.
+    fn cookie_header(&self) -> Option<String> {
+        let jar = self.cookies.lock().unwrap();
+        (!jar.is_empty()).then(|| {
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
     }
 
     async fn send(
@@ -70,7 +82,7 @@ impl Browser {
         body: Option<(&str, String)>,
     ) -> Answer {
         let mut req = hyper::Request::builder().method(method).uri(url);
-        if let Some(c) = self.cookie.lock().unwrap().clone() {
+        if let Some(c) = self.cookie_header() {
             req = req.header("cookie", c);
         }
         for (k, v) in headers {
@@ -88,9 +100,16 @@ impl Browser {
             .request(req.body(Full::new(bytes)).unwrap())
             .await
             .unwrap();
-        if let Some(set) = res.headers().get("set-cookie") {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_string();
-            *self.cookie.lock().unwrap() = Some(pair);
+        for set in res.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let mut jar = self.cookies.lock().unwrap();
+            if set.contains("Max-Age=0") {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_string(), value.to_string());
+            }
         }
         let status = res.status().as_u16();
         let body = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes())
@@ -265,7 +284,7 @@ fn listen(browser: &Browser, url: &str) -> Arc<Mutex<String>> {
     let seen = Arc::new(Mutex::new(String::new()));
     let (http, cookie, url, out) = (
         browser.http.clone(),
-        browser.cookie.lock().unwrap().clone(),
+        browser.cookie_header(),
         url.to_string(),
         seen.clone(),
     );
