@@ -74,6 +74,15 @@ fn contains_pattern(q: &str) -> LikeExpr {
     LikeExpr::new(p).escape('\\')
 }
 
+/// Variants (joined with their products) whose product name or SKU contains `text`, any case.
+fn name_or_sku_contains(text: &str) -> Condition {
+    let pattern = contains_pattern(text);
+    let lower = |c: Expr| Expr::expr(Func::lower(c));
+    Condition::any()
+        .add(lower(Expr::col((products::Entity, products::Column::Name))).like(pattern.clone()))
+        .add(lower(Expr::col((variants::Entity, variants::Column::Sku))).like(pattern))
+}
+
 fn product_join() -> sea_orm::RelationDef {
     variants::Entity::belongs_to(products::Entity)
         .from(variants::Column::ProductId)
@@ -108,18 +117,7 @@ pub async fn list(
         .join(JoinType::InnerJoin, product_join());
     let text = filter.q.trim();
     if !text.is_empty() {
-        let pattern = contains_pattern(text);
-        q = q.filter(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col((
-                        products::Entity,
-                        products::Column::Name,
-                    ))))
-                    .like(pattern.clone()),
-                )
-                .add(Expr::expr(Func::lower(v(variants::Column::Sku))).like(pattern)),
-        );
+        q = q.filter(name_or_sku_contains(text));
     }
     if filter.low_only {
         q = q
@@ -197,29 +195,12 @@ pub async fn search_skus<C: ConnectionTrait>(
     if q.is_empty() {
         return Ok(Vec::new());
     }
-    let pattern = contains_pattern(&q);
     Ok(variants::Entity::find()
         .select_only()
         .column(variants::Column::Sku)
         .column(products::Column::Name)
         .join(JoinType::InnerJoin, product_join())
-        .filter(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col((
-                        products::Entity,
-                        products::Column::Name,
-                    ))))
-                    .like(pattern.clone()),
-                )
-                .add(
-                    Expr::expr(Func::lower(Expr::col((
-                        variants::Entity,
-                        variants::Column::Sku,
-                    ))))
-                    .like(pattern),
-                ),
-        )
+        .filter(name_or_sku_contains(&q))
         .order_by_asc(variants::Column::Sku)
         .limit(limit)
         .into_tuple()
