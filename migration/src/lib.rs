@@ -14,6 +14,7 @@ mod m20261201_000007_api_keys;
 mod m20261202_000008_integrations;
 mod m20261203_000009_security;
 mod m20261203_000010_address_recipient;
+mod m20261203_000011_idempotency_lease;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_integrations::Migration),
             Box::new(m20261203_000009_security::Migration),
             Box::new(m20261203_000010_address_recipient::Migration),
+            Box::new(m20261203_000011_idempotency_lease::Migration),
         ]
     }
 }

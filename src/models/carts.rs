@@ -463,6 +463,7 @@ pub async fn add_item(
         }
     };
     lock(&txn, cart.id).await?;
+    super::idempotency::produced(&txn, super::idempotency::Produced::Cart, true).await?;
     let (product, variant) = sellable_variant(&txn, add).await?;
     let existing = cart_items::Entity::find()
         .filter(cart_items::Column::CartId.eq(cart.id))
@@ -565,6 +566,7 @@ pub async fn set_quantity(
     let quantity = check_quantity(quantity, 0, settings.checkout.max_line_quantity)?;
     let txn = write_txn(&ctx.db).await?;
     lock(&txn, cart.id).await?;
+    super::idempotency::produced(&txn, super::idempotency::Produced::Cart, false).await?;
     let item = cart_items::Entity::find()
         .filter(cart_items::Column::Pid.eq(item_id))
         .filter(cart_items::Column::CartId.eq(cart.id))

@@ -186,6 +186,8 @@ pub async fn place_order(
     }
     .insert(&txn)
     .await?;
+    super::idempotency::produced(&txn, super::idempotency::Produced::Order(order.pid), true)
+        .await?;
     if let Some(p) = &promo {
         promos::redeem(&txn, p, order.id, user.id).await?;
     }

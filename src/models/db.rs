@@ -12,9 +12,14 @@ use sea_orm::{
 /// # Errors
 /// Database errors, including a lock that could not be had within the busy timeout.
 pub async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    // Inside a request sent with an Idempotency-Key, the claim learns in this very
+    // transaction that something was written (see `models::idempotency`).
+    super::idempotency::stamp(&txn).await?;
+    Ok(txn)
 }

@@ -546,6 +546,7 @@ pub async fn act_in(
         }
         _ => {}
     }
+    super::idempotency::produced(txn, super::idempotency::Produced::Order(pid), false).await?;
     if cas.exec(txn).await?.rows_affected != 1 {
         // Another request moved the order between our read and our write (PostgreSQL; on
         // SQLite the write lock taken at BEGIN rules this out). Reading again in this

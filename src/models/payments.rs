@@ -809,6 +809,10 @@ pub async fn record_offline_payment(
     Ok(out)
 }
 
+/// A pending refund claim older than this was left by a process that died: any provider call
+/// has given up long before.
+const REFUND_CLAIM_STALE_SECS: i64 = 180;
+
 /// Claims the refund of the order's payment: with the order's payments locked (PostgreSQL
 /// `FOR UPDATE`; SQLite's write lock), it picks the succeeded payment that no refund covers
 /// yet and writes a pending refund row as the claim. Two admins clicking at once: the second
@@ -838,21 +842,53 @@ async fn claim_refund(
         ]))
         .all(&txn)
         .await?;
+    let resume_tag = super::idempotency::claim_id().map(|id| format!("claim-request-{id}"));
     let Some(payment) = payments
-        .into_iter()
+        .iter()
         .find(|p| !refunds.iter().any(|r| r.payment_ref == p.payment_ref))
+        .cloned()
     else {
+        // A refund claimed by a process that died before it finished: the retry of the same
+        // request, or anyone once the claim is older than any provider call can take, resumes
+        // it. The provider is asked with the same key, so the money goes back once.
+        let stale = Utc::now() - Duration::seconds(REFUND_CLAIM_STALE_SECS);
+        let resumable = refunds.into_iter().find(|r| {
+            r.status == TransactionStatus::Pending.as_str()
+                && (resume_tag.as_deref() == Some(r.provider_ref.as_str())
+                    || r.updated_at.with_timezone(&Utc) < stale)
+        });
+        let resumed = resumable.and_then(|claim| {
+            let payment = payments
+                .into_iter()
+                .find(|p| p.payment_ref == claim.payment_ref)?;
+            Some((payment, claim))
+        });
+        if let Some((payment, claim)) = resumed {
+            transactions::Entity::update_many()
+                .col_expr(
+                    transactions::Column::UpdatedAt,
+                    Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(transactions::Column::Id.eq(claim.id))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
+            return Ok(Some((payment, claim)));
+        }
         return Err(AppError::Conflict(
             "This payment is already being refunded, or was refunded.".into(),
         ));
     };
+    // A retry after a crash runs the refund again: it resumes this claim (see above) and asks
+    // the provider with the same key, which answers with the refund it made.
+    super::idempotency::produced(&txn, super::idempotency::Produced::Rerun, false).await?;
     let claim = insert_transaction(
         &txn,
         order,
         TransactionKind::Refund,
         TransactionStatus::Pending,
         &payment.provider,
-        &format!("claim-{}", Uuid::new_v4().simple()),
+        &resume_tag.unwrap_or_else(|| format!("claim-{}", Uuid::new_v4().simple())),
     )
     .await?;
     set_refund_details(

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     errors::{ApiError, AppError},
-    models::idempotency::{self, Claim, Saved},
+    models::idempotency::{self, Attempt, Claim, Outcome, Produced, Saved},
     models::tokens::hash_secret,
     settings::Settings,
     web::extract::{api_key, bearer_claims, client_id, live_user},
@@ -119,11 +119,12 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
     let request_hash = hex::encode(hasher.finalize());
 
     let deadline = tokio::time::Instant::now() + WAIT_FOR_ORIGINAL;
-    let id =
+    let (attempt, recovered) =
         loop {
             match idempotency::claim(&ctx.db, &owner, &key, &request_hash).await {
                 Err(e) => return ApiError(e).into_response(),
-                Ok(Claim::Acquired(id)) => break id,
+                Ok(Claim::Acquired(a)) => break (a, None),
+                Ok(Claim::Recovered(a, outcome)) => break (a, Some(outcome)),
                 Ok(Claim::Replay(saved)) => return replay(saved),
                 Ok(Claim::Mismatch) => {
                     return ApiError(AppError::Unprocessable {
@@ -133,6 +134,8 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
                     })
                     .into_response()
                 }
+                // A holder that died stops renewing its lease, which then runs out well before
+                // this wait does: a retry after a crash takes the key over instead of hearing 409.
                 Ok(Claim::InProgress) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -144,12 +147,34 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
             }
         };
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // Renewed while this request runs; dropped (a client gone, a panic) it stops, and the
+    // lease runs out for a retry to take over.
+    let _renewal = Renewal::start(ctx, attempt);
+    // A guest's first add made a cart whose token only that lost answer carried: nobody can
+    // reach it, so running the add again (into a new cart) is the faithful answer.
+    let unreachable_cart = recovered.is_some_and(|o| o.produced == Some(Produced::Cart))
+        && !parts
+            .headers
+            .contains_key(crate::controllers::api::v1::cart::CART_TOKEN)
+        && owner.starts_with("anon:");
+    let response = match recovered {
+        None
+        | Some(Outcome {
+            produced: Some(Produced::Rerun),
+            ..
+        }) => {
+            let req = Request::from_parts(parts, Body::from(bytes));
+            idempotency::scope(attempt, next.run(req)).await
+        }
+        Some(_) if unreachable_cart => {
+            let req = Request::from_parts(parts, Body::from(bytes));
+            idempotency::scope(attempt, next.run(req)).await
+        }
+        Some(outcome) => recover(ctx, &parts, outcome).await,
+    };
     let (res_parts, res_body) = response.into_parts();
     let Ok(res_bytes) = to_bytes(res_body, MAX_STORED_RESPONSE).await else {
-        let _ = idempotency::release(&ctx.db, id).await;
+        let _ = idempotency::release(&ctx.db, attempt).await;
         return ApiError(AppError::Internal(
             "response too large to store for idempotency".into(),
         ))
@@ -157,7 +182,7 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
     };
     // Server errors are not an outcome worth remembering: the client should be able to retry.
     if res_parts.status.is_server_error() || res_parts.extensions.get::<ShowsSecret>().is_some() {
-        let _ = idempotency::release(&ctx.db, id).await;
+        let _ = idempotency::release(&ctx.db, attempt).await;
     } else {
         let saved = Saved {
             status: res_parts.status.as_u16(),
@@ -169,11 +194,88 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
                 .collect(),
             body: res_bytes.to_vec(),
         };
-        if let Err(e) = idempotency::complete(&ctx.db, id, &saved).await {
+        if let Err(e) = idempotency::complete(&ctx.db, attempt, &saved).await {
             tracing::error!(error = %e, "could not store idempotent response");
         }
     }
     Response::from_parts(res_parts, Body::from(res_bytes))
+}
+
+/// Keeps an attempt's lease alive until dropped.
+struct Renewal(tokio::task::JoinHandle<()>);
+
+impl Renewal {
+    fn start(ctx: &AppContext, attempt: Attempt) -> Self {
+        let db = ctx.db.clone();
+        Self(tokio::spawn(async move {
+            let mut every = tokio::time::interval(idempotency::RENEW_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(e) = idempotency::renew(&db, attempt).await {
+                    tracing::warn!(error = %e, "could not renew an idempotency claim");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The answer to a request whose first attempt died after committing its effect: what it
+/// produced, read now, with the status it answered with. The request is not run again.
+async fn recover(ctx: &AppContext, parts: &Parts, outcome: Outcome) -> Response {
+    let path =
+        match outcome.produced {
+            Some(Produced::Order(id)) => format!("/api/v1/orders/{id}"),
+            Some(Produced::Product(id)) => format!("/api/v1/products/{id}"),
+            Some(Produced::Cart) => "/api/v1/cart".into(),
+            Some(Produced::Rerun) | None => return ApiError(AppError::Conflict(
+                "This request was carried out, but its answer was lost when the server stopped; \
+                 read the resource it changed to see the outcome."
+                    .into(),
+            ))
+            .into_response(),
+        };
+    let mut req = Request::get(&path);
+    for (name, value) in &parts.headers {
+        let skip = [
+            axum::http::header::CONTENT_TYPE,
+            axum::http::header::CONTENT_LENGTH,
+        ];
+        if !skip.contains(name) && name.as_str() != HEADER {
+            req = req.header(name, value);
+        }
+    }
+    let Ok(req) = req.body(Body::empty()) else {
+        return ApiError(AppError::Internal("replay request".into())).into_response();
+    };
+    let router = axum::Router::new()
+        .route(
+            "/api/v1/orders/{id}",
+            axum::routing::get(crate::controllers::api::v1::orders::show),
+        )
+        .route(
+            "/api/v1/products/{id}",
+            axum::routing::get(crate::controllers::api::v1::catalogue::show),
+        )
+        .route(
+            "/api/v1/cart",
+            axum::routing::get(crate::controllers::api::v1::cart::show),
+        )
+        .with_state(ctx.clone());
+    let mut res = match tower::ServiceExt::oneshot(router, req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    };
+    if res.status().is_success() {
+        *res.status_mut() = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
+    }
+    res
 }
 
 fn replay(saved: Saved) -> Response {

@@ -5,6 +5,7 @@ mod api_back_office;
 mod api_cart;
 mod api_catalogue;
 mod api_conventions;
+mod api_idempotency;
 mod api_images;
 mod api_keys;
 mod api_orders;

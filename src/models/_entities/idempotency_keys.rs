@@ -15,6 +15,11 @@ pub struct Model {
     #[sea_orm(column_type = "VarBinary(StringLen::None)", nullable)]
     pub response_body: Option<Vec<u8>>,
     pub created_at: DateTimeWithTimeZone,
+    pub attempt: String,
+    pub locked_until: Option<DateTimeWithTimeZone>,
+    pub effect_at: Option<DateTimeWithTimeZone>,
+    pub outcome: Option<String>,
+    pub outcome_status: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,7 +7,7 @@ use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, SqlErr,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use crate::{
         _entities::{product_tags, products, tags, variants},
         actor::Actor,
         db::write_txn,
+        idempotency,
         stock::set_on_hand,
         webhooks,
     },
@@ -281,6 +282,16 @@ pub async fn create(
 ) -> AppResult<ProductView> {
     let txn = write_txn(&ctx.db).await?;
     let id = create_in(&txn, &draft, refs, actor).await?;
+    if idempotency::active() {
+        let pid = products::Entity::find_by_id(id)
+            .select_only()
+            .column(products::Column::Pid)
+            .into_tuple::<Uuid>()
+            .one(&txn)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        idempotency::produced(&txn, idempotency::Produced::Product(pid), true).await?;
+    }
     let fresh = commit_write(ctx, txn, id, Change::Created).await?;
     view_of(ctx, &ctx.db, fresh).await
 }

@@ -92,7 +92,10 @@ fn respond(status: StatusCode, view: CartView, new_token: Option<String>) -> Res
 #[utoipa::path(get, path = "/api/v1/cart", tag = "cart",
     params(("X-Cart-Token" = Option<String>, Header, description = "A guest cart's token")),
     responses((status = 200, body = CartView), (status = 404, body = ErrorBody)))]
-async fn show(State(ctx): State<AppContext>, caller: CartCaller) -> Result<Response, ApiError> {
+pub(crate) async fn show(
+    State(ctx): State<AppContext>,
+    caller: CartCaller,
+) -> Result<Response, ApiError> {
     let (cart, notices) = existing(&ctx, &caller).await?;
     let view = carts::view(&ctx, cart.as_ref(), caller.user.as_ref(), notices).await?;
     Ok(respond(StatusCode::OK, view, None))

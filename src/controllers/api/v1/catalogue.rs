@@ -104,7 +104,7 @@ fn params_include_inactive(uri: &axum::http::Uri) -> bool {
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalogue",
     params(("id" = String, Path, description = "Product UUID or slug")),
     responses((status = 200, body = ProductView), (status = 404, body = ErrorBody)))]
-async fn show(
+pub(crate) async fn show(
     State(ctx): State<AppContext>,
     viewer: Viewer,
     Path(id): Path<String>,

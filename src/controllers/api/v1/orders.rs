@@ -148,7 +148,7 @@ fn order_id(id: &str) -> Result<Uuid, AppError> {
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn show(
+pub(crate) async fn show(
     State(ctx): State<AppContext>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
