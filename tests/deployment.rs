@@ -11,154 +11,16 @@ use std::{
 };
 
 use http_body_util::{BodyExt, Full};
-use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{json, Value};
 use serial_test::serial;
 
-use crate::support::{self, require};
-
-type Http = Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
-
-/// A browser-like client for one origin: keeps the cookies it is given (the session's and
-/// the visitor's CSRF cookie), by name.
-#[derive(Clone)]
-struct Browser {
-    http: Http,
-    cookies: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
-}
-
-struct Answer {
-    status: u16,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
-    }
-}
-
-impl Browser {
-    fn new() -> Self {
-        Self {
-            http: Client::builder(TokioExecutor::new()).build_http(),
-            cookies: Arc::default(),
-        }
-    }
-
-    /// A second client holding a copy of this one's current cookies (as a thief would).
-    fn copy(&self) -> Self {
-        Self {
-            http: self.http.clone(),
-            cookies: Arc::new(Mutex::new(self.cookies.lock().unwrap().clone())),
-        }
-    }
-
-    /// The same session, to use against another web process.
-    fn sharing(&self) -> Self {
-        Self {
-            http: self.http.clone(),
-            cookies: self.cookies.clone(),
-        }
-    }
-
-    /// The `Cookie` header this client sends, if it holds any.
-    fn cookie_header(&self) -> Option<String> {
-        let jar = self.cookies.lock().unwrap();
-        (!jar.is_empty()).then(|| {
-            jar.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, String)],
-        body: Option<(&str, String)>,
-    ) -> Answer {
-        let mut req = hyper::Request::builder().method(method).uri(url);
-        if let Some(c) = self.cookie_header() {
-            req = req.header("cookie", c);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, v.as_str());
-        }
-        let bytes = match body {
-            Some((ctype, text)) => {
-                req = req.header("content-type", ctype);
-                bytes::Bytes::from(text)
-            }
-            None => bytes::Bytes::new(),
-        };
-        let res = self
-            .http
-            .request(req.body(Full::new(bytes)).unwrap())
-            .await
-            .unwrap();
-        for set in res.headers().get_all("set-cookie") {
-            let set = set.to_str().unwrap();
-            let pair = set.split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            let mut jar = self.cookies.lock().unwrap();
-            if set.contains("Max-Age=0") {
-                jar.remove(name);
-            } else {
-                jar.insert(name.to_string(), value.to_string());
-            }
-        }
-        let status = res.status().as_u16();
-        let body = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes())
-            .into_owned();
-        Answer { status, body }
-    }
-
-    async fn get(&self, url: &str) -> Answer {
-        self.send("GET", url, &[], None).await
-    }
-
-    async fn form(&self, url: &str, fields: &[(&str, &str)]) -> Answer {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        self.send(
-            "POST",
-            url,
-            &[],
-            Some(("application/x-www-form-urlencoded", body)),
-        )
-        .await
-    }
-
-    async fn api(&self, method: &str, url: &str, token: Option<&str>, body: Value) -> Answer {
-        let auth: Vec<(&str, String)> = token
-            .map(|t| vec![("authorization", format!("Bearer {t}"))])
-            .unwrap_or_default();
-        let body = (method != "GET").then(|| ("application/json", body.to_string()));
-        self.send(method, url, &auth, body).await
-    }
-
-    /// Signs in through the login form of `base`.
-    async fn log_in(&self, base: &str, email: &str) {
-        let page = self.get(&format!("{base}/login")).await;
-        let csrf = support::csrf_from(&page.body);
-        let res = self
-            .form(
-                &format!("{base}/login"),
-                &[
-                    ("csrf_token", &csrf),
-                    ("email", email),
-                    ("password", support::PASSWORD),
-                ],
-            )
-            .await;
-        assert_eq!(res.status, 303, "{}", res.body);
-    }
-}
+use crate::support::{
+    self,
+    browser::Browser,
+    processes::{eventually, free_port, wait_healthy},
+    require,
+};
 
 /// The four processes of `Procfile`, stopped when dropped.
 struct Deployment {
@@ -167,28 +29,6 @@ struct Deployment {
     db: DatabaseConnection,
     root_url: String,
     db_name: String,
-}
-
-async fn free_port() -> u16 {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    l.local_addr().unwrap().port()
-}
-
-async fn wait_healthy(http: &Browser, base: &str) {
-    for _ in 0..300 {
-        if let Ok(Ok(res)) = tokio::time::timeout(
-            Duration::from_secs(2),
-            http.http.get(format!("{base}/_health").parse().unwrap()),
-        )
-        .await
-        {
-            if res.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{base} did not become healthy");
 }
 
 impl Deployment {
@@ -262,21 +102,6 @@ impl Deployment {
                 .await;
         }
     }
-}
-
-/// Waits up to `secs` for `check` to return `Some`.
-async fn eventually<T, F, Fut>(secs: u64, what: &str, check: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..secs * 10 {
-        if let Some(v) = check().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen within {secs} s");
 }
 
 /// Follows a server-sent event stream in the background and keeps what it says.

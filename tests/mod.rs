@@ -2,6 +2,7 @@
 //! Every test boots the app on a fresh database: SQLite by default, PostgreSQL when
 //! `DATABASE_URL=postgres://…` is set (scripts/test runs the suite both ways).
 mod concurrency;
+mod crash;
 mod deployment;
 mod e2e;
 mod jobs;

@@ -25,9 +25,11 @@ use sea_orm::ConnectionTrait;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
 
+pub mod browser;
 pub mod catalogue;
 pub mod fake_stripe;
 pub mod orders;
+pub mod processes;
 pub mod receiver;
 
 pub const PASSWORD: &str = "correct horse battery";
