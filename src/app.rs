@@ -275,6 +275,7 @@ impl Hooks for App {
         t.register(tasks::create_user::CreateUser);
         t.register(tasks::maintenance::DeliverMail);
         t.register(tasks::maintenance::DeliverWebhooks);
+        t.register(tasks::maintenance::ResumeWork);
         t.register(tasks::maintenance::PurgeExpired);
         t.register(tasks::work_jobs::WorkJobs);
         t.register(tasks::seed_bench::SeedBench);

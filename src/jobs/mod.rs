@@ -42,6 +42,9 @@ pub enum Job {
     ExpireCheckout { transaction_id: Uuid },
     /// Send a password-reset link to the account of this address, if it has one.
     SendPasswordReset { email: String },
+    /// Give back at the provider a payment that arrived for an order that could not take it
+    /// (its pending refund row is the claim).
+    RefundLatePayment { refund_id: Uuid },
 }
 
 impl Job {
@@ -54,6 +57,7 @@ impl Job {
             Self::ImportProducts { .. } => "import_products",
             Self::ExpireCheckout { .. } => "expire_checkout",
             Self::SendPasswordReset { .. } => "send_password_reset",
+            Self::RefundLatePayment { .. } => "refund_late_payment",
         }
     }
 
@@ -80,6 +84,9 @@ impl Job {
             }
             Self::SendPasswordReset { email } => {
                 crate::models::accounts::send_password_reset(env, email).await
+            }
+            Self::RefundLatePayment { refund_id } => {
+                crate::models::payments::refund_late(env, *refund_id).await
             }
         }
     }

@@ -403,8 +403,8 @@ pub struct AfterCommit {
     pub webhook_ids: Vec<Uuid>,
     /// Dashboard events of the step (notifications it raised).
     pub live: Vec<crate::live::LiveEvent>,
-    /// Payment transactions whose checkout session is to be closed at the provider.
-    pub expire_checkouts: Vec<Uuid>,
+    /// Follow-up jobs (closing checkout sessions at the provider, refunding late payments).
+    pub jobs: Vec<Job>,
 }
 
 impl AfterCommit {
@@ -423,14 +423,8 @@ impl AfterCommit {
             super::catalogue::cache::invalidate(&ctx.cache).await;
         }
         super::webhooks::enqueue(ctx, self.webhook_ids).await;
-        if !self.expire_checkouts.is_empty() {
-            Jobs::get(ctx)
-                .enqueue_all(
-                    self.expire_checkouts
-                        .into_iter()
-                        .map(|transaction_id| Job::ExpireCheckout { transaction_id }),
-                )
-                .await;
+        if !self.jobs.is_empty() {
+            Jobs::get(ctx).enqueue_all(self.jobs).await;
         }
         for event in self.live {
             crate::live::publish(ctx, event).await;
@@ -442,7 +436,7 @@ impl AfterCommit {
         self.stock_changed |= other.stock_changed;
         self.webhook_ids.extend(other.webhook_ids);
         self.live.extend(other.live);
-        self.expire_checkouts.extend(other.expire_checkouts);
+        self.jobs.extend(other.jobs);
     }
 }
 
@@ -642,7 +636,12 @@ pub async fn act_in(
         // An open checkout could still take the money of an order that no longer wants it.
         // The session's row stays pending: the provider's own event says how it ended (a
         // payment that beat the expiry is then refunded as late).
-        after.expire_checkouts = super::payments::open_checkouts(txn, order.id).await?;
+        after.jobs.extend(
+            super::payments::open_checkouts(txn, order.id)
+                .await?
+                .into_iter()
+                .map(|transaction_id| Job::ExpireCheckout { transaction_id }),
+        );
     }
     let fresh = orders::Entity::find_by_id(order.id)
         .one(txn)

@@ -543,10 +543,14 @@ pub async fn handle_event(
         }
     };
     if let Some((order, tx, why)) = &late {
-        // Refund before committing: if the provider cannot be reached, the event is not
-        // marked handled and the provider's retry brings it back.
-        let note = refund_late(ctx, &txn, order, tx, why).await?;
+        // The refund is claimed here, with the payment, and made by a job: the provider is
+        // never called inside this transaction, and a crash or an unreachable provider only
+        // delays the refund (the job retries; the recovery sweep finds the claim).
+        let (note, refund_id) = claim_late_refund(&txn, order, tx, why).await?;
         after.live.push(crate::live::LiveEvent::notification(&note));
+        after
+            .jobs
+            .push(crate::jobs::Job::RefundLatePayment { refund_id });
     }
     txn.commit().await?;
     after.run(ctx).await;
@@ -711,43 +715,128 @@ async fn set_refund_details<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Refunds a payment that arrived for an expired or cancelled order, records it and tells
-/// the admins.
-async fn refund_late<C: ConnectionTrait>(
-    ctx: &AppContext,
+/// The provider reference of the refund claim of a late payment: one per payment (the unique
+/// index on provider references makes a second claim impossible), and the idempotency key of
+/// the provider call, so the money goes back once however often the job runs.
+fn late_refund_ref(payment: &transactions::Model) -> String {
+    format!("late-{}", payment.pid)
+}
+
+/// Claims the refund of a payment that arrived for an expired or cancelled order (a pending
+/// refund row), and tells the admins; [`refund_late`] makes it.
+async fn claim_late_refund<C: ConnectionTrait>(
     db: &C,
     order: &orders::Model,
     payment: &transactions::Model,
     why: &str,
-) -> AppResult<notifications::Model> {
-    let provider = Payments::get(ctx);
-    let key = format!("late-{}", payment.pid);
+) -> AppResult<(notifications::Model, Uuid)> {
     let payment_ref = payment.payment_ref.clone().unwrap_or_default();
-    let refund_ref = provider
-        .refund(&payment_ref, payment.amount_cents, &key)
-        .await?;
     let row = insert_transaction(
         db,
         order,
         TransactionKind::Refund,
-        TransactionStatus::Succeeded,
+        TransactionStatus::Pending,
         &payment.provider,
-        &refund_ref,
+        &late_refund_ref(payment),
     )
     .await?;
     set_refund_details(db, row.id, &payment_ref, payment.amount_cents).await?;
-    notify(
+    let note = notify(
         db,
         "late_payment",
         order.id,
         &format!(
-            "A payment of {} arrived for order #{} ({}), but {why}; it was refunded automatically.",
+            "A payment of {} arrived for order #{} ({}), but {why}; it is refunded automatically.",
             crate::views::money::format(payment.amount_cents, &payment.currency),
             order.number,
             order.status
         ),
     )
-    .await
+    .await?;
+    Ok((note, row.pid))
+}
+
+/// Makes the refund of a late payment claimed by [`claim_late_refund`] (the job). Runs any
+/// number of times: a refund already made is left alone, and the provider call carries the
+/// claim's key, so a retry after a crash gets the refund the first call made.
+///
+/// # Errors
+/// The provider's errors (the job is retried, and the recovery sweep comes back to it).
+pub async fn refund_late(env: &crate::jobs::JobEnv, refund_id: Uuid) -> AppResult<()> {
+    let Some(claim) = transactions::Entity::find()
+        .filter(transactions::Column::Pid.eq(refund_id))
+        .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
+        .one(&env.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    if claim.status != TransactionStatus::Pending.as_str() {
+        return Ok(());
+    }
+    let payment_ref = claim.payment_ref.clone().unwrap_or_default();
+    let refund_ref = match env
+        .payments
+        .refund(&payment_ref, claim.amount_cents, &claim.provider_ref)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            transactions::Entity::update_many()
+                .col_expr(
+                    transactions::Column::FailureReason,
+                    Expr::value(e.to_string()),
+                )
+                .filter(transactions::Column::Id.eq(claim.id))
+                .exec(&env.db)
+                .await?;
+            return Err(e);
+        }
+    };
+    // Compare-and-set on the claim: the provider's own refund event may have recorded it
+    // meanwhile, and then this changes nothing.
+    transactions::Entity::update_many()
+        .col_expr(
+            transactions::Column::Status,
+            Expr::value(TransactionStatus::Succeeded.as_str()),
+        )
+        .col_expr(transactions::Column::ProviderRef, Expr::value(refund_ref))
+        .col_expr(
+            transactions::Column::FailureReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            transactions::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(transactions::Column::Id.eq(claim.id))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+        .exec(&env.db)
+        .await?;
+    Ok(())
+}
+
+/// Late-payment refunds still pending after `grace` (a crash between the claim and its job,
+/// a queue that lost the job, a provider that was down): the recovery sweep runs them.
+///
+/// # Errors
+/// Database errors.
+pub async fn pending_late_refunds(
+    db: &DatabaseConnection,
+    grace: Duration,
+    limit: u64,
+) -> AppResult<Vec<Uuid>> {
+    Ok(transactions::Entity::find()
+        .select_only()
+        .column(transactions::Column::Pid)
+        .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
+        .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+        .filter(transactions::Column::ProviderRef.starts_with("late-"))
+        .filter(transactions::Column::UpdatedAt.lt((Utc::now() - grace).fixed_offset()))
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 async fn notify<C: ConnectionTrait>(
@@ -853,7 +942,9 @@ async fn claim_refund(
         // it. The provider is asked with the same key, so the money goes back once.
         let stale = Utc::now() - Duration::seconds(REFUND_CLAIM_STALE_SECS);
         let resumable = refunds.into_iter().find(|r| {
+            // Only claims of this path: a late payment's refund is its job's to make.
             r.status == TransactionStatus::Pending.as_str()
+                && r.provider_ref.starts_with("claim-")
                 && (resume_tag.as_deref() == Some(r.provider_ref.as_str())
                     || r.updated_at.with_timezone(&Utc) < stale)
         });

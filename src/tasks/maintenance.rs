@@ -44,6 +44,67 @@ impl Task for DeliverMail {
     }
 }
 
+/// Runs again the work a crash or a lost queue left half-done: renditions of images still
+/// pending, imports still queued, refunds of late payments still pending. Each of these is
+/// idempotent, so a job that was not lost after all and runs twice changes nothing.
+pub struct ResumeWork;
+
+/// How long work may wait for its own job before the sweep takes it up.
+const RESUME_GRACE_MINUTES: i64 = 2;
+
+#[async_trait]
+impl Task for ResumeWork {
+    fn task(&self) -> TaskInfo {
+        TaskInfo {
+            name: "resume_work".to_string(),
+            detail: "Run again image renditions, imports and late-payment refunds left waiting \
+                     for more than two minutes"
+                .to_string(),
+        }
+    }
+
+    async fn run(&self, ctx: &AppContext, _vars: &Vars) -> Result<()> {
+        let fail = |e: crate::errors::AppError| Error::string(&e.to_string());
+        let grace = Duration::minutes(RESUME_GRACE_MINUTES);
+        let jobs = Jobs::get(ctx);
+        let images = crate::models::catalogue::images::stale_pending(&ctx.db, grace, 100)
+            .await
+            .map_err(fail)?;
+        let refunds = crate::models::payments::pending_late_refunds(&ctx.db, grace, 100)
+            .await
+            .map_err(fail)?;
+        // As for mail: run here, not through a queue that may be what lost them.
+        for job in images
+            .iter()
+            .map(|&image_id| Job::MakeRenditions { image_id })
+            .chain(
+                refunds
+                    .iter()
+                    .map(|&refund_id| Job::RefundLatePayment { refund_id }),
+            )
+        {
+            if let Err(e) = job.run(jobs.env()).await {
+                tracing::warn!(kind = job.kind(), error = %e, "resumed job failed; next sweep retries");
+            }
+        }
+        // A run holds its import for one transaction; ten minutes without finishing is a run
+        // that died.
+        crate::models::catalogue::import::requeue_interrupted(&ctx.db, Duration::minutes(10))
+            .await
+            .map_err(fail)?;
+        let imports = crate::models::catalogue::import::resume_queued(ctx, grace)
+            .await
+            .map_err(fail)?;
+        tracing::info!(
+            images = images.len(),
+            refunds = refunds.len(),
+            imports,
+            "resume sweep done"
+        );
+        Ok(())
+    }
+}
+
 /// Sends webhook deliveries whose attempt is overdue: the queue lost them (a restarted
 /// in-process pool, a Redis outage while enqueueing).
 pub struct DeliverWebhooks;

@@ -289,6 +289,83 @@ async fn a_declined_card_and_a_late_payment_on_an_expired_order_are_recorded_and
 
 #[tokio::test]
 #[parallel]
+async fn a_late_payment_is_refunded_by_a_job_that_outlasts_a_stripe_outage() {
+    use loco_rs::task::{Task, Vars};
+    with_app(|server, ctx| async move {
+        let p = paying(&server, &ctx).await;
+        orders::Entity::update_many()
+            .col_expr(
+                orders::Column::ExpiresAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+            )
+            .exec(&ctx.db)
+            .await
+            .unwrap();
+        emporium::models::orders::expire_due(&ctx, chrono::Utc::now())
+            .await
+            .unwrap();
+        p.fake.state.lock().unwrap().refunds_failing = true;
+
+        // The payment is recorded and the event acknowledged although Stripe cannot refund
+        // right now: the webhook does not wait on (or fail with) the refund.
+        let res = deliver(&server, &p.fake.pay(&p.session_id)).await;
+        assert_eq!(res.status_code(), 200, "{}", res.text());
+        assert_eq!(status(&server, &p).await, "expired");
+        let refunds = || async {
+            payments_of(&ctx)
+                .await
+                .into_iter()
+                .filter(|t| t.kind == "refund")
+                .collect::<Vec<_>>()
+        };
+        let claimed = refunds().await;
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].status, "pending", "claimed, not yet made");
+        assert!(
+            claimed[0].failure_reason.is_some(),
+            "the failed try is on record"
+        );
+        assert!(notifications::Entity::find()
+            .filter(notifications::Column::Kind.eq("late_payment"))
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .is_some());
+
+        // Stripe is back; the recovery sweep makes the refund, once, however often it runs.
+        p.fake.state.lock().unwrap().refunds_failing = false;
+        transactions::Entity::update_many()
+            .col_expr(
+                transactions::Column::UpdatedAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::minutes(5)),
+            )
+            .filter(transactions::Column::Kind.eq("refund"))
+            .exec(&ctx.db)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            emporium::tasks::maintenance::ResumeWork
+                .run(&ctx, &Vars::default())
+                .await
+                .unwrap();
+        }
+        let made = refunds().await;
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].status, "succeeded");
+        assert!(
+            made[0].provider_ref.starts_with("re_test_"),
+            "{:?}",
+            made[0]
+        );
+        assert!(made[0].failure_reason.is_none());
+        let st = p.fake.state.lock().unwrap();
+        assert_eq!(st.refunds.len(), 1, "the money went back once");
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
 async fn refunds_from_the_admin_and_from_stripes_dashboard_are_each_one_transaction() {
     with_app(|server, ctx| async move {
         let p = paying(&server, &ctx).await;

@@ -27,6 +27,8 @@ pub struct FakeState {
     pub refunds: HashMap<String, Value>,
     pub refund_calls: usize,
     pub session_calls: usize,
+    /// Stripe's refunds API is down: refund calls fail with a 500.
+    pub refunds_failing: bool,
 }
 
 #[derive(Clone)]
@@ -161,6 +163,12 @@ async fn create_refund(
     let f = form(&body);
     let mut st = s.state.lock().unwrap();
     st.refund_calls += 1;
+    if st.refunds_failing {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"type": "api_error", "message": "An unknown error occurred"}})),
+        );
+    }
     if let Some(r) = st.refunds.get(&key) {
         return (StatusCode::OK, Json(r.clone()));
     }

@@ -307,6 +307,28 @@ pub async fn make_renditions(env: &JobEnv, image_id: Uuid) -> AppResult<()> {
     Ok(())
 }
 
+/// Images still waiting for their renditions after `grace` (their job was lost with a crashed
+/// process or queue): the recovery sweep runs them again. Rendering is idempotent.
+///
+/// # Errors
+/// Database errors.
+pub async fn stale_pending(
+    db: &sea_orm::DatabaseConnection,
+    grace: chrono::Duration,
+    limit: u64,
+) -> AppResult<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    Ok(product_images::Entity::find()
+        .select_only()
+        .column(product_images::Column::Pid)
+        .filter(product_images::Column::Status.eq(ImageStatus::Pending.as_str()))
+        .filter(product_images::Column::CreatedAt.lt((chrono::Utc::now() - grace).fixed_offset()))
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Images of one product in display order (admin rendition status).
 ///
 /// # Errors

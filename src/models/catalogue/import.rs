@@ -986,6 +986,34 @@ pub async fn fail_interrupted(
         .rows_affected)
 }
 
+/// Puts back in the queue imports whose run was interrupted (a crash, a killed worker) more
+/// than `older_than` ago: an import applies in one transaction, so nothing of it was kept and
+/// it can simply run again. Only within an hour of the upload, so an import that brings its
+/// worker down every time is not tried forever; [`fail_interrupted`] ends those.
+///
+/// # Errors
+/// Database errors.
+pub async fn requeue_interrupted(
+    db: &DatabaseConnection,
+    older_than: chrono::Duration,
+) -> AppResult<u64> {
+    let now = Utc::now();
+    Ok(product_imports::Entity::update_many()
+        .col_expr(
+            product_imports::Column::Status,
+            Expr::value(Status::Queued.as_str()),
+        )
+        .filter(product_imports::Column::Status.eq(Status::Running.as_str()))
+        .filter(product_imports::Column::StartedAt.lt((now - older_than).fixed_offset()))
+        .filter(
+            product_imports::Column::CreatedAt
+                .gt((now - chrono::Duration::hours(1)).fixed_offset()),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Queues again the imports still waiting after `older_than` (an in-process queue loses its
 /// jobs when the process stops; the claim makes a second job for one import harmless).
 ///
