@@ -1,5 +1,5 @@
 //! Wiring only: routes, layers, boot-time services, tasks, seed and truncate.
-use std::{path::Path, sync::Arc};
+use std::{future::IntoFuture, path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use axum::{middleware, Router as AxumRouter};
@@ -249,16 +249,34 @@ impl Hooks for App {
         let listener =
             tokio::net::TcpListener::bind(format!("{}:{}", params.binding, params.port)).await?;
         let on_stop = ctx.clone();
-        axum::serve(
+        let grace = Duration::from_secs(Settings::get(ctx).shutdown_grace_secs);
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        // SIGTERM (or ctrl-c): stop accepting, let the requests in flight finish (live
+        // streams end at once, see `live`), then exit, but never wait past the grace period
+        // for a request that does not end: a rolling restart must be able to count on it.
+        let server = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             loco_rs::boot::shutdown_signal().await;
-            tracing::info!("shutting down...");
+            tracing::info!("shutting down: finishing the requests in flight");
+            let _ = stopping.send(());
             Self::on_shutdown(&on_stop).await;
-        })
-        .await?;
+        });
+        let deadline = async move {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            res = server.into_future() => res?,
+            () = deadline => {
+                tracing::warn!(?grace, "requests still in flight after the grace period; stopping anyway");
+            }
+        }
         Ok(())
     }
 

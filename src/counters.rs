@@ -85,8 +85,8 @@ impl Counters {
             Self::Redis(conn) => {
                 let mut conn = conn.clone();
                 let key = format!("emporium:counter:{key}");
-                let (count, ttl): (u64, i64) = redis::pipe()
-                    .atomic()
+                let mut pipe = redis::pipe();
+                pipe.atomic()
                     .cmd("INCRBY")
                     .arg(&key)
                     .arg(by)
@@ -96,8 +96,9 @@ impl Counters {
                     .arg("NX")
                     .ignore()
                     .cmd("TTL")
-                    .arg(&key)
-                    .query_async(&mut conn)
+                    .arg(&key);
+                let (count, ttl): (u64, i64) = crate::resilience::REDIS
+                    .call(pipe.query_async(&mut conn))
                     .await
                     .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))?;
                 Ok(Hit {

@@ -180,12 +180,62 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// `Retry-After` for the errors that have one: a rate limit's wait, or a short one while a
+    /// dependency is down.
+    fn write_retry_after(&self, res: &mut Response) {
+        let secs = match self {
+            Self::RateLimited { retry_after } => *retry_after,
+            Self::Unavailable(_) => u64::from(RETRY_AFTER_UNAVAILABLE_SECS),
+            _ => return,
+        };
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
         match e {
             DbErr::RecordNotFound(_) => Self::NotFound,
+            e if database_unreachable(&e) => {
+                tracing::warn!(error = %e, "database unreachable");
+                Self::Unavailable(
+                    "The shop cannot reach its database right now; please try again in a moment."
+                        .into(),
+                )
+            }
             other => Self::internal(other),
         }
+    }
+}
+
+/// How long a client is asked to wait (`Retry-After`) when a dependency is down.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u32 = 5;
+
+/// Whether a database error says the database cannot be reached (down, restarting, the
+/// network gone, no connection to be had in time) rather than that the statement failed: the
+/// request then fails fast with 503 and `Retry-After`, and the pool reconnects by itself once
+/// the database is back.
+#[must_use]
+pub fn database_unreachable(e: &DbErr) -> bool {
+    use sea_orm::{sqlx, RuntimeErr};
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(_)) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // PostgreSQL shutting down, starting up, or ending connections (class 57P).
+                sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -223,10 +273,7 @@ impl IntoResponse for ApiError {
             }
         });
         let mut res = (err.status(), Json(body)).into_response();
-        if let AppError::RateLimited { retry_after } = err {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        }
+        err.write_retry_after(&mut res);
         res
     }
 }
@@ -262,16 +309,15 @@ impl IntoResponse for PageError {
             return axum::response::Redirect::to("/account/two-factor").into_response();
         }
         let status = err.status();
-        let message = if status.is_server_error() {
+        // An unavailable dependency is said as such (its message names no host); other
+        // server errors stay vague.
+        let message = if status.is_server_error() && !matches!(err, AppError::Unavailable(_)) {
             "Something went wrong on our side. Please try again.".to_string()
         } else {
             err.to_string()
         };
         let mut res = status.into_response();
-        if let AppError::RateLimited { retry_after } = err {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        }
+        err.write_retry_after(&mut res);
         res.extensions_mut().insert(ErrorPage {
             status,
             message,

@@ -10,6 +10,7 @@ pub mod mail;
 pub mod models;
 pub mod outbound;
 pub mod payments;
+pub mod resilience;
 pub mod sealing;
 pub mod settings;
 pub mod storage;

@@ -191,18 +191,19 @@ impl Live {
             channel,
             publisher,
         } = redis.as_ref();
-        let result = async {
-            let conn = publisher
-                .get_or_try_init(|| redis::aio::ConnectionManager::new(client.clone()))
-                .await?;
-            let text = serde_json::to_string(event).unwrap_or_default();
-            redis::cmd("PUBLISH")
-                .arg(channel)
-                .arg(text)
-                .query_async::<i64>(&mut conn.clone())
-                .await
-        }
-        .await;
+        let result = crate::resilience::REDIS
+            .call(async {
+                let conn = publisher
+                    .get_or_try_init(|| redis::aio::ConnectionManager::new(client.clone()))
+                    .await?;
+                let text = serde_json::to_string(event).unwrap_or_default();
+                redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(text)
+                    .query_async::<i64>(&mut conn.clone())
+                    .await
+            })
+            .await;
         if let Err(e) = result {
             // Live updates are a convenience: the dashboard shows the row on its next load.
             tracing::warn!(error = %e, "could not publish a live event");

@@ -62,6 +62,13 @@ pub struct Settings {
     /// from a copy of it (staging) is checked too.
     #[serde(default)]
     pub refuse_unsafe_config: bool,
+    /// How long a stopping web process lets the requests in flight finish (SIGTERM).
+    #[serde(default = "default_shutdown_grace_secs")]
+    pub shutdown_grace_secs: u64,
+}
+
+const fn default_shutdown_grace_secs() -> u64 {
+    20
 }
 
 /// Outgoing webhook deliveries.
@@ -444,6 +451,10 @@ pub struct JobSettings {
     pub max_attempts: u32,
     /// First retry delay; each further retry doubles it.
     pub retry_base_secs: u64,
+    /// How long a worker holds an outbox mail it is sending (and, beyond the request's own
+    /// timeout, a webhook delivery): another worker or the sweep takes it over only after.
+    /// It must outlast one attempt; a worker that died holding it delays the row this long.
+    pub lease_secs: u64,
 }
 
 impl Default for JobSettings {
@@ -455,6 +466,7 @@ impl Default for JobSettings {
             workers: 2,
             max_attempts: 8,
             retry_base_secs: 2,
+            lease_secs: 180,
         }
     }
 }

@@ -5,7 +5,6 @@
 //! both, and the scheduler runs its jobs.
 use std::{
     collections::HashMap,
-    process::Stdio,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -18,8 +17,10 @@ use serial_test::serial;
 use crate::support::{
     self,
     browser::Browser,
-    processes::{eventually, free_port, wait_healthy},
-    require,
+    processes::{
+        cli, create_user, eventually, free_port, own_redis, production_env, production_services,
+        wait_healthy, OwnDatabase, Services,
+    },
 };
 
 /// The four processes of `Procfile`, stopped when dropped.
@@ -27,26 +28,14 @@ struct Deployment {
     web: Vec<String>,
     processes: Vec<tokio::process::Child>,
     db: DatabaseConnection,
-    root_url: String,
-    db_name: String,
+    own: Option<OwnDatabase>,
 }
 
 impl Deployment {
     async fn start(env: &HashMap<&'static str, String>) -> Self {
-        let bin = env!("CARGO_BIN_EXE_emporium-cli");
         let spawn = |args: &[&str], extra: &[(&str, String)]| {
-            let mut cmd = tokio::process::Command::new(bin);
-            cmd.args(args)
-                .env("LOCO_ENV", "production")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true);
-            for (k, v) in env {
-                cmd.env(k, v);
-            }
-            for (k, v) in extra {
-                cmd.env(k, v);
-            }
+            let mut cmd = cli("production", args, env);
+            cmd.envs(extra.iter().map(|(k, v)| (*k, v.as_str())));
             cmd.spawn().expect("emporium-cli starts")
         };
         let probe = Browser::new();
@@ -72,8 +61,7 @@ impl Deployment {
             web,
             processes,
             db,
-            root_url: String::new(),
-            db_name: String::new(),
+            own: None,
         }
     }
 
@@ -92,14 +80,8 @@ impl Deployment {
             let _ = p.kill().await;
         }
         let _ = self.db.clone().close().await;
-        if !self.db_name.is_empty() {
-            let root = Database::connect(&self.root_url).await.unwrap();
-            let _ = root
-                .execute_unprepared(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.db_name
-                ))
-                .await;
+        if let Some(own) = self.own.take() {
+            own.drop_it().await;
         }
     }
 }
@@ -148,125 +130,29 @@ fn maildir_count(dir: &str, needle: &str) -> usize {
 #[serial]
 async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
     // Production runs on PostgreSQL: the SQLite run of the suite skips this test.
-    let db_url = std::env::var("DATABASE_URL").unwrap_or_default();
-    if !db_url.starts_with("postgres://") {
-        eprintln!("skipped: the deployment runs on PostgreSQL");
-        return;
-    }
-    let (Some(redis), Some(s3), Some(smtp_port), Some(maildir)) = (
-        require("REDIS_URL"),
-        require("S3_ENDPOINT"),
-        require("SMTP_PORT"),
-        require("SMTP_MAILDIR"),
-    ) else {
+    let Some(Services {
+        redis,
+        s3,
+        smtp_port,
+        maildir,
+    }) = production_services()
+    else {
         return;
     };
     // A database of its own, and a Redis database no other test uses (flushed first).
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let mut url = url::Url::parse(&db_url).unwrap();
-    let db_name = format!("emporium_t_{}", &id[..16]);
-    url.set_path("/postgres");
-    let root_url = url.to_string();
-    let root = Database::connect(&root_url).await.unwrap();
-    root.execute_unprepared(&format!("CREATE DATABASE {db_name}"))
-        .await
-        .unwrap();
-    url.set_path(&format!("/{db_name}"));
-    let mut redis_url = url::Url::parse(&redis).unwrap();
-    redis_url.set_path("/14");
-    let client = redis::Client::open(redis_url.as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    redis::cmd("FLUSHDB")
-        .query_async::<()>(&mut conn)
-        .await
-        .unwrap();
-
-    let env: HashMap<&'static str, String> = HashMap::from([
-        ("DATABASE_URL", url.to_string()),
-        ("REDIS_URL", redis_url.to_string()),
-        (
-            "JWT_SECRET",
-            "ZGVwbG95bWVudC10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm".into(),
-        ),
-        ("BASE_URL", "http://127.0.0.1".into()),
-        (
-            "SECRETS_KEY",
-            "deployment-test-sealing-key-0123456789abcdef".into(),
-        ),
-        ("JOBS_QUEUE", format!("deploy-{id}")),
-        ("LIVE_BACKEND", "redis".into()),
-        ("STORAGE_BACKEND", "s3".into()),
-        ("S3_ENDPOINT", s3),
-        ("S3_BUCKET", format!("deploy-{}", &id[..12])),
-        ("S3_CREATE_BUCKET", "true".into()),
-        (
-            "S3_ACCESS_KEY_ID",
-            std::env::var("S3_ACCESS_KEY").unwrap_or_else(|_| "testing".into()),
-        ),
-        (
-            "S3_SECRET_ACCESS_KEY",
-            std::env::var("S3_SECRET_KEY").unwrap_or_else(|_| "testingsecret".into()),
-        ),
-        ("MAIL_TRANSPORT", "smtp".into()),
-        ("SMTP_HOST", "127.0.0.1".into()),
-        ("SMTP_PORT", smtp_port),
-        ("SMTP_TLS", "none".into()),
-        ("PAYMENT_PROVIDER", "test".into()),
-        // A staging-like shop: production refuses the test provider unless told so.
-        ("PAYMENTS_ALLOW_TEST_PROVIDER", "true".into()),
-        ("SECURE_COOKIES", "false".into()),
-        // Orders expire at once: the scheduler's expiry job shows itself within a minute.
-        ("ORDER_TTL_MINUTES", "0".into()),
-        ("RATE_LIMIT_ANONYMOUS", "100000".into()),
-        ("RATE_LIMIT_CUSTOMER", "100000".into()),
-        ("RATE_LIMIT_STAFF", "100000".into()),
-        ("LOG_LEVEL", "warn".into()),
-    ]);
+    let db = OwnDatabase::new().await;
+    let redis_url = own_redis(&redis, 14).await;
+    let mut env = production_env(&db.url, &redis_url, &s3, &smtp_port, &id);
+    // Orders expire at once: the scheduler's expiry job shows itself within a minute.
+    env.insert("ORDER_TTL_MINUTES", "0".into());
     let mut d = Deployment::start(&env).await;
-    d.root_url = root_url;
-    d.db_name = db_name;
+    d.own = Some(db);
     let (a, b) = (d.web[0].clone(), d.web[1].clone());
-    let user = |email: &'static str, role: &'static str| {
-        let env = env.clone();
-        async move {
-            let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_emporium-cli"))
-                .args([
-                    "task",
-                    "create_user",
-                    &format!("email:{email}"),
-                    &format!("password:{}", support::PASSWORD),
-                    &format!("role:{role}"),
-                ])
-                .env("LOCO_ENV", "production")
-                .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .await
-                .unwrap();
-            assert!(status.success(), "create_user {email}");
-        }
-    };
-    user("admin@example.com", "admin").await;
-    user("pm@example.com", "product_manager").await;
-    user("ann@example.com", "customer").await;
+    create_user(&env, "production", "admin@example.com", "admin").await;
+    create_user(&env, "production", "pm@example.com", "product_manager").await;
+    create_user(&env, "production", "ann@example.com", "customer").await;
     let api = Browser::new();
-    let token = |email: &'static str| {
-        let (api, a) = (api.clone(), a.clone());
-        async move {
-            let res = api
-                .api(
-                    "POST",
-                    &format!("{a}/api/v1/auth/login"),
-                    None,
-                    json!({"email": email, "password": support::PASSWORD}),
-                )
-                .await;
-            assert_eq!(res.status, 200, "{}", res.body);
-            res.json()["access"].as_str().unwrap().to_string()
-        }
-    };
-
     // A session made on one web process works on the other.
     let admin_on_a = Browser::new();
     admin_on_a.log_in(&a, "admin@example.com").await;
@@ -281,7 +167,7 @@ async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
     tokio::time::sleep(Duration::from_millis(800)).await;
 
     // A product changed on A is never served stale by B, whose reads are cached.
-    let pm = token("pm@example.com").await;
+    let pm = api.token(&a, "pm@example.com").await;
     let created = api
         .api(
             "POST",
@@ -384,7 +270,7 @@ async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
     assert_eq!(jobs.try_get::<i64>("", "n").unwrap(), 1);
 
     // An order placed on A shows on both dashboards.
-    let ann = token("ann@example.com").await;
+    let ann = api.token(&a, "ann@example.com").await;
     let add = api
         .api(
             "POST",

@@ -5,6 +5,8 @@ mod concurrency;
 mod crash;
 mod deployment;
 mod e2e;
+mod faults;
 mod jobs;
 mod requests;
+mod restarts;
 mod support;

@@ -246,7 +246,10 @@ impl Jobs {
                 Ok(())
             }
             Backend::InProcess(pool) => pool.push(job),
-            Backend::Redis(q) => q.push(&job).await,
+            Backend::Redis(q) => crate::resilience::REDIS
+                .call(q.push(&job))
+                .await
+                .map_err(|e| AppError::Unavailable(format!("job queue: {e}"))),
         }
     }
 

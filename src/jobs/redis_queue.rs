@@ -152,7 +152,10 @@ impl Worker<Job> for JobWorker {
     }
 }
 
-/// Runs the job worker until `shutdown` resolves (the Procfile's `worker` passes ctrl-c).
+/// Runs the job worker until `shutdown` resolves (SIGTERM or ctrl-c): it then takes no new
+/// job and lets the jobs in flight finish, for at most the shutdown grace period. A job cut
+/// off after that is found again by the recovery sweeps (its outbox row, delivery or image
+/// is still waiting) once its lease runs out.
 ///
 /// # Errors
 /// `AppError::Unavailable` when Redis cannot be reached.
@@ -168,13 +171,26 @@ pub async fn work(
         .map_err(unavailable)?;
     let mut processor = Processor::new(pool, vec![settings.queue.clone()])
         .with_config(sidekiq::ProcessorConfig::default().num_workers(settings.workers.max(1)));
+    let grace = std::time::Duration::from_secs(env.settings.shutdown_grace_secs);
     processor.register(JobWorker { env });
     let cancel = processor.get_cancellation_token();
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         shutdown.await;
+        tracing::info!("worker stopping: finishing the jobs in flight");
         cancel.cancel();
+        let _ = stopping.send(());
     });
     tracing::info!(queue = %settings.queue, "job worker started");
-    processor.run().await;
+    tokio::select! {
+        () = processor.run() => {}
+        () = async move {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => tracing::warn!(?grace, "jobs still running after the grace period; stopping anyway"),
+    }
     Ok(())
 }

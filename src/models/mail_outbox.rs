@@ -62,12 +62,17 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
         return Ok(());
     }
     // Claim the row first so a concurrent delivery of the same mail backs off; the lease
-    // outlasts an SMTP exchange (lettre gives up after a minute).
+    // outlasts an SMTP exchange (lettre gives up after a minute; `jobs.lease_secs`).
     let claimed = Entity::update_many()
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
         .col_expr(
             Column::LockedUntil,
-            Expr::value((now + Duration::minutes(3)).fixed_offset()),
+            Expr::value(
+                (now + Duration::seconds(
+                    i64::try_from(env.settings.jobs.lease_secs).unwrap_or(180),
+                ))
+                .fixed_offset(),
+            ),
         )
         .filter(Column::Id.eq(mail.id))
         .filter(Column::Status.eq(mail.status.as_str()))

@@ -60,10 +60,11 @@ impl DbSessionStore {
         let key = cache_key(&record.id);
         let left = (record.expiry_date - OffsetDateTime::now_utc()).whole_seconds();
         let stored = match u64::try_from(left) {
-            Ok(secs) if secs > 0 => cache
-                .insert_with_expiry(&key, record, Duration::from_secs(secs))
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(secs) if secs > 0 => {
+                crate::resilience::CACHE
+                    .call(cache.insert_with_expiry(&key, record, Duration::from_secs(secs)))
+                    .await
+            }
             _ => Err("already expired".to_string()),
         };
         if let Err(e) = stored {
@@ -73,16 +74,36 @@ impl DbSessionStore {
     }
 
     async fn forget(&self, id: &Id) {
-        let Some(cache) = &self.cache else { return };
-        if let Err(e) = cache.remove(&cache_key(id)).await {
+        if let Err(e) = self.try_forget(id).await {
             // Not fatal for reads: with the cache unreachable they go to the database.
             tracing::warn!(error = %e, "could not drop a session from the cache");
         }
     }
 
+    /// Always tried (never skipped by the cache's breaker): a sign-out must know whether the
+    /// copy is gone.
+    async fn try_forget(&self, id: &Id) -> Result<(), String> {
+        let Some(cache) = &self.cache else {
+            return Ok(());
+        };
+        match tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            cache.remove(&cache_key(id)),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("the cache did not answer".into()),
+        }
+    }
+
     async fn cached(&self, id: &Id) -> Option<Record> {
         let cache = self.cache.as_ref()?;
-        match cache.get::<Record>(&cache_key(id)).await {
+        match crate::resilience::CACHE
+            .call(cache.get::<Record>(&cache_key(id)))
+            .await
+        {
             Ok(Some(r)) if r.expiry_date > OffsetDateTime::now_utc() => Some(r),
             Ok(_) => None,
             Err(e) => {
@@ -192,6 +213,10 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        // A copy the cache could not drop (Redis unreachable) would sign the session in again
+        // once Redis is back: with the cache down a sign-out fails, to be tried again, rather
+        // than seem done. (Dropped again after the delete, for a save that raced it.)
+        self.try_forget(session_id).await.map_err(backend)?;
         Entity::delete_many()
             .filter(Column::Id.eq(session_id.to_string()))
             .exec(&self.db)

@@ -460,8 +460,11 @@ pub async fn deliver(env: &JobEnv, pid: Uuid) -> AppResult<()> {
     // The claim leases the row for the length of one attempt: a second worker that reads it
     // meanwhile finds it not due. The lease also tells the sweep when an attempt that died
     // with its process is overdue.
+    let margin = std::cmp::min(env.settings.jobs.lease_secs, 60);
     let lease = Utc::now()
-        + Duration::seconds(i64::try_from(env.settings.webhooks.timeout_secs).unwrap_or(10) + 60);
+        + Duration::seconds(
+            i64::try_from(env.settings.webhooks.timeout_secs + margin).unwrap_or(70),
+        );
     let claimed = deliveries::Entity::update_many()
         .col_expr(
             deliveries::Column::Attempts,

@@ -12,6 +12,14 @@ use crate::{
     models::{idempotency, mail_outbox, sessions::DbSessionStore, tokens, webhooks},
 };
 
+/// A number of seconds given to the task as `name:<secs>`, else `default`.
+fn secs_var(vars: &Vars, name: &str, default: Duration) -> Duration {
+    vars.cli
+        .get(name)
+        .and_then(|s| s.parse::<i64>().ok())
+        .map_or(default, Duration::seconds)
+}
+
 /// Delivers mail that a crash or a queue outage left pending (the outbox's safety net).
 pub struct DeliverMail;
 
@@ -20,13 +28,17 @@ impl Task for DeliverMail {
     fn task(&self) -> TaskInfo {
         TaskInfo {
             name: "deliver_mail".to_string(),
-            detail: "Deliver outbox mail that has been pending for more than a minute".to_string(),
+            detail: "Deliver outbox mail that has been pending for more than a minute \
+                     (min_age_secs:0 to send everything pending now, after an outage)"
+                .to_string(),
         }
     }
 
-    async fn run(&self, ctx: &AppContext, _vars: &Vars) -> Result<()> {
+    async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let jobs = Jobs::get(ctx);
-        let stale = mail_outbox::stale_pending(jobs.env(), Duration::minutes(1), 500)
+        // A minute by default: younger mail still has its own job coming.
+        let min_age = secs_var(vars, "min_age_secs", Duration::minutes(1));
+        let stale = mail_outbox::stale_pending(jobs.env(), min_age, 500)
             .await
             .map_err(|e| Error::string(&e.to_string()))?;
         for mail_id in &stale {
@@ -114,14 +126,16 @@ impl Task for DeliverWebhooks {
     fn task(&self) -> TaskInfo {
         TaskInfo {
             name: "deliver_webhooks".to_string(),
-            detail: "Send webhook deliveries whose attempt is more than two minutes overdue"
+            detail: "Send webhook deliveries whose attempt is more than two minutes overdue \
+                     (grace_secs:0 to send every due one now, after an outage)"
                 .to_string(),
         }
     }
 
-    async fn run(&self, ctx: &AppContext, _vars: &Vars) -> Result<()> {
+    async fn run(&self, ctx: &AppContext, vars: &Vars) -> Result<()> {
         let jobs = Jobs::get(ctx);
-        let due = webhooks::overdue(jobs.env(), Duration::minutes(2), 100)
+        let grace = secs_var(vars, "grace_secs", Duration::minutes(2));
+        let due = webhooks::overdue(jobs.env(), grace, 100)
             .await
             .map_err(|e| Error::string(&e.to_string()))?;
         for delivery_id in &due {

@@ -29,9 +29,12 @@ impl Task for WorkJobs {
                 "jobs.backend is not `redis`: jobs already run inside the web process",
             ));
         }
-        redis_queue::work(Jobs::get(ctx).env().clone(), async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        // SIGTERM as well as ctrl-c: process managers stop workers with SIGTERM, and without
+        // a handler it would end the jobs in flight mid-way.
+        redis_queue::work(
+            Jobs::get(ctx).env().clone(),
+            loco_rs::boot::shutdown_signal(),
+        )
         .await
         .map_err(|e| Error::string(&e.to_string()))
     }

@@ -139,7 +139,11 @@ pub async fn live_user(ctx: &AppContext, claims: &Claims) -> Result<Model, AppEr
         || AppError::Unauthorized("The access token is missing, invalid or expired.".into());
     let user = users::find_by_pid(&ctx.db, claims.user_pid)
         .await
-        .map_err(|_| unauthorized())?;
+        .map_err(|e| match e {
+            // The database being down is not the token's fault: 503, to be retried.
+            AppError::Unavailable(_) => e,
+            _ => unauthorized(),
+        })?;
     if !user.active || !user.session_is_current(claims.version, claims.family) {
         return Err(unauthorized());
     }

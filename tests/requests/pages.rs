@@ -562,3 +562,43 @@ async fn a_write_after_a_logout_does_not_bring_the_session_back() {
     })
     .await;
 }
+
+/// With the session cache unreachable a sign-out fails rather than leave a copy there that
+/// would sign the session in again once the cache is back; the session stays whole (in the
+/// database too), so the person can try again.
+#[tokio::test]
+#[parallel]
+async fn a_sign_out_the_cache_cannot_forget_fails_and_keeps_the_session_whole() {
+    use emporium::models::{_entities::sessions, sessions::DbSessionStore};
+    use sea_orm::EntityTrait;
+    use tower_sessions::{session::Id, SessionStore};
+    with_app(|server, ctx| async move {
+        user(&ctx, "stayer@example.com", Role::Customer).await;
+        sign_in(&server, "stayer@example.com").await;
+        let row = sessions::Entity::find()
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let id: Id = row.id.parse().unwrap();
+        // loco's null cache refuses every write and removal, as an unreachable Redis does.
+        let down = std::sync::Arc::new(loco_rs::cache::Cache::new(
+            loco_rs::cache::drivers::null::new(),
+        ));
+        let store = DbSessionStore::new(ctx.db.clone()).with_cache(down);
+        assert!(store.delete(&id).await.is_err(), "the sign-out is refused");
+        assert!(
+            sessions::Entity::find_by_id(row.id.clone())
+                .one(&ctx.db)
+                .await
+                .unwrap()
+                .is_some(),
+            "and the session is still whole"
+        );
+        // With the cache reachable the same sign-out goes through.
+        let up = DbSessionStore::new(ctx.db.clone()).with_cache(ctx.cache.clone());
+        up.delete(&id).await.unwrap();
+        assert!(up.load(&id).await.unwrap().is_none());
+    })
+    .await;
+}

@@ -20,6 +20,29 @@ pub struct Browser {
     cookies: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
 }
 
+/// A request that got no answer: `connect` when it never reached the server (refused, no
+/// route), otherwise it was cut or timed out after it may have been received.
+#[derive(Debug)]
+pub struct SendError {
+    pub connect: bool,
+    pub message: String,
+}
+
+impl SendError {
+    fn broken(e: impl std::fmt::Debug) -> Self {
+        Self {
+            connect: false,
+            message: format!("{e:?}"),
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 pub struct Answer {
     pub status: u16,
     pub headers: hyper::HeaderMap,
@@ -87,7 +110,32 @@ impl Browser {
         url: &str,
         headers: &[(&str, String)],
         body: Option<(&str, String)>,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, SendError> {
+        let body = body.map(|(ctype, text)| (ctype, text.into_bytes()));
+        self.try_send_bytes(method, url, headers, body).await
+    }
+
+    /// A request with a binary body (an upload) of `ctype`.
+    pub async fn send_bytes(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        ctype: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        self.try_send_bytes(method, url, headers, Some((ctype, body)))
+            .await
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+    }
+
+    async fn try_send_bytes(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<Answer, SendError> {
         let mut req = hyper::Request::builder().method(method).uri(url);
         if let Some(c) = self.cookie_header() {
             req = req.header("cookie", c);
@@ -96,31 +144,35 @@ impl Browser {
             req = req.header(*k, v.as_str());
         }
         let bytes = match body {
-            Some((ctype, text)) => {
+            Some((ctype, data)) => {
                 req = req.header("content-type", ctype);
-                bytes::Bytes::from(text)
+                bytes::Bytes::from(data)
             }
             None => bytes::Bytes::new(),
         };
         let exchange = async {
             let res = self
                 .http
-                .request(req.body(Full::new(bytes)).map_err(|e| e.to_string())?)
+                .request(req.body(Full::new(bytes)).map_err(SendError::broken)?)
                 .await
-                .map_err(|e| format!("{e:?}"))?;
+                .map_err(|e| SendError {
+                    // Nothing reached the server: as safe to send elsewhere as a refusal.
+                    connect: e.is_connect(),
+                    message: format!("{e:?}"),
+                })?;
             let headers = res.headers().clone();
             let status = res.status().as_u16();
             let body = res
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| format!("{e:?}"))?
+                .map_err(SendError::broken)?
                 .to_bytes();
-            Ok::<_, String>((status, headers, body))
+            Ok::<_, SendError>((status, headers, body))
         };
         let (status, headers, body) = tokio::time::timeout(Duration::from_secs(60), exchange)
             .await
-            .map_err(|_| "no answer within a minute".to_string())??;
+            .map_err(|_| SendError::broken("no answer within a minute"))??;
         for set in headers.get_all("set-cookie") {
             let set = set.to_str().unwrap();
             let pair = set.split(';').next().unwrap();
@@ -179,5 +231,35 @@ impl Browser {
             )
             .await;
         assert_eq!(res.status, 303, "{}", res.body);
+    }
+}
+
+impl Browser {
+    /// An API access token for `email` (the test password), from `base`'s login.
+    pub async fn token(&self, base: &str, email: &str) -> String {
+        let res = self
+            .api(
+                "POST",
+                &format!("{base}/api/v1/auth/login"),
+                None,
+                serde_json::json!({"email": email, "password": super::PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        res.json()["access"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a product through the API as `token` (a product manager); its JSON.
+    pub async fn create_product(&self, base: &str, token: &str, product: Value) -> Value {
+        let res = self
+            .api(
+                "POST",
+                &format!("{base}/api/v1/products"),
+                Some(token),
+                product,
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        res.json()
     }
 }

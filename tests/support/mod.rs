@@ -28,6 +28,7 @@ use serde_json::{json, Value};
 pub mod browser;
 pub mod catalogue;
 pub mod fake_stripe;
+pub mod faults;
 pub mod orders;
 pub mod processes;
 pub mod receiver;

@@ -121,5 +121,156 @@ pub fn cli(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
+    // `PROCESS_LOGS=<dir>` keeps each process's output there, to see why a test failed.
+    if let Ok(dir) = std::env::var("PROCESS_LOGS") {
+        let name = format!(
+            "{dir}/{}-{}.log",
+            args.join("-").replace([':', '/'], "_"),
+            uuid::Uuid::new_v4().simple()
+        );
+        if let Ok(file) = std::fs::File::create(name) {
+            cmd.stdout(file.try_clone().map_or_else(|_| Stdio::null(), Stdio::from))
+                .stderr(Stdio::from(file));
+        }
+    }
     cmd
+}
+
+/// The environment of a production deployment on this machine's services (the deployment
+/// and dependency-failure tests): `id` keeps its queue and bucket apart from other tests'.
+pub fn production_env(
+    database_url: &str,
+    redis_url: &str,
+    s3_endpoint: &str,
+    smtp_port: &str,
+    id: &str,
+) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("DATABASE_URL", database_url.to_string()),
+        ("REDIS_URL", redis_url.to_string()),
+        (
+            "JWT_SECRET",
+            "ZGVwbG95bWVudC10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm".into(),
+        ),
+        ("BASE_URL", "http://127.0.0.1".into()),
+        (
+            "SECRETS_KEY",
+            "deployment-test-sealing-key-0123456789abcdef".into(),
+        ),
+        ("JOBS_QUEUE", format!("deploy-{id}")),
+        ("LIVE_BACKEND", "redis".into()),
+        ("STORAGE_BACKEND", "s3".into()),
+        ("S3_ENDPOINT", s3_endpoint.to_string()),
+        ("S3_BUCKET", format!("deploy-{}", &id[..12])),
+        ("S3_CREATE_BUCKET", "true".into()),
+        (
+            "S3_ACCESS_KEY_ID",
+            std::env::var("S3_ACCESS_KEY").unwrap_or_else(|_| "testing".into()),
+        ),
+        (
+            "S3_SECRET_ACCESS_KEY",
+            std::env::var("S3_SECRET_KEY").unwrap_or_else(|_| "testingsecret".into()),
+        ),
+        ("MAIL_TRANSPORT", "smtp".into()),
+        ("SMTP_HOST", "127.0.0.1".into()),
+        ("SMTP_PORT", smtp_port.to_string()),
+        ("SMTP_TLS", "none".into()),
+        ("PAYMENT_PROVIDER", "test".into()),
+        // A staging-like shop: production refuses the test provider unless told so.
+        ("PAYMENTS_ALLOW_TEST_PROVIDER", "true".into()),
+        ("SECURE_COOKIES", "false".into()),
+        ("RATE_LIMIT_ANONYMOUS", "100000".into()),
+        ("RATE_LIMIT_CUSTOMER", "100000".into()),
+        ("RATE_LIMIT_STAFF", "100000".into()),
+        ("LOG_LEVEL", "warn".into()),
+    ])
+}
+
+/// A Redis database of its own (`number`), emptied first.
+pub async fn own_redis(redis_url: &str, number: u8) -> String {
+    let mut url = url::Url::parse(redis_url).unwrap();
+    url.set_path(&format!("/{number}"));
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("FLUSHDB")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    url.to_string()
+}
+
+/// Makes a user with `role` through the `create_user` task, as an operator does.
+pub async fn create_user(
+    env: &HashMap<&'static str, String>,
+    environment: &str,
+    email: &str,
+    role: &str,
+) {
+    let status = cli(
+        environment,
+        &[
+            "task",
+            "create_user",
+            &format!("email:{email}"),
+            &format!("password:{}", super::PASSWORD),
+            &format!("role:{role}"),
+        ],
+        env,
+    )
+    .status()
+    .await
+    .unwrap();
+    assert!(status.success(), "create_user {email}");
+}
+
+/// The services a production-like test talks to (`scripts/test` starts them).
+pub struct Services {
+    pub redis: String,
+    pub s3: String,
+    pub smtp_port: String,
+    pub maildir: String,
+}
+
+/// The services, or `None` (the test is skipped, unless `EMPORIUM_REQUIRE_SERVICES` makes a
+/// missing one fail it).
+pub fn services() -> Option<Services> {
+    let (Some(redis), Some(s3), Some(smtp_port), Some(maildir)) = (
+        super::require("REDIS_URL"),
+        super::require("S3_ENDPOINT"),
+        super::require("SMTP_PORT"),
+        super::require("SMTP_MAILDIR"),
+    ) else {
+        return None;
+    };
+    Some(Services {
+        redis,
+        s3,
+        smtp_port,
+        maildir,
+    })
+}
+
+/// The services for a test of a production deployment, which runs on PostgreSQL: `None` on
+/// the SQLite pass of the suite (skipped) or without the services.
+pub fn production_services() -> Option<Services> {
+    if !std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres://")) {
+        eprintln!("skipped: production runs on PostgreSQL");
+        return None;
+    }
+    services()
+}
+
+/// Starts a web process (`start`) on a free port and waits until it is healthy.
+pub async fn start_web(
+    environment: &str,
+    env: &HashMap<&'static str, String>,
+) -> (String, tokio::process::Child) {
+    let port = free_port().await;
+    let mut env = env.clone();
+    env.insert("PORT", port.to_string());
+    env.insert("BIND", "127.0.0.1".into());
+    let base = format!("http://127.0.0.1:{port}");
+    let process = cli(environment, &["start"], &env).spawn().unwrap();
+    wait_healthy(&Browser::new(), &base).await;
+    (base, process)
 }

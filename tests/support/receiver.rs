@@ -40,6 +40,8 @@ impl Delivery {
 struct Inner {
     got: Vec<Delivery>,
     answers: VecDeque<u16>,
+    /// How long each answer takes (a slow receiver keeps senders busy).
+    delay: Duration,
 }
 
 #[derive(Clone)]
@@ -53,21 +55,30 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, &'static str) {
-    let mut i = inner.lock().unwrap();
-    i.got.push(Delivery {
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    let status = i.answers.pop_front().unwrap_or(200);
+    let (status, delay) = {
+        let mut i = inner.lock().unwrap();
+        i.got.push(Delivery {
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        (i.answers.pop_front().unwrap_or(200), i.delay)
+    };
+    tokio::time::sleep(delay).await;
     (StatusCode::from_u16(status).unwrap(), "thanks")
 }
 
 impl Receiver {
     /// Answers `answers` in turn, then 200 to everything.
     pub async fn start(answers: &[u16]) -> Self {
+        Self::start_slow(answers, Duration::ZERO).await
+    }
+
+    /// As [`Self::start`], each answer taking `delay` after the delivery was received.
+    pub async fn start_slow(answers: &[u16], delay: Duration) -> Self {
         let inner = Arc::new(Mutex::new(Inner {
             got: Vec::new(),
             answers: answers.iter().copied().collect(),
+            delay,
         }));
         let app = Router::new()
             .route("/hooks", post(receive))

@@ -12,17 +12,17 @@ use std::{future::Future, time::Duration};
 use loco_rs::cache::Cache;
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::errors::AppResult;
+use crate::{errors::AppResult, resilience::CACHE};
 
 const GENERATION_KEY: &str = "emporium:catalogue:generation";
 
 async fn generation(cache: &Cache) -> Option<String> {
-    match cache.get::<String>(GENERATION_KEY).await {
+    match CACHE.call(cache.get::<String>(GENERATION_KEY)).await {
         Ok(Some(g)) => Some(g),
         Ok(None) => {
             // Evicted or never set: a fresh generation is always safe (it only drops entries).
             let g = uuid::Uuid::new_v4().simple().to_string();
-            cache.insert(GENERATION_KEY, &g).await.ok()?;
+            CACHE.call(cache.insert(GENERATION_KEY, &g)).await.ok()?;
             Some(g)
         }
         Err(e) => {
@@ -35,7 +35,7 @@ async fn generation(cache: &Cache) -> Option<String> {
 /// Makes every cached catalogue read unreachable. Call after the write committed.
 pub async fn invalidate(cache: &Cache) {
     let g = uuid::Uuid::new_v4().simple().to_string();
-    if let Err(e) = cache.insert(GENERATION_KEY, &g).await {
+    if let Err(e) = CACHE.call(cache.insert(GENERATION_KEY, &g)).await {
         // With the cache down nothing can be read from it either, so nothing stale is served.
         tracing::warn!(error = %e, "could not bump the catalogue cache generation");
     }
@@ -54,15 +54,15 @@ where
         return compute.await;
     };
     let full = format!("emporium:catalogue:{generation}:{key}");
-    match cache.get::<T>(&full).await {
+    match CACHE.call(cache.get::<T>(&full)).await {
         Ok(Some(hit)) => return Ok(hit),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "catalogue cache read failed"),
     }
     let value = compute.await?;
     if ttl_secs > 0 {
-        if let Err(e) = cache
-            .insert_with_expiry(&full, &value, Duration::from_secs(ttl_secs))
+        if let Err(e) = CACHE
+            .call(cache.insert_with_expiry(&full, &value, Duration::from_secs(ttl_secs)))
             .await
         {
             tracing::warn!(error = %e, "catalogue cache write failed");

@@ -123,7 +123,14 @@ pub async fn upload(
     store
         .put(&key, bytes, inspected.format.content_type())
         .await
-        .map_err(AppError::internal)?;
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not store an uploaded image");
+            AppError::Unavailable(
+                "Images cannot be stored right now: the file store is unreachable. Nothing was \
+                 saved; please upload the image again in a moment."
+                    .into(),
+            )
+        })?;
     let saved = async {
         let txn = write_txn(&ctx.db).await?;
         let existing = product_images::Entity::find()
