@@ -1,5 +1,6 @@
 //! Fixed-window counters for rate limits and login throttling: in memory for one process, or in
-//! Redis so that every web node counts together.
+//! Redis so that every web node counts together. While Redis cannot be reached each process
+//! counts on its own (a looser limit, never none), and tries Redis again a few seconds later.
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -10,6 +11,7 @@ use loco_rs::app::AppContext;
 
 use crate::{
     errors::{AppError, AppResult},
+    resilience::Breaker,
     settings::{CounterStoreKind, RateLimitSettings},
 };
 
@@ -21,9 +23,41 @@ pub struct Hit {
     pub reset_in: u64,
 }
 
+type Local = Mutex<HashMap<String, (Instant, u64)>>;
+
 pub enum Counters {
-    Memory(Mutex<HashMap<String, (Instant, u64)>>),
-    Redis(redis::aio::ConnectionManager),
+    Memory(Local),
+    Redis {
+        conn: redis::aio::ConnectionManager,
+        /// This process's own counts while Redis is away.
+        local: Local,
+        breaker: Breaker,
+    },
+}
+
+/// Adds `by` to `key`'s counter in `map`.
+fn count_in(map: &Local, key: &str, by: u64, window_secs: u64) -> Hit {
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let now = Instant::now();
+    let window = Duration::from_secs(window_secs);
+    if map.len() > 100_000 {
+        map.retain(|_, (start, _)| now.duration_since(*start) < window);
+    }
+    let entry = map.entry(key.to_string()).or_insert((now, 0));
+    if now.duration_since(entry.0) >= window {
+        *entry = (now, 0);
+    }
+    entry.1 += by;
+    let reset_in = window
+        .saturating_sub(now.duration_since(entry.0))
+        .as_secs()
+        .max(1);
+    Hit {
+        count: entry.1,
+        reset_in,
+    }
 }
 
 impl Counters {
@@ -39,7 +73,15 @@ impl Counters {
                     .get_connection_manager()
                     .await
                     .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))?;
-                Ok(Self::Redis(conn))
+                Ok(Self::Redis {
+                    conn,
+                    local: Mutex::new(HashMap::new()),
+                    breaker: Breaker::new(
+                        "counter store",
+                        Duration::from_secs(1),
+                        Duration::from_secs(5),
+                    ),
+                })
             }
         }
     }
@@ -59,52 +101,38 @@ impl Counters {
     /// Redis errors.
     pub async fn add(&self, key: &str, by: u64, window_secs: u64) -> AppResult<Hit> {
         match self {
-            Self::Memory(map) => {
-                let mut map = map
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let now = Instant::now();
-                let window = Duration::from_secs(window_secs);
-                if map.len() > 100_000 {
-                    map.retain(|_, (start, _)| now.duration_since(*start) < window);
-                }
-                let entry = map.entry(key.to_string()).or_insert((now, 0));
-                if now.duration_since(entry.0) >= window {
-                    *entry = (now, 0);
-                }
-                entry.1 += by;
-                let reset_in = window
-                    .saturating_sub(now.duration_since(entry.0))
-                    .as_secs()
-                    .max(1);
-                Ok(Hit {
-                    count: entry.1,
-                    reset_in,
-                })
-            }
-            Self::Redis(conn) => {
+            Self::Memory(map) => Ok(count_in(map, key, by, window_secs)),
+            Self::Redis {
+                conn,
+                local,
+                breaker,
+            } => {
                 let mut conn = conn.clone();
-                let key = format!("emporium:counter:{key}");
                 let mut pipe = redis::pipe();
                 pipe.atomic()
                     .cmd("INCRBY")
-                    .arg(&key)
+                    .arg(format!("emporium:counter:{key}"))
                     .arg(by)
                     .cmd("EXPIRE")
-                    .arg(&key)
+                    .arg(format!("emporium:counter:{key}"))
                     .arg(window_secs)
                     .arg("NX")
                     .ignore()
                     .cmd("TTL")
-                    .arg(&key);
-                let (count, ttl): (u64, i64) = crate::resilience::REDIS
-                    .call(pipe.query_async(&mut conn))
+                    .arg(format!("emporium:counter:{key}"));
+                match breaker
+                    .call(pipe.query_async::<(u64, i64)>(&mut conn))
                     .await
-                    .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))?;
-                Ok(Hit {
-                    count,
-                    reset_in: u64::try_from(ttl).unwrap_or(window_secs).max(1),
-                })
+                {
+                    Ok((count, ttl)) => Ok(Hit {
+                        count,
+                        reset_in: u64::try_from(ttl).unwrap_or(window_secs).max(1),
+                    }),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "counter store unavailable; counting in this process");
+                        Ok(count_in(local, key, by, window_secs))
+                    }
+                }
             }
         }
     }
@@ -133,21 +161,34 @@ impl Counters {
                 }
                 Ok(())
             }
-            Self::Redis(conn) => {
+            Self::Redis {
+                conn,
+                local,
+                breaker,
+            } => {
+                if let Some(entry) = local
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get_mut(key)
+                {
+                    entry.1 = entry.1.saturating_sub(1);
+                }
                 let mut conn = conn.clone();
                 // Only an existing counter: DECR on a missing key would create one without
                 // an expiry.
-                redis::cmd("EVAL")
-                    .arg(
-                        "if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 \
-                         then return redis.call('DECR', KEYS[1]) else return 0 end",
-                    )
-                    .arg(1)
-                    .arg(format!("emporium:counter:{key}"))
-                    .query_async::<i64>(&mut conn)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(
+                    "if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 \
+                     then return redis.call('DECR', KEYS[1]) else return 0 end",
+                )
+                .arg(1)
+                .arg(format!("emporium:counter:{key}"));
+                if let Err(e) = breaker.call(cmd.query_async::<i64>(&mut conn)).await {
+                    // Best effort: a count not taken back only makes the limit a little
+                    // stricter until the window ends.
+                    tracing::warn!(error = %e, "could not take back a count");
+                }
+                Ok(())
             }
         }
     }
@@ -162,13 +203,22 @@ impl Counters {
                     .remove(key);
                 Ok(())
             }
-            Self::Redis(conn) => {
+            Self::Redis {
+                conn,
+                local,
+                breaker,
+            } => {
+                local
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(key);
                 let mut conn = conn.clone();
-                redis::cmd("DEL")
-                    .arg(format!("emporium:counter:{key}"))
-                    .query_async::<()>(&mut conn)
-                    .await
-                    .map_err(|e| AppError::Unavailable(format!("counter store: {e}")))
+                let mut cmd = redis::cmd("DEL");
+                cmd.arg(format!("emporium:counter:{key}"));
+                if let Err(e) = breaker.call(cmd.query_async::<()>(&mut conn)).await {
+                    tracing::warn!(error = %e, "could not clear a count");
+                }
+                Ok(())
             }
         }
     }

@@ -191,7 +191,7 @@ impl Live {
             channel,
             publisher,
         } = redis.as_ref();
-        let result = crate::resilience::REDIS
+        let result = crate::resilience::LIVE
             .call(async {
                 let conn = publisher
                     .get_or_try_init(|| redis::aio::ConnectionManager::new(client.clone()))

@@ -2,7 +2,9 @@
 //! counter store): each is bounded by a short timeout, and after one fails the service is left
 //! alone for a few seconds (a circuit breaker), so an outage costs a request at most a
 //! fraction of a second instead of a pool's 30-second connection timeout, and the shop keeps
-//! serving from the database meanwhile.
+//! serving from the database meanwhile. One breaker per use, so a slow live feed does not stop
+//! jobs being queued; the breakers here are per process (the counter store has its own, in
+//! `counters`).
 use std::{
     fmt::Display,
     future::Future,
@@ -22,9 +24,14 @@ pub struct Breaker {
 pub static CACHE: Breaker =
     Breaker::new("cache", Duration::from_millis(500), Duration::from_secs(5));
 
-/// The job queue, the live feed and the counter store: generous, since a slow push is still
-/// a push, and a failed one is recovered by the sweeps.
-pub static REDIS: Breaker = Breaker::new("redis", Duration::from_secs(2), Duration::from_secs(5));
+/// The job queue: generous, since a slow push is still a push, and a failed one is recovered
+/// by the sweeps.
+pub static QUEUE: Breaker =
+    Breaker::new("job queue", Duration::from_secs(2), Duration::from_secs(5));
+
+/// The live feed of the admin dashboard (a convenience: a page load shows the same).
+pub static LIVE: Breaker =
+    Breaker::new("live feed", Duration::from_secs(1), Duration::from_secs(5));
 
 impl Breaker {
     #[must_use]

@@ -45,7 +45,7 @@ pub async fn health(State(ctx): State<AppContext>) -> impl IntoResponse {
     let database = state("database", ctx.db.ping().await);
     let queue = state(
         "queue",
-        crate::resilience::REDIS.call(Jobs::get(&ctx).ping()).await,
+        crate::resilience::QUEUE.call(Jobs::get(&ctx).ping()).await,
     );
     let ok = database == DependencyState::Ok;
     let status = if ok {

@@ -246,10 +246,13 @@ impl Jobs {
                 Ok(())
             }
             Backend::InProcess(pool) => pool.push(job),
-            Backend::Redis(q) => crate::resilience::REDIS
+            Backend::Redis(q) => crate::resilience::QUEUE
                 .call(q.push(&job))
                 .await
-                .map_err(|e| AppError::Unavailable(format!("job queue: {e}"))),
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "job queue unreachable");
+                    AppError::Unavailable("The job queue is unreachable right now.".into())
+                }),
         }
     }
 

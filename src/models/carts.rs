@@ -659,6 +659,9 @@ pub async fn merge_guest(ctx: &AppContext, user: &User, token: &str) -> AppResul
     };
     let target = for_user(&txn, user).await?;
     lock(&txn, target.id).await?;
+    // Merging is a step before the request's own change: a retry runs it all again (the
+    // guest cart is gone by then, so nothing merges twice).
+    super::idempotency::produced(&txn, super::idempotency::Produced::Rerun, false).await?;
     let mut notices = Vec::new();
     let mine = lines(&txn, target.id).await?;
     for line in lines(&txn, guest.id).await? {

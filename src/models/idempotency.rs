@@ -145,8 +145,11 @@ pub async fn stamp<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
     let Some(a) = current() else {
         return Ok(());
     };
+    // The lease is extended too: a request busy writing cannot renew it from its other task
+    // while its own transaction holds the row (or, on SQLite, the write lock).
     let res = Entity::update_many()
         .col_expr(Column::EffectAt, Expr::value(Utc::now().fixed_offset()))
+        .col_expr(Column::LockedUntil, Expr::value(lease_end().fixed_offset()))
         .filter(Column::Id.eq(a.id))
         .filter(Column::Attempt.eq(a.token.to_string()))
         .exec(txn)
@@ -251,19 +254,32 @@ pub async fn claim(
             }));
         }
     }
-    if row.locked_until.is_some_and(|t| t > now) {
+    // A claim from before leases existed (a rolling upgrade: an old process may still run it)
+    // counts as held for a minute after it was made.
+    let held_until = row.locked_until.or_else(|| {
+        row.attempt
+            .is_empty()
+            .then(|| row.created_at + Duration::minutes(1))
+    });
+    if held_until.is_some_and(|t| t > now) {
         return Ok(Claim::InProgress);
     }
     // The holder stopped renewing: it is dead. Take the claim over, a compare-and-set on its
     // attempt token. While nothing was stamped the takeover also requires that nothing be
     // stamped meanwhile (PostgreSQL re-checks the condition after a committing effect releases
     // the row), so an effect that commits during the takeover is answered, not run again.
+    // The lease is checked again in the update: a renewal that committed after our read wins.
     let mut takeover = Entity::update_many()
         .col_expr(Column::Attempt, Expr::value(token.to_string()))
         .col_expr(Column::LockedUntil, Expr::value(lease_end().fixed_offset()))
         .filter(Column::Id.eq(row.id))
         .filter(Column::Attempt.eq(row.attempt.clone()))
-        .filter(Column::State.eq("in_progress"));
+        .filter(Column::State.eq("in_progress"))
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::LockedUntil.is_null())
+                .add(Column::LockedUntil.lte(now.fixed_offset())),
+        );
     if row.effect_at.is_none() {
         takeover = takeover.filter(Column::EffectAt.is_null());
     }
@@ -274,6 +290,9 @@ pub async fn claim(
     if row.effect_at.is_none() {
         return Ok(Claim::Acquired(attempt));
     }
+    // Read again after the takeover: on PostgreSQL it may have waited for the dead-looking
+    // holder's last transaction, which can have named a later outcome.
+    let row = Entity::find_by_id(row.id).one(db).await?.unwrap_or(row);
     Ok(Claim::Recovered(
         attempt,
         Outcome {

@@ -782,10 +782,15 @@ pub async fn refund_late(env: &crate::jobs::JobEnv, refund_id: Uuid) -> AppResul
     {
         Ok(r) => r,
         Err(e) => {
+            // `updated_at` moves too: the sweep comes back after its grace, not every minute.
             transactions::Entity::update_many()
                 .col_expr(
                     transactions::Column::FailureReason,
                     Expr::value(e.to_string()),
+                )
+                .col_expr(
+                    transactions::Column::UpdatedAt,
+                    Expr::value(Utc::now().fixed_offset()),
                 )
                 .filter(transactions::Column::Id.eq(claim.id))
                 .exec(&env.db)
@@ -905,7 +910,8 @@ const REFUND_CLAIM_STALE_SECS: i64 = 180;
 /// Claims the refund of the order's payment: with the order's payments locked (PostgreSQL
 /// `FOR UPDATE`; SQLite's write lock), it picks the succeeded payment that no refund covers
 /// yet and writes a pending refund row as the claim. Two admins clicking at once: the second
-/// finds the first's claim and is refused. `None` when the order has no recorded payment.
+/// finds the first's claim and is refused. `None` when there is nothing to ask the provider:
+/// the order has no recorded payment, or its payment was already refunded in full.
 async fn claim_refund(
     ctx: &AppContext,
     order: &orders::Model,
@@ -937,6 +943,17 @@ async fn claim_refund(
         .find(|p| !refunds.iter().any(|r| r.payment_ref == p.payment_ref))
         .cloned()
     else {
+        // The money already went back in full but the order's step never committed (the
+        // process died between the two): the step is taken now, the provider not asked again.
+        let refunded_in_full = refunds.iter().any(|r| {
+            r.status == TransactionStatus::Succeeded.as_str()
+                && payments
+                    .iter()
+                    .any(|p| p.payment_ref == r.payment_ref && r.amount_cents >= p.amount_cents)
+        });
+        if refunded_in_full {
+            return Ok(None);
+        }
         // A refund claimed by a process that died before it finished: the retry of the same
         // request, or anyone once the claim is older than any provider call can take, resumes
         // it. The provider is asked with the same key, so the money goes back once.
@@ -1006,7 +1023,8 @@ pub async fn refund(
     actor: &Actor,
 ) -> AppResult<OrderView> {
     let settings = Settings::get(ctx);
-    // A paid order without a recorded payment predates payments; it is refunded by hand.
+    // A paid order without a recorded payment predates payments and is refunded by hand; one
+    // whose refund went through before a crash only lacks its step.
     let Some((payment, claim)) = claim_refund(ctx, order).await? else {
         let txn = write_txn(&ctx.db).await?;
         let (out, after) = act_in(&txn, &settings, order.pid, action, actor).await?;

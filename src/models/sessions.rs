@@ -35,6 +35,9 @@ impl std::fmt::Debug for DbSessionStore {
     }
 }
 
+/// How long the cache keeps a copy of a session at most (it is written again on every save).
+const CACHED_COPY_SECS: u64 = 600;
+
 fn cache_key(id: &Id) -> String {
     format!("emporium:session:{id}")
 }
@@ -59,7 +62,7 @@ impl DbSessionStore {
         let Some(cache) = &self.cache else { return };
         let key = cache_key(&record.id);
         let left = (record.expiry_date - OffsetDateTime::now_utc()).whole_seconds();
-        let stored = match u64::try_from(left) {
+        let stored = match u64::try_from(left).map(|s| s.min(CACHED_COPY_SECS)) {
             Ok(secs) if secs > 0 => {
                 crate::resilience::CACHE
                     .call(cache.insert_with_expiry(&key, record, Duration::from_secs(secs)))
@@ -73,28 +76,19 @@ impl DbSessionStore {
         }
     }
 
+    /// Always tried (never skipped by the cache's breaker). A copy it cannot drop (Redis
+    /// unreachable) lives at most [`CACHED_COPY_SECS`]: a session signed out during an outage
+    /// can be read from a Redis that comes back with its data only within that time.
     async fn forget(&self, id: &Id) {
-        if let Err(e) = self.try_forget(id).await {
-            // Not fatal for reads: with the cache unreachable they go to the database.
-            tracing::warn!(error = %e, "could not drop a session from the cache");
-        }
-    }
-
-    /// Always tried (never skipped by the cache's breaker): a sign-out must know whether the
-    /// copy is gone.
-    async fn try_forget(&self, id: &Id) -> Result<(), String> {
-        let Some(cache) = &self.cache else {
-            return Ok(());
-        };
-        match tokio::time::timeout(
+        let Some(cache) = &self.cache else { return };
+        let removed = tokio::time::timeout(
             std::time::Duration::from_millis(500),
             cache.remove(&cache_key(id)),
         )
-        .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("the cache did not answer".into()),
+        .await;
+        if !matches!(removed, Ok(Ok(()))) {
+            // Not fatal for reads: with the cache unreachable they go to the database.
+            tracing::warn!("could not drop a session from the cache");
         }
     }
 
@@ -213,10 +207,6 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        // A copy the cache could not drop (Redis unreachable) would sign the session in again
-        // once Redis is back: with the cache down a sign-out fails, to be tried again, rather
-        // than seem done. (Dropped again after the delete, for a save that raced it.)
-        self.try_forget(session_id).await.map_err(backend)?;
         Entity::delete_many()
             .filter(Column::Id.eq(session_id.to_string()))
             .exec(&self.db)

@@ -20,7 +20,7 @@ pub async fn api_stack(State(ctx): State<AppContext>, req: Request, next: Next) 
     }
     let (parts, body) = req.into_parts();
     let quota = match super::rate_limit::check(&ctx, &parts).await {
-        Ok(q) => q,
+        Ok(q) => Some(q),
         Err((e, quota)) => {
             let mut res = ApiError(e).into_response();
             if let Some(q) = quota {

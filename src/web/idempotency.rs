@@ -30,18 +30,26 @@ const WAIT_FOR_ORIGINAL: Duration = Duration::from_secs(10);
 /// Who a stored outcome belongs to: the authenticated caller, checked here, before any replay.
 /// `None` when the credentials do not hold (forged, revoked, ended session): the request then
 /// goes to its handler, which refuses it, and nothing stored is ever shown for it.
-async fn owner(ctx: &AppContext, parts: &Parts) -> Option<String> {
+///
+/// # Errors
+/// `Unavailable` when the database cannot tell: the request is then refused (503) rather than
+/// run without its key's protection.
+async fn owner(ctx: &AppContext, parts: &Parts) -> Result<Option<String>, AppError> {
+    let checked = |r: Result<_, AppError>| match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e @ AppError::Unavailable(_)) => Err(e),
+        Err(_) => Ok(None),
+    };
     if let Some(key) = api_key(parts) {
         let path = parts.uri.path();
-        crate::models::api_keys::authenticate(&ctx.db, key, parts.method.as_str(), path)
-            .await
-            .ok()?;
-        return Some(format!("key:{}", hash_secret(key)));
+        let known = checked(
+            crate::models::api_keys::authenticate(&ctx.db, key, parts.method.as_str(), path).await,
+        )?;
+        return Ok(known.map(|_| format!("key:{}", hash_secret(key))));
     }
-    match bearer_claims(ctx, parts) {
+    Ok(match bearer_claims(ctx, parts) {
         Ok(Some(claims)) => {
-            let user = live_user(ctx, &claims).await.ok()?;
-            Some(format!("user:{}", user.pid))
+            checked(live_user(ctx, &claims).await)?.map(|user| format!("user:{}", user.pid))
         }
         Ok(None) => {
             // A guest is its client and its cart: two guests behind one address do not share
@@ -54,7 +62,7 @@ async fn owner(ctx: &AppContext, parts: &Parts) -> Option<String> {
             Some(format!("anon:{}:{cart}", client_id(ctx, parts)))
         }
         Err(_) => None,
-    }
+    })
 }
 
 /// Requests whose answers are credentials (access and refresh tokens): never stored, never
@@ -64,8 +72,9 @@ fn carries_secrets(path: &str) -> bool {
 }
 
 /// Marks a response that shows a new secret once (an API key, a webhook signing secret): it is
-/// not kept for replay, so the idempotency table never holds a secret in clear. A retry with
-/// the same key runs again.
+/// not kept for replay, so the idempotency table never holds a secret in clear. A repeat with
+/// the same key is told (409) that the request was carried out and its secret shown once; it
+/// does not make a second key.
 #[derive(Debug, Clone, Copy)]
 pub struct ShowsSecret;
 
@@ -94,8 +103,10 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
         }
     };
     let (parts, body) = req.into_parts();
-    let Some(owner) = owner(ctx, &parts).await else {
-        return next.run(Request::from_parts(parts, body)).await;
+    let owner = match owner(ctx, &parts).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => return next.run(Request::from_parts(parts, body)).await,
+        Err(e) => return ApiError(e).into_response(),
     };
     let settings = Settings::get(ctx);
     let is_upload = parts
@@ -180,9 +191,35 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
         ))
         .into_response();
     };
-    // Server errors are not an outcome worth remembering: the client should be able to retry.
-    if res_parts.status.is_server_error() || res_parts.extensions.get::<ShowsSecret>().is_some() {
+    // Server errors are not an outcome worth remembering: the client should be able to retry
+    // (and runs again only if nothing was committed; see `idempotency::release`). Nor is a
+    // failed read of what a lost attempt produced (deleted meanwhile, say): the next retry
+    // reads again.
+    let recovered_badly = recovered.is_some_and(|o| o.produced != Some(Produced::Rerun))
+        && !unreachable_cart
+        && !res_parts.status.is_success();
+    if res_parts.status.is_server_error() || recovered_badly {
         let _ = idempotency::release(&ctx.db, attempt).await;
+    } else if res_parts.extensions.get::<ShowsSecret>().is_some() {
+        let told = ApiError(AppError::Conflict(
+            "A request with this Idempotency-Key was carried out; the secret it made is shown only \
+             in that first answer."
+                .into(),
+        ))
+        .into_response();
+        let (told_parts, told_body) = told.into_parts();
+        let body = to_bytes(told_body, MAX_STORED_RESPONSE)
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        let saved = Saved {
+            status: told_parts.status.as_u16(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        };
+        if let Err(e) = idempotency::complete(&ctx.db, attempt, &saved).await {
+            tracing::error!(error = %e, "could not store idempotent response");
+        }
     } else {
         let saved = Saved {
             status: res_parts.status.as_u16(),

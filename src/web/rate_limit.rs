@@ -31,16 +31,9 @@ impl Quota {
 /// Counts the request against its caller's bucket: the user for a valid bearer token, else the
 /// client address. An invalid token is counted as anonymous; the handler then answers 401.
 ///
-/// `None` when the counter store (Redis in production) cannot be reached: the request is let
-/// through uncounted, as the shop keeps selling through a Redis outage. (Login and mail
-/// throttles, which guard accounts, stay closed instead.)
-///
 /// # Errors
-/// `AppError::RateLimited` when the bucket is exhausted; an API key that cannot be checked.
-pub async fn check(
-    ctx: &AppContext,
-    parts: &Parts,
-) -> Result<Option<Quota>, (AppError, Option<Quota>)> {
+/// `AppError::RateLimited` when the bucket is exhausted; counter-store errors.
+pub async fn check(ctx: &AppContext, parts: &Parts) -> Result<Quota, (AppError, Option<Quota>)> {
     let settings = Settings::get(ctx);
     let rl = &settings.rate_limits;
     // API keys act for an admin: the staff allowance, counted per key (not per address). Only
@@ -66,13 +59,9 @@ pub async fn check(
             None => (format!("rl:anon:{}", client_id(ctx, parts)), rl.anonymous),
         },
     };
-    let hit = match counted(ctx, &key, rl.window_secs).await {
-        Ok(hit) => hit,
-        Err(e) => {
-            tracing::warn!(error = %e, "rate-limit store unavailable; request not counted");
-            return Ok(None);
-        }
-    };
+    let hit = counted(ctx, &key, rl.window_secs)
+        .await
+        .map_err(|e| (e, None))?;
     let quota = Quota { limit, hit };
     if hit.count > limit {
         return Err((
@@ -82,7 +71,7 @@ pub async fn check(
             Some(quota),
         ));
     }
-    Ok(Some(quota))
+    Ok(quota)
 }
 
 async fn counted(ctx: &AppContext, key: &str, window: u64) -> AppResult<Hit> {

@@ -1039,6 +1039,14 @@ async fn a_new_api_key_is_never_kept_for_replay() {
             .contains(secret)),
             "the key is not at rest in clear"
         );
+        // A repeat makes no second key: it is told the first one was made.
+        let again = create().await;
+        assert_error(&again, 409, "conflict");
+        let keys = emporium::models::_entities::api_keys::Entity::find()
+            .all(&ctx.db)
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 1, "one key for one request");
     })
     .await;
 }
