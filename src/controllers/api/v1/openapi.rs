@@ -76,6 +76,11 @@ impl CommonErrors {
             "`unauthorized`: a missing (where needed), invalid or expired bearer token",
         );
         add("429", "`rate_limited`, with `Retry-After`");
+        add(
+            "503",
+            "`unavailable`: a service the shop needs (its database, the file store) is down for \
+             the moment; retry after `Retry-After` seconds",
+        );
         if secured {
             add(
                 "403",
