@@ -798,8 +798,13 @@ pub async fn refund_late(env: &crate::jobs::JobEnv, refund_id: Uuid) -> AppResul
             return Err(e);
         }
     };
-    // Compare-and-set on the claim: the provider's own refund event may have recorded it
-    // meanwhile, and then this changes nothing.
+    refund_made(&env.db, claim.id, &refund_ref).await
+}
+
+/// Records on its claim that a refund went through at the provider. A compare-and-set on the
+/// pending claim: the provider's own refund event may have recorded it meanwhile, and then
+/// this changes nothing.
+async fn refund_made<C: ConnectionTrait>(db: &C, claim_id: i32, refund_ref: &str) -> AppResult<()> {
     transactions::Entity::update_many()
         .col_expr(
             transactions::Column::Status,
@@ -814,9 +819,9 @@ pub async fn refund_late(env: &crate::jobs::JobEnv, refund_id: Uuid) -> AppResul
             transactions::Column::UpdatedAt,
             Expr::value(Utc::now().fixed_offset()),
         )
-        .filter(transactions::Column::Id.eq(claim.id))
+        .filter(transactions::Column::Id.eq(claim_id))
         .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
-        .exec(&env.db)
+        .exec(db)
         .await?;
     Ok(())
 }
@@ -1069,19 +1074,7 @@ pub async fn refund(
     };
     // The money has gone back: record that first, on its own, whatever happens to the order.
     // (If the provider's refund event was faster, it recorded the same refund on this claim.)
-    transactions::Entity::update_many()
-        .col_expr(
-            transactions::Column::Status,
-            Expr::value(TransactionStatus::Succeeded.as_str()),
-        )
-        .col_expr(transactions::Column::ProviderRef, Expr::value(refund_ref))
-        .col_expr(
-            transactions::Column::UpdatedAt,
-            Expr::value(Utc::now().fixed_offset()),
-        )
-        .filter(transactions::Column::Id.eq(claim.id))
-        .exec(&ctx.db)
-        .await?;
+    refund_made(&ctx.db, claim.id, &refund_ref).await?;
     let txn = write_txn(&ctx.db).await?;
     let (out, after) = act_in(&txn, &settings, order.pid, action, actor).await?;
     txn.commit().await?;
