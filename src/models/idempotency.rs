@@ -119,6 +119,13 @@ pub async fn scope<F: Future>(attempt: Attempt, f: F) -> F::Output {
     CURRENT.scope(attempt, f).await
 }
 
+/// The claim row while `a` still holds it (not taken over by a retry).
+fn held_by(a: Attempt) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(Column::Id.eq(a.id))
+        .add(Column::Attempt.eq(a.token.to_string()))
+}
+
 fn current() -> Option<Attempt> {
     CURRENT.try_with(|a| *a).ok()
 }
@@ -150,8 +157,7 @@ pub async fn stamp<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
     let res = Entity::update_many()
         .col_expr(Column::EffectAt, Expr::value(Utc::now().fixed_offset()))
         .col_expr(Column::LockedUntil, Expr::value(lease_end().fixed_offset()))
-        .filter(Column::Id.eq(a.id))
-        .filter(Column::Attempt.eq(a.token.to_string()))
+        .filter(held_by(a))
         .exec(txn)
         .await?;
     if res.rows_affected == 1 {
@@ -178,8 +184,7 @@ pub async fn produced<C: ConnectionTrait>(txn: &C, what: Produced, created: bool
             Column::OutcomeStatus,
             Expr::value(if created { 201 } else { 200 }),
         )
-        .filter(Column::Id.eq(a.id))
-        .filter(Column::Attempt.eq(a.token.to_string()))
+        .filter(held_by(a))
         .exec(txn)
         .await?;
     Ok(())
@@ -312,8 +317,7 @@ pub async fn claim(
 pub async fn renew(db: &DatabaseConnection, a: Attempt) -> AppResult<()> {
     Entity::update_many()
         .col_expr(Column::LockedUntil, Expr::value(lease_end().fixed_offset()))
-        .filter(Column::Id.eq(a.id))
-        .filter(Column::Attempt.eq(a.token.to_string()))
+        .filter(held_by(a))
         .filter(Column::State.eq("in_progress"))
         .exec(db)
         .await?;
@@ -331,8 +335,7 @@ pub async fn complete(db: &DatabaseConnection, a: Attempt, saved: &Saved) -> App
             Expr::value(serde_json::to_string(&saved.headers).unwrap_or_default()),
         )
         .col_expr(Column::ResponseBody, Expr::value(saved.body.clone()))
-        .filter(Column::Id.eq(a.id))
-        .filter(Column::Attempt.eq(a.token.to_string()))
+        .filter(held_by(a))
         .exec(db)
         .await?;
     Ok(())
@@ -346,8 +349,7 @@ pub async fn complete(db: &DatabaseConnection, a: Attempt, saved: &Saved) -> App
 /// Database errors.
 pub async fn release(db: &DatabaseConnection, a: Attempt) -> AppResult<()> {
     let deleted = Entity::delete_many()
-        .filter(Column::Id.eq(a.id))
-        .filter(Column::Attempt.eq(a.token.to_string()))
+        .filter(held_by(a))
         .filter(Column::EffectAt.is_null())
         .exec(db)
         .await?;
@@ -357,8 +359,7 @@ pub async fn release(db: &DatabaseConnection, a: Attempt) -> AppResult<()> {
                 Column::LockedUntil,
                 Expr::value(Option::<chrono::DateTime<chrono::FixedOffset>>::None),
             )
-            .filter(Column::Id.eq(a.id))
-            .filter(Column::Attempt.eq(a.token.to_string()))
+            .filter(held_by(a))
             .filter(Column::State.eq("in_progress"))
             .exec(db)
             .await?;

@@ -311,6 +311,9 @@ async fn recover(ctx: &AppContext, parts: &Parts, outcome: Outcome) -> Response 
     };
     if res.status().is_success() {
         *res.status_mut() = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
+        // Not run now, as a stored answer is not: told the same way.
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     res
 }

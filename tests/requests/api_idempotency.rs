@@ -88,6 +88,11 @@ async fn a_checkout_whose_answer_was_lost_in_a_crash_is_answered_not_placed_agai
         as_if_killed(&ctx, "order-1", true).await;
         let retry = keyed(&server, &ann, "/api/v1/checkout", "order-1", &body).await;
         assert_eq!(retry.status_code(), 201, "{}", retry.text());
+        assert_eq!(
+            retry.headers()["idempotent-replayed"],
+            "true",
+            "not run again"
+        );
         let answered: Value = retry.json();
         assert_eq!(
             answered["id"], placed["id"],

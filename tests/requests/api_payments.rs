@@ -4,13 +4,12 @@
 use emporium::{
     domain::payment::PaymentEvent,
     models::{
-        _entities::{notifications, orders, transactions},
-        orders as order_model,
+        _entities::{notifications, transactions},
         payments::{self, Handled},
     },
 };
 use futures::future::join_all;
-use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use serial_test::parallel;
 
@@ -270,20 +269,7 @@ async fn a_payment_arriving_after_expiry_is_refunded_and_the_admins_are_told() {
     with_app(|server, ctx| async move {
         let shop = shop(&server, &ctx).await;
         let (ann, order, session) = pending_order(&server, &ctx, &shop).await;
-        orders::Entity::update_many()
-            .col_expr(
-                orders::Column::ExpiresAt,
-                Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
-            )
-            .exec(&ctx.db)
-            .await
-            .unwrap();
-        assert_eq!(
-            order_model::expire_due(&ctx, chrono::Utc::now())
-                .await
-                .unwrap(),
-            1
-        );
+        assert_eq!(expire_all_now(&ctx).await, 1);
         let sid = session["session_id"].as_str().unwrap();
         let (handled, _) = payments::test_outcome(&ctx, sid, true).await.unwrap();
         assert_eq!(handled, Handled::RefundedLate);

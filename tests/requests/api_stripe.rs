@@ -251,17 +251,7 @@ async fn a_declined_card_and_a_late_payment_on_an_expired_order_are_recorded_and
             Some("Your card was declined.")
         );
 
-        orders::Entity::update_many()
-            .col_expr(
-                orders::Column::ExpiresAt,
-                Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
-            )
-            .exec(&ctx.db)
-            .await
-            .unwrap();
-        emporium::models::orders::expire_due(&ctx, chrono::Utc::now())
-            .await
-            .unwrap();
+        expire_all_now(&ctx).await;
         let res = deliver(&server, &p.fake.pay(&p.session_id)).await;
         assert_eq!(res.status_code(), 200, "{}", res.text());
         assert_eq!(status(&server, &p).await, "expired");
@@ -293,17 +283,7 @@ async fn a_late_payment_is_refunded_by_a_job_that_outlasts_a_stripe_outage() {
     use loco_rs::task::{Task, Vars};
     with_app(|server, ctx| async move {
         let p = paying(&server, &ctx).await;
-        orders::Entity::update_many()
-            .col_expr(
-                orders::Column::ExpiresAt,
-                Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
-            )
-            .exec(&ctx.db)
-            .await
-            .unwrap();
-        emporium::models::orders::expire_due(&ctx, chrono::Utc::now())
-            .await
-            .unwrap();
+        expire_all_now(&ctx).await;
         p.fake.state.lock().unwrap().refunds_failing = true;
 
         // The payment is recorded and the event acknowledged although Stripe cannot refund

@@ -102,6 +102,23 @@ pub async fn post(server: &TestServer, auth: &Auth, path: &str, body: Value) -> 
         .await
 }
 
+/// Every pending order's time runs out now, and the expiry runs: how many orders it expired.
+pub async fn expire_all_now(ctx: &AppContext) -> usize {
+    use emporium::models::_entities::orders;
+    use sea_orm::sea_query::Expr;
+    orders::Entity::update_many()
+        .col_expr(
+            orders::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .exec(&ctx.db)
+        .await
+        .unwrap();
+    emporium::models::orders::expire_due(ctx, chrono::Utc::now())
+        .await
+        .unwrap()
+}
+
 /// A product as the API shows it now.
 pub async fn product(server: &TestServer, id: &str) -> Value {
     server.get(&format!("/api/v1/products/{id}")).await.json()
