@@ -15,6 +15,7 @@ mod m20261202_000008_integrations;
 mod m20261203_000009_security;
 mod m20261203_000010_address_recipient;
 mod m20261203_000011_idempotency_lease;
+mod m20261203_000012_idempotency_answer;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_security::Migration),
             Box::new(m20261203_000010_address_recipient::Migration),
             Box::new(m20261203_000011_idempotency_lease::Migration),
+            Box::new(m20261203_000012_idempotency_answer::Migration),
         ]
     }
 }

@@ -100,6 +100,7 @@ pub async fn create(
 ) -> AppResult<NewApiKey> {
     let prefix = hex::encode(rand::random::<[u8; 6]>());
     let secret = tokens::new_secret();
+    let txn = super::db::write_txn(&ctx.db).await?;
     let row = api_keys::ActiveModel {
         pid: Set(Uuid::new_v4()),
         name: Set(draft.name),
@@ -117,8 +118,10 @@ pub async fn create(
         created_at: Set(Utc::now().into()),
         ..Default::default()
     }
-    .insert(&ctx.db)
+    .insert(&txn)
     .await?;
+    super::idempotency::produced(&txn, super::idempotency::Produced::Secret, true).await?;
+    txn.commit().await?;
     Ok(NewApiKey {
         key: ApiKeyView::from(&row),
         secret: format!("{KEY_PREFIX}{prefix}_{secret}"),

@@ -616,6 +616,7 @@ pub async fn apply_coupon(
     coupon_effect(&ctx.db, Some(&promo), subtotal, user)
         .await?
         .map_err(promos::rejected)?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     carts::Entity::update_many()
         .col_expr(carts::Column::PromoCodeId, Expr::value(promo.id))
         .col_expr(
@@ -623,8 +624,10 @@ pub async fn apply_coupon(
             Expr::value(Utc::now().fixed_offset()),
         )
         .filter(carts::Column::Id.eq(cart.id))
-        .exec(&ctx.db)
+        .exec(&txn)
         .await?;
+    super::idempotency::produced(&txn, super::idempotency::Produced::Cart, false).await?;
+    txn.commit().await?;
     Ok(carts::Model {
         promo_code_id: Some(promo.id),
         ..cart.clone()

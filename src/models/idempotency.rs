@@ -52,7 +52,10 @@ pub struct Attempt {
 }
 
 /// What an idempotent request produced, named in the transaction that produced it, so that a
-/// retry after a crash can answer with it.
+/// retry after a crash can answer with it. A request whose transactions committed without
+/// naming anything runs again: every use-case names what its last write produced (the
+/// idempotency tests check each POST of the API does), so what committed before that is
+/// preparation that is safe to repeat (a cart made, prices refreshed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Produced {
     /// An order was placed or moved; the answer is the order.
@@ -61,6 +64,17 @@ pub enum Produced {
     Cart,
     /// A product (or one of its variants or its stock) changed; the answer is the product.
     Product(Uuid),
+    /// An account was made; the answer is the account.
+    Account(Uuid),
+    /// The caller's wishlist changed; the answer is the wishlist.
+    Wishlist,
+    /// The answer has no body (204 No Content).
+    Nothing,
+    /// The answer showed a new secret once (an API key, a webhook signing secret). It cannot
+    /// be shown again, so a retry is told that the request was carried out.
+    Secret,
+    /// The use-case wrote the answer itself, in the transaction of its effect ([`answer`]).
+    Answer,
     /// Running the request again does nothing twice (it finds and reuses what the first run
     /// made), so a retry simply runs it.
     Rerun,
@@ -72,16 +86,27 @@ impl Produced {
             Self::Order(id) => format!("order:{id}"),
             Self::Cart => "cart".into(),
             Self::Product(id) => format!("product:{id}"),
+            Self::Account(id) => format!("account:{id}"),
+            Self::Wishlist => "wishlist".into(),
+            Self::Nothing => "nothing".into(),
+            Self::Secret => "secret".into(),
+            Self::Answer => "answer".into(),
             Self::Rerun => "rerun".into(),
         }
     }
 
     fn decode(s: &str) -> Option<Self> {
         let (kind, id) = s.split_once(':').unwrap_or((s, ""));
+        let id = || Uuid::parse_str(id).ok();
         match kind {
-            "order" => Uuid::parse_str(id).ok().map(Self::Order),
+            "order" => id().map(Self::Order),
             "cart" => Some(Self::Cart),
-            "product" => Uuid::parse_str(id).ok().map(Self::Product),
+            "product" => id().map(Self::Product),
+            "account" => id().map(Self::Account),
+            "wishlist" => Some(Self::Wishlist),
+            "nothing" => Some(Self::Nothing),
+            "secret" => Some(Self::Secret),
+            "answer" => Some(Self::Answer),
             "rerun" => Some(Self::Rerun),
             _ => None,
         }
@@ -89,11 +114,21 @@ impl Produced {
 }
 
 /// What a request left behind when its attempt died after committing its effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub produced: Option<Produced>,
     /// The status the request answered with (201 for something created, else 200).
     pub status: u16,
+    /// The answer itself, when the use-case wrote it ([`Produced::Answer`]).
+    pub body: Option<Vec<u8>>,
+}
+
+impl Outcome {
+    /// Whether the retry runs the request again rather than answering from the outcome.
+    #[must_use]
+    pub fn runs_again(&self) -> bool {
+        matches!(self.produced, None | Some(Produced::Rerun))
+    }
 }
 
 pub enum Claim {
@@ -184,6 +219,34 @@ pub async fn produced<C: ConnectionTrait>(txn: &C, what: Produced, created: bool
             Column::OutcomeStatus,
             Expr::value(if created { 201 } else { 200 }),
         )
+        .col_expr(Column::OutcomeBody, Expr::value(Option::<Vec<u8>>::None))
+        .filter(held_by(a))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the answer of the current idempotent request (JSON, with `status`) inside the
+/// transaction of its effect, for answers that are not a resource one can read again (a
+/// ledger row, a delivery) or that the use-case has at hand anyway. A retry after a crash
+/// repeats it as it was.
+///
+/// # Errors
+/// Database errors.
+pub async fn answer<C: ConnectionTrait, T: serde::Serialize>(
+    txn: &C,
+    status: u16,
+    body: &T,
+) -> AppResult<()> {
+    let Some(a) = current() else {
+        return Ok(());
+    };
+    let body = serde_json::to_vec(body)
+        .map_err(|e| crate::errors::AppError::Internal(format!("answer: {e}").into()))?;
+    Entity::update_many()
+        .col_expr(Column::Outcome, Expr::value(Produced::Answer.encode()))
+        .col_expr(Column::OutcomeStatus, Expr::value(i32::from(status)))
+        .col_expr(Column::OutcomeBody, Expr::value(body))
         .filter(held_by(a))
         .exec(txn)
         .await?;
@@ -221,6 +284,7 @@ pub async fn claim(
         effect_at: Set(None),
         outcome: Set(None),
         outcome_status: Set(None),
+        outcome_body: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -306,6 +370,7 @@ pub async fn claim(
                 .outcome_status
                 .and_then(|s| u16::try_from(s).ok())
                 .unwrap_or(200),
+            body: row.outcome_body,
         },
     ))
 }
@@ -398,6 +463,11 @@ mod tests {
             Produced::Order(id),
             Produced::Cart,
             Produced::Product(id),
+            Produced::Account(id),
+            Produced::Wishlist,
+            Produced::Nothing,
+            Produced::Secret,
+            Produced::Answer,
             Produced::Rerun,
         ] {
             assert_eq!(Produced::decode(&p.encode()), Some(p));

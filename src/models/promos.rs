@@ -211,6 +211,7 @@ fn duplicate() -> AppError {
 /// `Conflict` for a duplicate code.
 pub async fn create(ctx: &AppContext, d: PromoDraft) -> AppResult<PromoView> {
     let now = Utc::now().into();
+    let txn = super::db::write_txn(&ctx.db).await?;
     let row = promo_codes::ActiveModel {
         pid: Set(Uuid::new_v4()),
         code: Set(d.code),
@@ -228,10 +229,13 @@ pub async fn create(ctx: &AppContext, d: PromoDraft) -> AppResult<PromoView> {
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&ctx.db)
+    .insert(&txn)
     .await
     .on_unique(duplicate)?;
-    Ok(PromoView::from(&row))
+    let view = PromoView::from(&row);
+    super::idempotency::answer(&txn, 201, &view).await?;
+    txn.commit().await?;
+    Ok(view)
 }
 
 /// # Errors

@@ -194,6 +194,7 @@ pub async fn create(
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
+    super::idempotency::answer(&txn, 201, &out).await?;
     txn.commit().await?;
     Ok(out)
 }
@@ -293,6 +294,7 @@ pub async fn receive(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<Pu
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
+    super::idempotency::answer(&txn, 200, &out).await?;
     txn.commit().await?;
     super::catalogue::cache::invalidate(&ctx.cache).await;
     Ok(out)

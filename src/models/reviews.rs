@@ -255,6 +255,7 @@ pub async fn create(
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
+    super::idempotency::answer(&txn, 201, &out).await?;
     txn.commit().await?;
     cache::invalidate(&ctx.cache).await;
     Ok(out)

@@ -212,10 +212,14 @@ pub async fn adjust(ctx: &AppContext, adj: &Adjustment, actor: &Actor) -> AppRes
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    let entry = entries(&txn, vec![row])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    super::idempotency::answer(&txn, 201, &entry).await?;
     txn.commit().await?;
     super::catalogue::cache::invalidate(&ctx.cache).await;
-    let mut list = entries(&ctx.db, vec![row]).await?;
-    list.pop().ok_or(AppError::NotFound)
+    Ok(entry)
 }
 
 /// A ledger row as the API and the admin show it.

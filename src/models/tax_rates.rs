@@ -103,6 +103,7 @@ pub async fn list(ctx: &AppContext) -> AppResult<Vec<TaxRateView>> {
 /// `Conflict` when the country already has a rate.
 pub async fn create(ctx: &AppContext, d: TaxRateDraft) -> AppResult<TaxRateView> {
     let now = Utc::now().into();
+    let txn = super::db::write_txn(&ctx.db).await?;
     let row = tax_rates::ActiveModel {
         pid: Set(Uuid::new_v4()),
         country: Set(d.country),
@@ -112,10 +113,13 @@ pub async fn create(ctx: &AppContext, d: TaxRateDraft) -> AppResult<TaxRateView>
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&ctx.db)
+    .insert(&txn)
     .await
     .on_unique(|| AppError::Conflict("This country already has a tax rate.".into()))?;
-    Ok(TaxRateView::from(&row))
+    let view = TaxRateView::from(&row);
+    super::idempotency::answer(&txn, 201, &view).await?;
+    txn.commit().await?;
+    Ok(view)
 }
 
 async fn find(ctx: &AppContext, pid: Uuid) -> AppResult<tax_rates::Model> {

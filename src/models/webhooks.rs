@@ -191,6 +191,7 @@ pub async fn create(
     draft: EndpointDraft,
 ) -> AppResult<EndpointView> {
     let now = Utc::now();
+    let txn = super::db::write_txn(db).await?;
     let row = endpoints::ActiveModel {
         pid: Set(Uuid::new_v4()),
         url: Set(draft.url),
@@ -203,8 +204,10 @@ pub async fn create(
         updated_at: Set(now.into()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    super::idempotency::produced(&txn, super::idempotency::Produced::Secret, true).await?;
+    txn.commit().await?;
     EndpointView::of(&row, Some(sealer))
 }
 
@@ -428,7 +431,10 @@ pub async fn redeliver(
         .one(&ctx.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let row = insert_delivery(&ctx.db, e.id, d.event_id, &d.event, &d.payload).await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
+    let row = insert_delivery(&txn, e.id, d.event_id, &d.event, &d.payload).await?;
+    super::idempotency::answer(&txn, 202, &DeliveryView::from(&row)).await?;
+    txn.commit().await?;
     enqueue(ctx, vec![row.pid]).await;
     // Re-read: an inline queue has already sent it.
     let fresh = deliveries::Entity::find_by_id(row.id)

@@ -18,6 +18,7 @@ use crate::errors::AppResult;
 /// `NotFound` for an unknown or inactive product.
 pub async fn add(ctx: &AppContext, user: &User, product: &str) -> AppResult<bool> {
     let p = find_product(&ctx.db, product, false).await?;
+    let txn = super::db::write_txn(&ctx.db).await?;
     let n = wishlist_items::Entity::insert(wishlist_items::ActiveModel {
         user_id: Set(user.id),
         product_id: Set(p.id),
@@ -32,8 +33,10 @@ pub async fn add(ctx: &AppContext, user: &User, product: &str) -> AppResult<bool
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(&ctx.db)
+    .exec_without_returning(&txn)
     .await?;
+    super::idempotency::produced(&txn, super::idempotency::Produced::Wishlist, n == 1).await?;
+    txn.commit().await?;
     Ok(n == 1)
 }
 

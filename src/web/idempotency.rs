@@ -163,25 +163,26 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
     let _renewal = Renewal::start(ctx, attempt);
     // A guest's first add made a cart whose token only that lost answer carried: nobody can
     // reach it, so running the add again (into a new cart) is the faithful answer.
-    let unreachable_cart = recovered.is_some_and(|o| o.produced == Some(Produced::Cart))
+    let unreachable_cart = recovered
+        .as_ref()
+        .is_some_and(|o| o.produced == Some(Produced::Cart))
         && !parts
             .headers
             .contains_key(crate::controllers::api::v1::cart::CART_TOKEN)
         && owner.starts_with("anon:");
+    let answered = recovered
+        .as_ref()
+        .is_some_and(|o| !o.runs_again() && !unreachable_cart);
+    // That answer is final, as a stored one is.
+    let secret_lost = recovered
+        .as_ref()
+        .is_some_and(|o| o.produced == Some(Produced::Secret));
     let response = match recovered {
-        None
-        | Some(Outcome {
-            produced: Some(Produced::Rerun),
-            ..
-        }) => {
+        Some(outcome) if answered => recover(ctx, &parts, outcome).await,
+        _ => {
             let req = Request::from_parts(parts, Body::from(bytes));
             idempotency::scope(attempt, next.run(req)).await
         }
-        Some(_) if unreachable_cart => {
-            let req = Request::from_parts(parts, Body::from(bytes));
-            idempotency::scope(attempt, next.run(req)).await
-        }
-        Some(outcome) => recover(ctx, &parts, outcome).await,
     };
     let (res_parts, res_body) = response.into_parts();
     let Ok(res_bytes) = to_bytes(res_body, MAX_STORED_RESPONSE).await else {
@@ -195,19 +196,11 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
     // (and runs again only if nothing was committed; see `idempotency::release`). Nor is a
     // failed read of what a lost attempt produced (deleted meanwhile, say): the next retry
     // reads again.
-    let recovered_badly = recovered.is_some_and(|o| o.produced != Some(Produced::Rerun))
-        && !unreachable_cart
-        && !res_parts.status.is_success();
+    let recovered_badly = answered && !secret_lost && !res_parts.status.is_success();
     if res_parts.status.is_server_error() || recovered_badly {
         let _ = idempotency::release(&ctx.db, attempt).await;
     } else if res_parts.extensions.get::<ShowsSecret>().is_some() {
-        let told = ApiError(AppError::Conflict(
-            "A request with this Idempotency-Key was carried out; the secret it made is shown only \
-             in that first answer."
-                .into(),
-        ))
-        .into_response();
-        let (told_parts, told_body) = told.into_parts();
+        let (told_parts, told_body) = secret_shown_once().into_parts();
         let body = to_bytes(told_body, MAX_STORED_RESPONSE)
             .await
             .map(|b| b.to_vec())
@@ -238,6 +231,16 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
     Response::from_parts(res_parts, Body::from(res_bytes))
 }
 
+/// What a repeat of a request that showed a new secret hears: the secret is not kept.
+fn secret_shown_once() -> Response {
+    ApiError(AppError::Conflict(
+        "A request with this Idempotency-Key was carried out; the secret it made is shown only in \
+         that first answer."
+            .into(),
+    ))
+    .into_response()
+}
+
 /// Keeps an attempt's lease alive until dropped.
 struct Renewal(tokio::task::JoinHandle<()>);
 
@@ -264,20 +267,37 @@ impl Drop for Renewal {
 }
 
 /// The answer to a request whose first attempt died after committing its effect: what it
-/// produced, read now, with the status it answered with. The request is not run again.
+/// produced, read now (or the answer its use-case wrote), with the status it answered with.
+/// The request is not run again.
 async fn recover(ctx: &AppContext, parts: &Parts, outcome: Outcome) -> Response {
-    let path =
-        match outcome.produced {
-            Some(Produced::Order(id)) => format!("/api/v1/orders/{id}"),
-            Some(Produced::Product(id)) => format!("/api/v1/products/{id}"),
-            Some(Produced::Cart) => "/api/v1/cart".into(),
-            Some(Produced::Rerun) | None => return ApiError(AppError::Conflict(
-                "This request was carried out, but its answer was lost when the server stopped; \
-                 read the resource it changed to see the outcome."
-                    .into(),
+    let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
+    let path = match outcome.produced {
+        Some(Produced::Order(id)) => format!("/api/v1/orders/{id}"),
+        Some(Produced::Product(id)) => format!("/api/v1/products/{id}"),
+        Some(Produced::Cart) => "/api/v1/cart".into(),
+        Some(Produced::Wishlist) => "/api/v1/wishlist".into(),
+        // A sign-up answers the new account to its (anonymous) maker; an admin's new account
+        // is read as the admin reads any account.
+        Some(Produced::Account(id)) if parts.uri.path() == "/api/v1/auth/register" => {
+            format!("/recovered/registration/{id}")
+        }
+        Some(Produced::Account(id)) => format!("/api/v1/admin/users/{id}"),
+        Some(Produced::Nothing) => return replayed(StatusCode::NO_CONTENT.into_response()),
+        Some(Produced::Secret) => return secret_shown_once(),
+        Some(Produced::Answer) => {
+            return replay(Saved {
+                status: status.as_u16(),
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: outcome.body.unwrap_or_default(),
+            })
+        }
+        Some(Produced::Rerun) | None => {
+            return ApiError(AppError::Internal(
+                "a rerun has no outcome to answer".into(),
             ))
-            .into_response(),
-        };
+            .into_response()
+        }
+    };
     let mut req = Request::get(&path);
     for (name, value) in &parts.headers {
         let skip = [
@@ -304,17 +324,34 @@ async fn recover(ctx: &AppContext, parts: &Parts, outcome: Outcome) -> Response 
             "/api/v1/cart",
             axum::routing::get(crate::controllers::api::v1::cart::show),
         )
+        .route(
+            "/api/v1/wishlist",
+            axum::routing::get(crate::controllers::api::v1::customers::wishlist_list),
+        )
+        .route(
+            "/api/v1/admin/users/{id}",
+            axum::routing::get(crate::controllers::api::v1::admin_users::show),
+        )
+        .route(
+            "/recovered/registration/{id}",
+            axum::routing::get(crate::controllers::api::v1::auth::registered),
+        )
         .with_state(ctx.clone());
     let mut res = match tower::ServiceExt::oneshot(router, req).await {
         Ok(res) => res,
         Err(never) => match never {},
     };
     if res.status().is_success() {
-        *res.status_mut() = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
-        // Not run now, as a stored answer is not: told the same way.
-        res.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        *res.status_mut() = status;
+        res = replayed(res);
     }
+    res
+}
+
+/// Marks an answer that was not run now, as a stored answer is: told the same way.
+fn replayed(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
     res
 }
 
@@ -326,7 +363,5 @@ fn replay(saved: Saved) -> Response {
             res.headers_mut().append(n, v);
         }
     }
-    res.headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    res
+    replayed(res)
 }

@@ -20,6 +20,8 @@ pub struct Model {
     pub effect_at: Option<DateTimeWithTimeZone>,
     pub outcome: Option<String>,
     pub outcome_status: Option<i32>,
+    #[sea_orm(column_type = "VarBinary(StringLen::None)", nullable)]
+    pub outcome_body: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
+    idempotency::Produced,
     tokens::{self, OneTimeKind, RefreshRejected},
     users::{self, Column, Entity, Model},
 };
@@ -88,6 +89,7 @@ pub async fn register(ctx: &AppContext, reg: Registration, origin: Origin) -> Ap
         jobs.push(mail::queue(&txn, &settings, &user.email, &welcome).await?);
         jobs.push(queue_verification(&txn, &settings, &user).await?);
     }
+    super::idempotency::produced(&txn, Produced::Account(user.pid), true).await?;
     txn.commit().await?;
     Jobs::get(ctx)
         .enqueue_all(jobs.into_iter().map(|mail_id| Job::DeliverMail { mail_id }))
@@ -169,6 +171,7 @@ pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<Model> {
     active.email_verified_at = Set(Some(Utc::now().into()));
     active.updated_at = Set(Utc::now().into());
     let user = active.update(&txn).await?;
+    super::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -363,6 +366,7 @@ pub async fn sign_out_everywhere_else(
 ) -> AppResult<Model> {
     let txn = super::db::write_txn(&ctx.db).await?;
     let user = end_other_sessions(&txn, user.id, keep).await?;
+    super::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -489,6 +493,7 @@ pub async fn reset_password(ctx: &AppContext, token: &str, password: &str) -> Ap
         a.update(&txn).await?;
     }
     let user = end_other_sessions(&txn, user.id, Keep::Nothing).await?;
+    super::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -517,6 +522,7 @@ pub async fn change_password(
     let txn = super::db::write_txn(&ctx.db).await?;
     let user = set_password_hash(&txn, user, hash).await?;
     let user = end_other_sessions(&txn, user.id, keep).await?;
+    super::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;
     Ok(user)
 }

@@ -14,6 +14,7 @@ use crate::{
     models::{
         _entities::{brands, categories, products},
         db::write_txn,
+        idempotency,
     },
 };
 
@@ -247,9 +248,11 @@ pub async fn create_category(
             .map(|p| GroupRef::from(&p)),
         None => None,
     };
+    let view = category_view(&row, parent, 0);
+    idempotency::answer(&txn, 201, &view).await?;
     txn.commit().await?;
     cache::invalidate(&ctx.cache).await;
-    Ok(category_view(&row, parent, 0))
+    Ok(view)
 }
 
 /// # Errors
@@ -305,6 +308,7 @@ pub async fn delete_category(ctx: &AppContext, key: &str) -> AppResult<()> {
 /// 409 (slug taken).
 pub async fn create_brand(ctx: &AppContext, draft: GroupDraft) -> AppResult<BrandView> {
     let now = chrono::Utc::now().into();
+    let txn = write_txn(&ctx.db).await?;
     let row = brands::ActiveModel {
         pid: Set(Uuid::new_v4()),
         slug: Set(draft.slug),
@@ -314,17 +318,20 @@ pub async fn create_brand(ctx: &AppContext, draft: GroupDraft) -> AppResult<Bran
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&ctx.db)
+    .insert(&txn)
     .await
     .on_unique(slug_taken)?;
-    cache::invalidate(&ctx.cache).await;
-    Ok(BrandView {
+    let view = BrandView {
         id: row.pid,
         slug: row.slug,
         name: row.name,
         description: row.description,
         product_count: 0,
-    })
+    };
+    idempotency::answer(&txn, 201, &view).await?;
+    txn.commit().await?;
+    cache::invalidate(&ctx.cache).await;
+    Ok(view)
 }
 
 /// # Errors

@@ -174,6 +174,13 @@ pub async fn upload(
         }
         .insert(&txn)
         .await?;
+        let view = super::views::image_view(
+            store.as_ref(),
+            UrlWindow::now(settings.storage.url_ttl_secs),
+            &row,
+        )
+        .await?;
+        crate::models::idempotency::answer(&txn, 201, &view).await?;
         txn.commit().await?;
         Ok::<_, AppError>(row)
     }

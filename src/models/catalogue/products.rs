@@ -661,6 +661,7 @@ pub async fn add_variant(
     let txn = write_txn(&ctx.db).await?;
     let p = find_product(&txn, product, true).await?;
     add_variant_in(&txn, &p, input, actor).await?;
+    idempotency::produced(&txn, idempotency::Produced::Product(p.pid), true).await?;
     let fresh = commit_write(ctx, txn, p.id, Change::Updated).await?;
     view_of(ctx, &ctx.db, fresh).await
 }

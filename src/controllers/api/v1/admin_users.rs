@@ -102,7 +102,7 @@ async fn create(
 
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = Profile), (status = 404, body = ErrorBody)))]
-async fn show(
+pub(crate) async fn show(
     State(ctx): State<AppContext>,
     _admin: Admin,
     Path(id): Path<String>,

@@ -1,5 +1,10 @@
 //! `/api/v1/auth/*`: registration, login, token refresh and logout, verification, password reset.
-use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::IntoResponse,
+    Json,
+};
 use loco_rs::{app::AppContext, prelude::Routes};
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +14,7 @@ use crate::{
     models::{
         accounts::{self, Tokens},
         two_factor,
-        users::UserSummary,
+        users::{self, UserSummary},
     },
     views::api::ErrorBody,
     web::extract::{ApiJson, ClientId, CurrentUser},
@@ -50,6 +55,19 @@ async fn register(
             user: UserSummary::from(&user),
         }),
     ))
+}
+
+/// The answer of a sign-up whose first attempt died after the account was made. Reached only
+/// through the idempotency layer, for the same caller repeating the same request (its address
+/// and password) with the same key.
+pub(crate) async fn registered(
+    State(ctx): State<AppContext>,
+    Path(pid): Path<uuid::Uuid>,
+) -> Result<Json<UserEnvelope>, ApiError> {
+    let user = users::find_by_pid(&ctx.db, pid).await?;
+    Ok(Json(UserEnvelope {
+        user: UserSummary::from(&user),
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -130,7 +130,7 @@ async fn moderate(
 
 #[utoipa::path(get, path = "/api/v1/wishlist", tag = "account", security(("bearer" = [])),
     responses((status = 200, body = [ProductView]), (status = 401, body = ErrorBody)))]
-async fn wishlist_list(
+pub(crate) async fn wishlist_list(
     State(ctx): State<AppContext>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<Vec<ProductView>>, ApiError> {
