@@ -57,11 +57,7 @@ pub async fn boot() -> TestApp {
         let db_name = format!("emporium_t_{}", &id[..16]);
         url.set_path("/postgres");
         let root_url = url.to_string();
-        let root = sea_orm::Database::connect(&root_url).await.unwrap();
-        root.execute_unprepared(&format!("CREATE DATABASE {db_name}"))
-            .await
-            .unwrap();
-        root.close().await.unwrap();
+        create_migrated_postgres(&url, &db_name).await;
         url.set_path(&format!("/{db_name}"));
         config.database.uri = url.to_string();
         Cleanup::Postgres { root_url, db_name }
@@ -79,6 +75,78 @@ pub async fn boot() -> TestApp {
         boot.router.clone().expect("web mode has a router"),
     ));
     TestApp { boot, ctx, cleanup }
+}
+
+/// The template the suite's PostgreSQL databases are copied from, named after the migrations'
+/// sources so that a changed migration makes a new one.
+fn template_name() -> String {
+    use sha2::{Digest, Sha256};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migration/src");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut hasher = Sha256::new();
+    for f in files {
+        hasher.update(f.file_name().unwrap().as_encoded_bytes());
+        hasher.update(std::fs::read(&f).unwrap());
+    }
+    format!("emporium_tpl_{}", &hex::encode(hasher.finalize())[..16])
+}
+
+/// Creates the database `name` on the server of `url` (any database path), already migrated: a
+/// copy of a template migrated once, instead of running every migration for each of the
+/// suite's apps (which took most of the PostgreSQL run).
+pub async fn create_migrated_postgres(url: &url::Url, name: &str) {
+    use migration::MigratorTrait;
+    let mut root_url = url.clone();
+    root_url.set_path("/postgres");
+    let root = sea_orm::Database::connect(root_url.as_str()).await.unwrap();
+    let template = template_name();
+    let exists = |db: String| {
+        let root = &root;
+        async move {
+            root.query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                [db.into()],
+            ))
+            .await
+            .unwrap()
+            .is_some()
+        }
+    };
+    if !exists(template.clone()).await {
+        // Built under a name of its own and renamed when done: tests racing to build it never
+        // copy a half-migrated one, and the loser drops its copy.
+        let building = format!(
+            "emporium_tb_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..16]
+        );
+        root.execute_unprepared(&format!("CREATE DATABASE {building}"))
+            .await
+            .unwrap();
+        let mut building_url = url.clone();
+        building_url.set_path(&format!("/{building}"));
+        let db = sea_orm::Database::connect(building_url.as_str())
+            .await
+            .unwrap();
+        migration::Migrator::up(&db, None).await.unwrap();
+        db.close().await.unwrap();
+        let renamed = root
+            .execute_unprepared(&format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .await;
+        if renamed.is_err() {
+            root.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
+    }
+    root.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+        .await
+        .unwrap();
+    root.close().await.unwrap();
 }
 
 /// The booted app's router, kept so that a test can open more browsers on it.
