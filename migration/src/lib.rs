@@ -16,6 +16,7 @@ mod m20261203_000009_security;
 mod m20261203_000010_address_recipient;
 mod m20261203_000011_idempotency_lease;
 mod m20261203_000012_idempotency_answer;
+mod m20261203_000013_address_book;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_address_recipient::Migration),
             Box::new(m20261203_000011_idempotency_lease::Migration),
             Box::new(m20261203_000012_idempotency_answer::Migration),
+            Box::new(m20261203_000013_address_book::Migration),
         ]
     }
 }

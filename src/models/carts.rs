@@ -294,7 +294,7 @@ pub fn price(
 /// The country carts are taxed for before checkout: the user's saved address, else the shop's.
 async fn estimate_country(ctx: &AppContext, user: Option<&User>) -> AppResult<String> {
     if let Some(u) = user {
-        if let Some(a) = super::addresses::default_for(&ctx.db, u.id).await? {
+        if let Some(a) = super::accounts::addresses::default_for(&ctx.db, u.id).await? {
             return Ok(a.country);
         }
     }

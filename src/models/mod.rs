@@ -3,7 +3,6 @@
 pub mod _entities;
 pub mod accounts;
 pub mod actor;
-pub mod addresses;
 pub mod api_keys;
 pub mod carts;
 pub mod catalogue;

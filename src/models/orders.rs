@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::{
     _entities::{invoices, order_events, order_lines, orders, products, users, variants},
+    accounts::addresses::AddressView,
     actor::Actor,
-    addresses::AddressView,
     db::write_txn,
     invoices as invoice_model, promos,
     stock::{self, Change},

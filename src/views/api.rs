@@ -82,6 +82,11 @@ page_schema!(
     "A page of reviews."
 );
 page_schema!(
+    AddressPage,
+    crate::models::accounts::addresses::BookAddress,
+    "A page of the caller's address book."
+);
+page_schema!(
     WebhookPage,
     crate::models::webhooks::EndpointView,
     "A page of webhook endpoints."

@@ -398,6 +398,15 @@ async fn every_post_of_the_api_answers_a_repeat_after_a_crash_as_it_first_answer
             j(json!({"current_password": PASSWORD, "new_password": "another fine secret"})), Same).await;
         c.post("/api/v1/me/sessions/revoke", "/api/v1/me/sessions/revoke", Some(&bob), j(json!({})), Same).await;
 
+        c.post(
+            "/api/v1/me/addresses",
+            "/api/v1/me/addresses",
+            Some(&bob),
+            j(json!({"line1": "1 Fjord Road", "city": "Bergen", "postal_code": "5003", "country": "NO"})),
+            Same,
+        )
+        .await;
+
         // Back office.
         let admin = &shop.admin;
         c.post("/api/v1/admin/users", "/api/v1/admin/users", Some(admin),

@@ -46,6 +46,8 @@ fn who(method: &str, path: &str) -> Who {
         | "/me/address"
         | "/checkout"
         | "/transactions" => Who::User,
+        "/me/addresses" => Who::User,
+        "/me/addresses/{id}" => Who::Scoped,
         _ if p.starts_with("/wishlist") => Who::User,
         // Guests have carts by token.
         _ if p.starts_with("/cart") => Who::Anyone,

@@ -1,3 +1,4 @@
+mod address_book;
 mod api_account;
 mod api_admin_users;
 mod api_auth;

@@ -105,7 +105,7 @@ async fn account_forms_save_or_show_their_own_errors() {
         assert_css_exists(&page, "input[name=last_name][value=Vicious]");
 
         let bad_addr = server
-            .post("/account/address")
+            .post("/account/addresses")
             .form(&[
                 ("csrf_token", csrf.as_str()),
                 ("line1", "1 Road"),
@@ -118,7 +118,7 @@ async fn account_forms_save_or_show_their_own_errors() {
         assert_css_exists(&bad_addr.text(), "input[name=line1][value='1 Road']");
         assert_css_exists(&bad_addr.text(), "#name[aria-invalid=true]");
         let addr = server
-            .post("/account/address")
+            .post("/account/addresses")
             .form(&[
                 ("csrf_token", csrf.as_str()),
                 ("name", "Sid Vicious"),
@@ -132,9 +132,10 @@ async fn account_forms_save_or_show_their_own_errors() {
             ])
             .await;
         assert_eq!(addr.status_code(), 303);
-        assert_css_exists(
-            &server.get("/account").await.text(),
-            "select[name=country] option[value=NO][selected]",
+        let book = select(&server.get("/account").await.text(), "#address-book li").join("");
+        assert!(
+            book.contains("Pistols AS") && book.contains("Norway"),
+            "{book}"
         );
 
         let wrong = server

@@ -215,7 +215,7 @@ async fn logging_in_keeps_the_guest_cart_and_checkout_places_the_order() {
         assert_count(&history, "table#orders tbody tr", 1);
         // The address was saved for next time; with the cart empty, checkout sends the
         // shopper back to the cart.
-        let saved = emporium::models::addresses::default_for(&ctx.db, ann.id)
+        let saved = emporium::models::accounts::addresses::default_for(&ctx.db, ann.id)
             .await
             .unwrap()
             .expect("saved");

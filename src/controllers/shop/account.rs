@@ -1,7 +1,8 @@
-//! Shopper account pages: register, log in and out, verify e-mail, reset password, profile.
+//! Shopper account pages: register, log in and out, verify e-mail, reset password, profile,
+//! address book.
 //! Each action calls the same `models::accounts` function as the API.
 use axum::{
-    extract::Query,
+    extract::{Path, Query},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     Form,
@@ -9,6 +10,7 @@ use axum::{
 use loco_rs::prelude::Routes;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use crate::{
     domain::{
@@ -19,7 +21,7 @@ use crate::{
     errors::{AppError, PageError},
     models::{
         accounts,
-        addresses::{self, AddressView},
+        accounts::addresses::{self, AddressView, BookAddress, Defaults},
         users::{Model, Profile},
     },
     web::{
@@ -284,22 +286,21 @@ async fn account_page(
         .user
         .as_ref()
         .ok_or(AppError::Unauthorized(String::new()))?;
-    let address = addresses::default_for(&page.ctx.db, user.id)
+    let book: Vec<BookAddress> = addresses::list(&page.ctx.db, user.id)
         .await?
-        .map(|a| AddressView::from(&a))
-        .unwrap_or_default();
+        .iter()
+        .map(BookAddress::from)
+        .collect();
     let mut form = form;
     if form.is_null() {
         form = json!({
             "first_name": user.first_name, "last_name": user.last_name,
-            "name": if address.name.is_empty() { user.full_name() } else { address.name.clone() },
-            "company": address.company,
-            "line1": address.line1, "line2": address.line2, "city": address.city,
-            "postal_code": address.postal_code, "country": address.country, "phone": address.phone,
+            "name": user.full_name(),
+            "country": crate::settings::Settings::get(&page.ctx).checkout.default_country,
         });
     }
     let mut data = json!({
-        "user": Profile::from(user), "address": address, "form": form, "errors": {},
+        "user": Profile::from(user), "book": book, "form": form, "errors": {},
         // Staff only: "on" or "off"; empty for customers.
         "two_factor": match (user.role().is_staff(), user.two_factor_enabled()) {
             (false, _) => "",
@@ -397,7 +398,7 @@ async fn change_password(page: Page, Form(f): Form<PasswordForm>) -> PageResult 
     }
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, serde::Serialize)]
 #[serde(default)]
 struct AddressForm {
     name: String,
@@ -408,37 +409,156 @@ struct AddressForm {
     postal_code: String,
     country: String,
     phone: String,
+    /// "on": make it the default for delivery (or billing).
+    default_shipping: String,
+    default_billing: String,
 }
 
-async fn update_address(page: Page, Form(f): Form<AddressForm>) -> PageResult {
+impl AddressForm {
+    fn parse(&self) -> Result<Address, FieldErrors> {
+        Address::parse_with_recipient(
+            &self.name,
+            &self.company,
+            true,
+            &self.line1,
+            &self.line2,
+            &self.city,
+            &self.postal_code,
+            &self.country,
+            &self.phone,
+        )
+    }
+}
+
+fn address_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+}
+
+async fn add_address(page: Page, Form(f): Form<AddressForm>) -> PageResult {
     let user = page.require_user()?.clone();
-    match Address::parse_with_recipient(
-        &f.name,
-        &f.company,
-        true,
-        &f.line1,
-        &f.line2,
-        &f.city,
-        &f.postal_code,
-        &f.country,
-        &f.phone,
-    ) {
+    let added = match f.parse() {
         Ok(a) => {
-            addresses::set_default(&page.ctx.db, user.id, a).await?;
-            flash(&page.session, "success", "Your address has been saved.").await;
-            Ok(Redirect::to("/account").into_response())
+            let defaults = Defaults {
+                shipping: Some(f.default_shipping == "on"),
+                billing: Some(f.default_billing == "on"),
+            };
+            addresses::add(&page.ctx.db, user.id, a, defaults).await
         }
-        Err(errors) => {
+        Err(errors) => Err(errors.into()),
+    };
+    match added {
+        Ok(_) => {
+            flash(
+                &page.session,
+                "success",
+                "The address is in your address book.",
+            )
+            .await;
+            Ok(Redirect::to("/account#address-title").into_response())
+        }
+        Err(e) => {
             let mut errs = no_errors();
-            errs[2].1 = errors_json(&errors);
-            let form = json!({
-                "first_name": user.first_name, "last_name": user.last_name,
-                "name": f.name, "company": f.company,
-                "line1": f.line1, "line2": f.line2, "city": f.city, "postal_code": f.postal_code, "country": f.country, "phone": f.phone,
-            });
+            errs[2].1 = errors_json(&form_errors(e)?);
+            let mut form = json!(f);
+            form["first_name"] = json!(user.first_name);
+            form["last_name"] = json!(user.last_name);
             account_page(&page, StatusCode::UNPROCESSABLE_ENTITY, form, errs).await
         }
     }
+}
+
+async fn render_address(
+    page: &Page,
+    status: StatusCode,
+    id: Uuid,
+    form: Value,
+    errors: &FieldErrors,
+) -> PageResult {
+    page.render_status(
+        status,
+        "account/address.html",
+        "Edit address",
+        json!({ "id": id, "form": form, "errors": errors }),
+    )
+    .await
+}
+
+async fn edit_address(page: Page, Path(id): Path<String>) -> PageResult {
+    let user = page.require_user()?;
+    let a = addresses::find_own(&page.ctx.db, user.id, address_id(&id)?).await?;
+    let mut form = json!(AddressView::from(&a));
+    if a.name.is_empty() {
+        form["name"] = json!(user.full_name());
+    }
+    render_address(&page, StatusCode::OK, a.pid, form, &FieldErrors::new()).await
+}
+
+async fn save_address(
+    page: Page,
+    Path(id): Path<String>,
+    Form(f): Form<AddressForm>,
+) -> PageResult {
+    let user = page.require_user()?.clone();
+    let pid = address_id(&id)?;
+    addresses::find_own(&page.ctx.db, user.id, pid).await?;
+    match f.parse() {
+        Ok(a) => {
+            addresses::update(&page.ctx.db, user.id, pid, Some(a), Defaults::default()).await?;
+            flash(&page.session, "success", "Your address has been saved.").await;
+            Ok(Redirect::to("/account#address-title").into_response())
+        }
+        Err(errors) => {
+            render_address(
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pid,
+                json!(f),
+                &errors,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct DefaultForm {
+    kind: String,
+}
+
+async fn make_default(
+    page: Page,
+    Path(id): Path<String>,
+    Form(f): Form<DefaultForm>,
+) -> PageResult {
+    let user = page.require_user()?.clone();
+    let (defaults, said) = match f.kind.as_str() {
+        "shipping" => (
+            Defaults {
+                shipping: Some(true),
+                billing: None,
+            },
+            "Orders go to this address unless you choose another.",
+        ),
+        "billing" => (
+            Defaults {
+                shipping: None,
+                billing: Some(true),
+            },
+            "Invoices name this address unless you choose another.",
+        ),
+        _ => return Err(AppError::BadRequest("Unknown kind of default.".into()).into()),
+    };
+    addresses::update(&page.ctx.db, user.id, address_id(&id)?, None, defaults).await?;
+    flash(&page.session, "success", said).await;
+    Ok(Redirect::to("/account#address-title").into_response())
+}
+
+async fn delete_address(page: Page, Path(id): Path<String>) -> PageResult {
+    let user = page.require_user()?.clone();
+    addresses::delete(&page.ctx.db, user.id, address_id(&id)?).await?;
+    flash(&page.session, "success", "The address has been removed.").await;
+    Ok(Redirect::to("/account#address-title").into_response())
 }
 
 /// "Sign out everywhere else": every other browser session and API token of the user ends.
@@ -490,6 +610,12 @@ pub fn routes() -> Routes {
         .add("/account/profile", post(update_profile))
         .add("/account/password", post(change_password))
         .add("/account/sessions/revoke", post(sign_out_elsewhere))
-        .add("/account/address", post(update_address))
+        .add("/account/addresses", post(add_address))
+        .add(
+            "/account/addresses/{id}",
+            get(edit_address).post(save_address),
+        )
+        .add("/account/addresses/{id}/default", post(make_default))
+        .add("/account/addresses/{id}/delete", post(delete_address))
         .add("/account/verify/resend", post(resend_verification))
 }

@@ -15,8 +15,8 @@ use crate::{
     domain::{account::Address, validation::FieldErrors},
     errors::{AppError, PageError},
     models::{
+        accounts::addresses::{self, BookAddress},
         actor::Actor,
-        addresses::{self, AddressView},
         carts,
         checkout::{self, PlaceOrder},
         invoices,
@@ -54,6 +54,15 @@ struct CheckoutForm {
     billing_country: String,
     billing_phone: String,
     save_address: String,
+    /// An address of the book (its id) to deliver to; empty or "new": the fields above.
+    ship_to: String,
+    /// "same", an address of the book, or "new" (the billing fields); empty: `billing_same`.
+    bill_to: String,
+}
+
+/// A choice of the address book's radio buttons: the saved address it names, if any.
+fn saved_choice(choice: &str) -> Option<&str> {
+    (!matches!(choice, "" | "new" | "same")).then_some(choice)
 }
 
 impl TryFrom<&CheckoutForm> for PlaceOrder {
@@ -61,20 +70,28 @@ impl TryFrom<&CheckoutForm> for PlaceOrder {
 
     fn try_from(f: &CheckoutForm) -> Result<Self, FieldErrors> {
         let mut all = FieldErrors::new();
-        let shipping = Address::parse_with_recipient(
-            &f.name,
-            &f.company,
-            true,
-            &f.line1,
-            &f.line2,
-            &f.city,
-            &f.postal_code,
-            &f.country,
-            &f.phone,
-        )
+        let shipping = if saved_choice(&f.ship_to).is_some() {
+            // Taken from the book by `command`.
+            Ok(Address::default())
+        } else {
+            Address::parse_with_recipient(
+                &f.name,
+                &f.company,
+                true,
+                &f.line1,
+                &f.line2,
+                &f.city,
+                &f.postal_code,
+                &f.country,
+                &f.phone,
+            )
+        }
         .map_err(|e| all.0.extend(e.0))
         .ok();
-        let billing = if f.billing_same == "on" {
+        let billing = if f.bill_to == "same"
+            || saved_choice(&f.bill_to).is_some()
+            || (f.bill_to.is_empty() && f.billing_same == "on")
+        {
             None
         } else {
             Address::parse_with_recipient(
@@ -103,6 +120,47 @@ impl TryFrom<&CheckoutForm> for PlaceOrder {
     }
 }
 
+/// The order the form asks for, with the address book's choices read from the database.
+async fn command(page: &Page, user_id: i32, f: &CheckoutForm) -> Result<PlaceOrder, AppError> {
+    let typed = PlaceOrder::try_from(f);
+    let mut errors = FieldErrors::new();
+    let mut pick = async |choice: &str, field: &str| -> Result<Option<Address>, AppError> {
+        let Some(id) = saved_choice(choice) else {
+            return Ok(None);
+        };
+        let Ok(pid) = Uuid::parse_str(id) else {
+            errors.add(field, "This is not an address of your address book.");
+            return Ok(None);
+        };
+        match addresses::resolve(&page.ctx.db, user_id, pid, field).await {
+            Ok(a) => Ok(Some(a)),
+            Err(AppError::Validation(e)) => {
+                errors.merge(e);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let ship = pick(&f.ship_to, "ship_to").await?;
+    let bill = pick(&f.bill_to, "bill_to").await?;
+    match typed {
+        Ok(mut cmd) => {
+            errors.into_result()?;
+            if let Some(a) = ship {
+                cmd.shipping = a;
+            }
+            if bill.is_some() {
+                cmd.billing = bill;
+            }
+            Ok(cmd)
+        }
+        Err(mut e) => {
+            e.merge(errors);
+            Err(e.into())
+        }
+    }
+}
+
 async fn render_checkout(
     page: &Page,
     status: StatusCode,
@@ -117,12 +175,17 @@ async fn render_checkout(
         return Ok(Redirect::to("/cart").into_response());
     }
     let settings = Settings::get(&page.ctx);
+    let book: Vec<BookAddress> = addresses::list(&page.ctx.db, user.id)
+        .await?
+        .iter()
+        .map(BookAddress::from)
+        .collect();
     page.render_status(
         status,
         "shop/checkout/show.html",
         "Checkout",
         json!({
-            "cart": views::orders::cart(&view), "form": form, "errors": errors,
+            "cart": views::orders::cart(&view), "form": form, "errors": errors, "book": book,
             "ttl_minutes": settings.checkout.order_ttl_minutes,
             "ship_countries": views::countries::shipping(&settings.checkout.ship_to),
         }),
@@ -132,55 +195,57 @@ async fn render_checkout(
 
 async fn show(page: Page) -> PageResult {
     let user = page.require_user()?;
-    // The saved address is offered; billing defaults to the same.
-    let saved = addresses::default_for(&page.ctx.db, user.id).await?;
-    let a = saved.as_ref().map(AddressView::from).unwrap_or_default();
+    let settings = Settings::get(&page.ctx);
+    // The default addresses of the book are chosen; billing is the delivery address unless the
+    // book says otherwise. Without a book, the fields are offered and saved.
+    let ship = addresses::default_for(&page.ctx.db, user.id).await?;
+    let bill = addresses::default_billing_for(&page.ctx.db, user.id).await?;
     let form = CheckoutForm {
-        name: if a.name.is_empty() {
-            user.full_name()
-        } else {
-            a.name
-        },
-        company: a.company,
-        line1: a.line1,
-        line2: a.line2,
-        city: a.city,
-        postal_code: a.postal_code,
-        country: if a.country.is_empty() {
-            Settings::get(&page.ctx).checkout.default_country.clone()
-        } else {
-            a.country
-        },
-        phone: a.phone,
+        name: user.full_name(),
+        country: settings.checkout.default_country.clone(),
         billing_same: "on".into(),
-        save_address: if saved.is_none() {
+        save_address: if ship.is_none() {
             "on".into()
         } else {
             String::new()
+        },
+        ship_to: ship.as_ref().map(|a| a.pid.to_string()).unwrap_or_default(),
+        bill_to: match (&ship, &bill) {
+            (Some(s), Some(b)) if s.id != b.id => b.pid.to_string(),
+            (Some(_), _) => "same".into(),
+            _ => String::new(),
         },
         ..CheckoutForm::default()
     };
     // A saved address the shop does not ship to is said at once, not after "Place order".
     let mut errors = FieldErrors::new();
-    if let Err(AppError::Unprocessable { message, .. }) =
-        checkout::check_destination(&Settings::get(&page.ctx), &form.country)
-    {
-        errors.add("country", message);
+    if let Some(a) = &ship {
+        if let Err(AppError::Unprocessable { message, .. }) =
+            checkout::check_destination(&settings, &a.country)
+        {
+            errors.add("ship_to", message);
+        }
     }
     render_checkout(&page, StatusCode::OK, &form, &errors).await
 }
 
 async fn place(page: Page, Form(f): Form<CheckoutForm>) -> PageResult {
     let user = page.require_user()?.clone();
-    let cmd = match PlaceOrder::try_from(&f) {
+    let cmd = match command(&page, user.id, &f).await {
         Ok(c) => c,
-        Err(e) => return render_checkout(&page, StatusCode::UNPROCESSABLE_ENTITY, &f, &e).await,
+        Err(e) => {
+            let errors = form_errors(e)?;
+            return render_checkout(&page, StatusCode::UNPROCESSABLE_ENTITY, &f, &errors).await;
+        }
     };
     let shipping = cmd.shipping.clone();
     match checkout::place_order(&page.ctx, &user, cmd).await {
         Ok(order) => {
-            if f.save_address == "on" {
-                addresses::set_default(&page.ctx.db, user.id, shipping).await?;
+            // The order is placed whether or not the book has room for one more address.
+            if f.save_address == "on" && saved_choice(&f.ship_to).is_none() {
+                if let Err(e) = addresses::remember(&page.ctx.db, user.id, shipping).await {
+                    tracing::info!(error = %e, "a checkout address was not saved");
+                }
             }
             flash(
                 &page.session,
@@ -193,6 +258,10 @@ async fn place(page: Page, Form(f): Form<CheckoutForm>) -> PageResult {
         Err(e) => {
             // Where the order cannot go is a fault of the country chosen: say it there.
             let errors = match e {
+                AppError::Unprocessable {
+                    code: checkout::SHIPPING_UNAVAILABLE,
+                    message,
+                } if saved_choice(&f.ship_to).is_some() => FieldErrors::single("ship_to", message),
                 AppError::Unprocessable {
                     code: checkout::SHIPPING_UNAVAILABLE,
                     message,

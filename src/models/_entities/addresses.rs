@@ -16,7 +16,10 @@ pub struct Model {
     pub postal_code: String,
     pub country: String,
     pub phone: String,
-    pub is_default: bool,
+    /// The default for shipping (the column predates the address book).
+    #[sea_orm(column_name = "is_default")]
+    pub is_default_shipping: bool,
+    pub is_default_billing: bool,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }

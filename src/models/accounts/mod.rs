@@ -1,5 +1,6 @@
 //! Account use-cases: registration, login, tokens, verification, password reset, profile and
 //! admin user management. Called by the API, the shop pages, the admin pages and tasks.
+pub mod addresses;
 pub mod mail_limits;
 pub mod passwords;
 pub mod revocation;

@@ -1,5 +1,10 @@
-//! `/api/v1/me*`: the signed-in user's profile, password and saved address.
-use axum::{extract::State, http::StatusCode, Json};
+//! `/api/v1/me*`: the signed-in user's profile, password and address book.
+use axum::{
+    extract::{OriginalUri, Path, Query, State},
+    http::StatusCode,
+    response::IntoResponse,
+    Json,
+};
 use loco_rs::{app::AppContext, prelude::Routes};
 use serde::Deserialize;
 
@@ -8,11 +13,15 @@ use crate::{
     errors::{ApiError, AppError},
     models::{
         accounts,
-        addresses::{self, AddressView},
+        accounts::addresses::{self, AddressView, BookAddress, Defaults},
         users::Profile,
     },
-    views::api::ErrorBody,
-    web::extract::{ApiJson, ApiSession, CurrentUser},
+    settings::Settings,
+    views::api::{AddressPage, ErrorBody},
+    web::{
+        extract::{ApiJson, ApiSession, CurrentUser},
+        pagination::PageQuery,
+    },
 };
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("bearer" = [])),
@@ -144,6 +153,167 @@ async fn put_address(
     Ok(Json(AddressView::from(&saved)))
 }
 
+#[utoipa::path(get, path = "/api/v1/me/addresses", tag = "account", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = AddressPage, description = "The default for shipping first, then the default for billing, then oldest first"),
+        (status = 401, body = ErrorBody)))]
+async fn list_addresses(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+    OriginalUri(uri): OriginalUri,
+    Query(page): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let page = page.parse()?;
+    let all = addresses::list(&ctx.db, user.0.id).await?;
+    let count = all.len() as u64;
+    let skip = usize::try_from((page.page - 1) * page.page_size).unwrap_or(usize::MAX);
+    let take = usize::try_from(page.page_size).unwrap_or(usize::MAX);
+    let results = all
+        .iter()
+        .skip(skip)
+        .take(take)
+        .map(BookAddress::from)
+        .collect();
+    Ok(Json(page.wrap(
+        results,
+        count,
+        &Settings::get(&ctx).base_url,
+        &uri,
+    )))
+}
+
+/// An address for the book: API.md's address object and which defaults it is.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookAddressRequest {
+    #[serde(default)]
+    #[schema(max_length = 120)]
+    pub name: String,
+    #[serde(default)]
+    #[schema(max_length = 120)]
+    pub company: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: String,
+    pub city: String,
+    pub postal_code: String,
+    #[schema(example = "DE", min_length = 2)]
+    pub country: String,
+    #[serde(default)]
+    pub phone: String,
+    /// Make it the default for shipping (the first address is the default of both kinds).
+    pub is_default_shipping: Option<bool>,
+    pub is_default_billing: Option<bool>,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/addresses", tag = "account", security(("bearer" = [])), request_body = BookAddressRequest,
+    responses((status = 201, body = BookAddress), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Invalid fields, or the book already holds 20 addresses")))]
+async fn create_address(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<BookAddressRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let address = Address::parse_with_recipient(
+        &req.name,
+        &req.company,
+        false,
+        &req.line1,
+        &req.line2,
+        &req.city,
+        &req.postal_code,
+        &req.country,
+        &req.phone,
+    )?;
+    let defaults = Defaults {
+        shipping: req.is_default_shipping,
+        billing: req.is_default_billing,
+    };
+    let saved = addresses::add(&ctx.db, user.0.id, address, defaults).await?;
+    Ok((StatusCode::CREATED, Json(BookAddress::from(&saved))))
+}
+
+/// Changes to an address of the book: the fields given, and which defaults it is (`false`
+/// leaves the customer without a default of that kind).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BookAddressPatch {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub is_default_shipping: Option<bool>,
+    pub is_default_billing: Option<bool>,
+}
+
+fn address_id(id: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(id).map_err(|_| AppError::NotFound)
+}
+
+#[utoipa::path(patch, path = "/api/v1/me/addresses/{id}", tag = "account", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = BookAddressPatch,
+    responses((status = 200, body = BookAddress), (status = 404, body = ErrorBody, description = "Not an address of the caller"),
+        (status = 422, body = ErrorBody)))]
+async fn update_address(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(p): ApiJson<BookAddressPatch>,
+) -> Result<Json<BookAddress>, ApiError> {
+    let pid = address_id(&id)?;
+    let current = addresses::find_own(&ctx.db, user.0.id, pid).await?;
+    let touches = [
+        &p.name,
+        &p.company,
+        &p.line1,
+        &p.line2,
+        &p.city,
+        &p.postal_code,
+        &p.country,
+        &p.phone,
+    ]
+    .iter()
+    .any(|f| f.is_some());
+    let address = if touches {
+        let pick = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_string());
+        Some(Address::parse_with_recipient(
+            &pick(&p.name, &current.name),
+            &pick(&p.company, &current.company),
+            false,
+            &pick(&p.line1, &current.line1),
+            &pick(&p.line2, &current.line2),
+            &pick(&p.city, &current.city),
+            &pick(&p.postal_code, &current.postal_code),
+            &pick(&p.country, &current.country),
+            &pick(&p.phone, &current.phone),
+        )?)
+    } else {
+        None
+    };
+    let defaults = Defaults {
+        shipping: p.is_default_shipping,
+        billing: p.is_default_billing,
+    };
+    let saved = addresses::update(&ctx.db, user.0.id, pid, address, defaults).await?;
+    Ok(Json(BookAddress::from(&saved)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/addresses/{id}", tag = "account", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    description = "A default the address was passes to the oldest address left.",
+    responses((status = 204), (status = 404, body = ErrorBody, description = "Not an address of the caller")))]
+async fn delete_address(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    addresses::delete(&ctx.db, user.0.id, address_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[must_use]
 pub fn routes() -> Routes {
     Routes::new()
@@ -154,5 +324,13 @@ pub fn routes() -> Routes {
         .add(
             "/address",
             axum::routing::get(show_address).put(put_address),
+        )
+        .add(
+            "/addresses",
+            axum::routing::get(list_addresses).post(create_address),
+        )
+        .add(
+            "/addresses/{id}",
+            axum::routing::patch(update_address).delete(delete_address),
         )
 }

@@ -133,6 +133,7 @@ impl Modify for CommonErrors {
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::verify, auth::forgot, auth::reset,
         me::show, me::update, me::password, me::revoke_sessions, me::show_address, me::put_address,
+        me::list_addresses, me::create_address, me::update_address, me::delete_address,
         admin_users::list, admin_users::create, admin_users::show, admin_users::update, admin_users::destroy,
         shop::show,
         catalogue::list, catalogue::show, catalogue::create, catalogue::update, catalogue::destroy,

@@ -14,6 +14,7 @@ use crate::{
     domain::{account::Address, validation::FieldErrors},
     errors::{ApiError, AppError},
     models::{
+        accounts::addresses,
         actor::Actor,
         checkout::{self, PlaceOrder},
         invoices::{self, InvoiceView},
@@ -45,34 +46,79 @@ fn parse_address(a: &AddressRequest, prefix: &str) -> Result<Address, FieldError
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
-    pub shipping_address: AddressRequest,
+    /// Required unless `shipping_address_id` names an address of the caller's address book.
+    pub shipping_address: Option<AddressRequest>,
     /// Defaults to the shipping address.
     pub billing_address: Option<AddressRequest>,
+    /// An address of the caller's address book (`/me/addresses`), instead of
+    /// `shipping_address`.
+    pub shipping_address_id: Option<Uuid>,
+    /// An address of the caller's address book, instead of `billing_address`.
+    pub billing_address_id: Option<Uuid>,
 }
 
-impl TryFrom<CheckoutRequest> for PlaceOrder {
-    type Error = FieldErrors;
+/// One address of a checkout: given, or named from the address book (not both).
+async fn checkout_address(
+    ctx: &AppContext,
+    user: &crate::models::users::Model,
+    given: Option<&AddressRequest>,
+    saved: Option<Uuid>,
+    field: &str,
+) -> Result<Option<Address>, AppError> {
+    let id_field = format!("{field}_id");
+    match (given, saved) {
+        (Some(_), Some(_)) => Err(FieldErrors::single(
+            &id_field,
+            format!("Give `{field}` or `{id_field}`, not both."),
+        )
+        .into()),
+        (Some(a), None) => Ok(Some(parse_address(a, field)?)),
+        (None, Some(pid)) => Ok(Some(
+            addresses::resolve(&ctx.db, user.id, pid, &id_field).await?,
+        )),
+        (None, None) => Ok(None),
+    }
+}
 
-    fn try_from(r: CheckoutRequest) -> Result<Self, FieldErrors> {
-        let shipping = parse_address(&r.shipping_address, "shipping_address");
-        let billing = r
-            .billing_address
-            .as_ref()
-            .map(|b| parse_address(b, "billing_address"))
-            .transpose();
-        match (shipping, billing) {
-            (Ok(shipping), Ok(billing)) => Ok(Self { shipping, billing }),
-            (s, b) => {
-                let mut all = FieldErrors::new();
-                for e in [s.err(), b.err()].into_iter().flatten() {
-                    for (k, msgs) in e.0 {
-                        for m in msgs {
-                            all.add(&k, m);
-                        }
-                    }
-                }
-                Err(all)
+/// The checkout the request asks for, with every field message at once.
+async fn place_order_command(
+    ctx: &AppContext,
+    user: &crate::models::users::Model,
+    r: &CheckoutRequest,
+) -> Result<PlaceOrder, AppError> {
+    let shipping = checkout_address(
+        ctx,
+        user,
+        r.shipping_address.as_ref(),
+        r.shipping_address_id,
+        "shipping_address",
+    )
+    .await;
+    let billing = checkout_address(
+        ctx,
+        user,
+        r.billing_address.as_ref(),
+        r.billing_address_id,
+        "billing_address",
+    )
+    .await;
+    match (shipping, billing) {
+        (Ok(Some(shipping)), Ok(billing)) => Ok(PlaceOrder { shipping, billing }),
+        (s, b) => {
+            let mut all = FieldErrors::new();
+            if matches!(s, Ok(None)) {
+                all.add(
+                    "shipping_address",
+                    "Give the shipping address, or `shipping_address_id` from your address book.",
+                );
             }
+            for e in [s.err(), b.err()].into_iter().flatten() {
+                match e {
+                    AppError::Validation(f) => all.merge(f),
+                    other => return Err(other),
+                }
+            }
+            Err(all.into())
         }
     }
 }
@@ -86,7 +132,7 @@ async fn place(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<CheckoutRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let cmd = PlaceOrder::try_from(req)?;
+    let cmd = place_order_command(&ctx, &user, &req).await?;
     let order = checkout::place_order(&ctx, &user, cmd).await?;
     Ok((StatusCode::CREATED, Json(order)))
 }
