@@ -43,6 +43,9 @@ async fn seed_demo(ctx: &AppContext) -> Result<()> {
         .await
         .map_err(fail)?;
     if loaded > 0 {
+        crate::models::demo::ensure_demo_shipping(ctx)
+            .await
+            .map_err(fail)?;
         println!(
             "  Demo catalogue loaded: {loaded} products; pictures are resized in the background.\n"
         );

@@ -1,5 +1,6 @@
-//! Live updates of the admin: new orders and notifications, pushed to open dashboards over
-//! server-sent events (`/admin/live`).
+//! Live updates: new orders and notifications pushed to open admin dashboards
+//! (`/admin/live`), and each order's moves (paid, shipped, refunded, expired) to the shopper
+//! who has that order's page open (`/orders/{id}/live`), over server-sent events.
 //!
 //! Design:
 //! - Each web process fans events out to its own listeners through one tokio broadcast
@@ -27,9 +28,10 @@ use tokio::sync::{broadcast, watch, OnceCell};
 use uuid::Uuid;
 
 use crate::{
+    domain::order_status::OrderStatus,
     errors::{AppError, AppResult},
     models::{
-        _entities::{notifications, orders},
+        _entities::{notifications, order_events, orders},
         orders::OrderView,
     },
     settings::{LiveBackendKind, LiveSettings},
@@ -55,6 +57,12 @@ pub enum LiveEvent {
         message: String,
         at: String,
     },
+    /// An order moved to `status` (its shopper's page follows; the dashboard does not show it).
+    OrderStatus {
+        id: Uuid,
+        status: String,
+        at: String,
+    },
 }
 
 impl LiveEvent {
@@ -77,6 +85,15 @@ impl LiveEvent {
             kind: n.kind.clone(),
             message: n.message.clone(),
             at: crate::views::rfc3339(&n.created_at),
+        }
+    }
+
+    #[must_use]
+    pub fn status(order: Uuid, status: OrderStatus, at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self::OrderStatus {
+            id: order,
+            status: status.as_str().to_string(),
+            at: at.to_rfc3339(),
         }
     }
 
@@ -218,7 +235,7 @@ impl Live {
         // When listening began (older rows are history, not news), and the last look.
         let mut start: Option<chrono::DateTime<chrono::Utc>> = None;
         let mut since = chrono::Utc::now();
-        let mut seen: std::collections::HashMap<Uuid, chrono::DateTime<chrono::Utc>> =
+        let mut seen: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> =
             std::collections::HashMap::new();
         loop {
             if self.tx.receiver_count() == 0 {
@@ -235,8 +252,8 @@ impl Live {
             });
             match self.rows_since(since - overlap).await {
                 Ok(events) => {
-                    for (pid, at, event) in events {
-                        if at >= began && seen.insert(pid, at).is_none() {
+                    for (key, at, event) in events {
+                        if at >= began && seen.insert(key, at).is_none() {
                             let _ = self.tx.send(event);
                         }
                     }
@@ -249,11 +266,12 @@ impl Live {
         }
     }
 
-    /// Orders and notifications created at or after `from`, oldest first (at most 100 each).
+    /// Orders, notifications and orders' moves (their timeline rows) created at or after
+    /// `from`, oldest first (at most 100 each), each with a key that tells it from the others.
     async fn rows_since(
         &self,
         from: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<(Uuid, chrono::DateTime<chrono::Utc>, LiveEvent)>, sea_orm::DbErr> {
+    ) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>, LiveEvent)>, sea_orm::DbErr> {
         let os = orders::Entity::find()
             .filter(orders::Column::CreatedAt.gte(from.fixed_offset()))
             .order_by_asc(orders::Column::CreatedAt)
@@ -266,13 +284,44 @@ impl Live {
             .limit(100)
             .all(&self.db)
             .await?;
+        let moves = order_events::Entity::find()
+            .filter(order_events::Column::CreatedAt.gte(from.fixed_offset()))
+            .order_by_asc(order_events::Column::CreatedAt)
+            .limit(100)
+            .all(&self.db)
+            .await?;
+        let pids: std::collections::HashMap<i32, Uuid> = if moves.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            orders::Entity::find()
+                .select_only()
+                .columns([orders::Column::Id, orders::Column::Pid])
+                .filter(orders::Column::Id.is_in(moves.iter().map(|m| m.order_id)))
+                .into_tuple::<(i32, Uuid)>()
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .collect()
+        };
         Ok(os
             .iter()
-            .map(|o| (o.pid, o.created_at.to_utc(), LiveEvent::of_order_row(o)))
-            .chain(
-                ns.iter()
-                    .map(|n| (n.pid, n.created_at.to_utc(), LiveEvent::notification(n))),
-            )
+            .map(|o| {
+                let key = format!("order:{}", o.pid);
+                (key, o.created_at.to_utc(), LiveEvent::of_order_row(o))
+            })
+            .chain(ns.iter().map(|n| {
+                let key = format!("notification:{}", n.pid);
+                (key, n.created_at.to_utc(), LiveEvent::notification(n))
+            }))
+            .chain(moves.iter().filter_map(|m| {
+                let pid = *pids.get(&m.order_id)?;
+                let event = LiveEvent::OrderStatus {
+                    id: pid,
+                    status: m.to_status.clone(),
+                    at: m.created_at.to_utc().to_rfc3339(),
+                };
+                Some((format!("move:{}", m.id), m.created_at.to_utc(), event))
+            }))
             .collect())
     }
 

@@ -115,6 +115,30 @@ fn listen(browser: &Browser, url: &str) -> Arc<Mutex<String>> {
     seen
 }
 
+/// One unit of `product` put in the cart and checked out on the web process `base`: the order.
+async fn buy_one(api: &Browser, base: &str, token: &str, product: &str) -> Value {
+    let add = api
+        .api(
+            "POST",
+            &format!("{base}/api/v1/cart/items"),
+            Some(token),
+            json!({"product_id": product, "quantity": 1}),
+        )
+        .await;
+    assert!(add.status < 300, "{}", add.body);
+    let order = api
+        .api(
+            "POST",
+            &format!("{base}/api/v1/checkout"),
+            Some(token),
+            json!({"shipping_address": {"line1": "1 Harbour Road", "city": "Kiel",
+                   "postal_code": "24103", "country": "DE"}}),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    order.json()
+}
+
 fn maildir_count(dir: &str, needle: &str) -> usize {
     std::fs::read_dir(format!("{dir}/new"))
         .map(|entries| {
@@ -271,26 +295,7 @@ async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
 
     // An order placed on A shows on both dashboards.
     let ann = api.token(&a, "ann@example.com").await;
-    let add = api
-        .api(
-            "POST",
-            &format!("{a}/api/v1/cart/items"),
-            Some(&ann),
-            json!({"product_id": pid, "quantity": 1}),
-        )
-        .await;
-    assert!(add.status < 300, "{}", add.body);
-    let order = api
-        .api(
-            "POST",
-            &format!("{a}/api/v1/checkout"),
-            Some(&ann),
-            json!({"shipping_address": {"line1": "1 Harbour Road", "city": "Kiel",
-                   "postal_code": "24103", "country": "DE"}}),
-        )
-        .await;
-    assert_eq!(order.status, 201, "{}", order.body);
-    let order = order.json();
+    let order = buy_one(&api, &a, &ann, &pid).await;
     let number = format!("Order #{}", order["number"]);
     for (name, seen) in [("A", &live_a), ("B", &live_b)] {
         eventually(10, &format!("the order on dashboard {name}"), || async {
@@ -323,6 +328,42 @@ async fn two_web_processes_a_worker_and_the_scheduler_share_one_shop() {
     assert_eq!(expiries.try_get::<i64>("", "n").unwrap(), 1);
     let stock = api.get(&format!("{b}/api/v1/products/{pid}")).await.json();
     assert_eq!(stock["available"], 5, "the reservation was released");
+
+    // A shopper's open order page on B follows the order as an admin ships it on A (the
+    // event goes through Redis). Paid at once, so the scheduler's expiry cannot take it.
+    let followed = buy_one(&api, &a, &ann, &pid).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin = api.token(&a, "admin@example.com").await;
+    let step = |what: &'static str| {
+        let (api, a, admin, followed) = (&api, &a, &admin, &followed);
+        async move {
+            let res = api
+                .api(
+                    "POST",
+                    &format!("{a}/api/v1/orders/{followed}/{what}"),
+                    Some(admin),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(res.status, 200, "{what}: {}", res.body);
+        }
+    };
+    step("mark-paid").await;
+    let ann_on_b = Browser::new();
+    ann_on_b.log_in(&b, "ann@example.com").await;
+    let follows = listen(&ann_on_b, &format!("{b}/orders/{followed}/live"));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    step("ship").await;
+    eventually(10, "the shipment on Ann's open order page", || async {
+        follows
+            .lock()
+            .unwrap()
+            .contains("data: shipped")
+            .then_some(())
+    })
+    .await;
 
     // Both processes read sessions through the shared cache: a logout on B ends the
     // session on A at once.

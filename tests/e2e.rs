@@ -135,6 +135,7 @@ impl Browser {
             .click()
             .await
             .unwrap();
+        self.htmx_idle().await;
     }
 
     /// Presses an irreversible action's button `css` the way a person must: first the button
@@ -189,13 +190,7 @@ impl Browser {
     /// Clicks and waits until the browser has replaced the page (the old root goes stale).
     async fn click_and_wait(&self, css: &str) {
         let old_root = self.client.find(Locator::Css("html")).await.unwrap();
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.press(css).await;
         for _ in 0..100 {
             if old_root.tag_name().await.is_err() {
                 self.client
@@ -221,14 +216,21 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_string()
     }
 
+    /// The text of `css`. A live page (an order page following its order) can swap the element
+    /// between finding and reading it; then it is found again (up to 5 s).
     async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        let mut last = None;
+        for _ in 0..100 {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(el) => match el.text().await {
+                    Ok(t) => return t,
+                    Err(e) => last = Some(e.to_string()),
+                },
+                Err(e) => last = Some(e.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css}: {}", last.unwrap_or_default());
     }
 
     /// Waits (up to 5 s) until `css` exists and its text satisfies `ok`; returns the text.
@@ -258,13 +260,42 @@ impl Browser {
     }
 
     async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .unwrap();
+        self.press(css).await;
+        self.htmx_idle().await;
+    }
+
+    /// Finds `css` and clicks it; when a live page swapped the element in between (it went
+    /// stale), finds it again, for up to 5 s.
+    async fn press(&self, css: &str) {
+        let mut last = String::new();
+        for _ in 0..100 {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(el) => match el.click().await {
+                    Ok(_) => return,
+                    Err(e) => last = e.to_string(),
+                },
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css}: {last}");
+    }
+
+    /// Waits (up to 5 s) until no htmx request is in flight or being swapped in, so that the
+    /// next step meets the page the last change asked for (a country chosen at checkout
+    /// fetches its delivery options, say). Returns at once when nothing is pending, or when
+    /// scripts cannot run (a journey without JavaScript).
+    async fn htmx_idle(&self) {
+        let busy = "return document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling') !== null";
+        for _ in 0..100 {
+            match self.client.execute(busy, vec![]).await {
+                Ok(serde_json::Value::Bool(true)) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                _ => return,
+            }
+        }
+        panic!("an htmx request was still pending after 5 s");
     }
 
     async fn query(&self) -> String {
@@ -284,6 +315,15 @@ impl Browser {
         self.submit("/login").await;
     }
 
+    /// Signs in, puts one of the product into the cart from its page and opens the checkout.
+    async fn sign_in_and_check_out_one(&self, email: &str, slug: &str) {
+        self.log_in(email, PASSWORD).await;
+        self.goto(&format!("/p/{slug}")).await;
+        self.click("#add-button").await;
+        self.wait_text("#mini-cart .badge", |t| t.trim() == "1")
+            .await;
+        self.goto("/checkout").await;
+    }
     /// Runs a journey's steps; when one fails, keeps a screenshot and the page's HTML under
     /// `$E2E_ARTIFACTS` (CI keeps that folder) before failing the test.
     async fn journey(&self, name: &str, steps: impl std::future::Future<Output = ()>) {
@@ -370,12 +410,18 @@ async fn order_demo_product(
         .await
         .unwrap();
     let shipping = Address::parse("1 Harbour Road", "", "Kiel", "24103", "DE", "").unwrap();
+    // The demo shop ships to Germany two ways: the cheapest, as the checkout page offers first.
+    let cart = carts::find(&ctx.db, &CartKey::User(user)).await.unwrap();
+    let priced = carts::view(ctx, cart.as_ref(), Some(user), vec![])
+        .await
+        .unwrap();
     let order = checkout::place_order(
         ctx,
         user,
         PlaceOrder {
             shipping,
             billing: None,
+            shipping_method: priced.shipping_choice,
         },
     )
     .await
@@ -425,6 +471,7 @@ async fn a_shopper_registers_verifies_from_the_outbox_and_logs_in_and_out() {
             b.click_and_wait(&format!("a[href='{target}']")).await;
             b.click_and_wait("a[href*='/verify?token=']").await;
             assert_eq!(b.path().await, "/verify");
+            b.click_and_wait("#confirm-email").await;
             assert!(b.text("main").await.to_lowercase().contains("confirmed"));
             b.goto("/admin").await;
             b.log_out().await;
@@ -705,11 +752,8 @@ async fn a_shopper_pays_with_the_test_provider_after_a_declined_card() {
                 .unwrap()
                 .unwrap();
 
-            b.log_in("ann@example.com", PASSWORD).await;
-            b.goto(&format!("/p/{}", product.slug)).await;
-            b.click("#add-button").await;
-            b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
-            b.goto("/checkout").await;
+            b.sign_in_and_check_out_one("ann@example.com", &product.slug)
+                .await;
             b.fill("line1", "1 Harbour Road").await;
             b.fill("postal_code", "24103").await;
             b.fill("city", "Kiel").await;
@@ -1443,11 +1487,8 @@ async fn a_shopper_picks_a_country_the_shop_ships_to_from_the_list() {
             .unwrap();
         let (_, product) = simple_product(&b.ctx, 3).await;
 
-        b.log_in("ann@example.com", PASSWORD).await;
-        b.goto(&format!("/p/{}", product.slug)).await;
-        b.click("#add-button").await;
-        b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
-        b.goto("/checkout").await;
+        b.sign_in_and_check_out_one("ann@example.com", &product.slug)
+            .await;
         // The saved address is chosen, and said at once not to be one the shop ships to.
         let said = b.text("#ship_to-errors").await;
         assert!(
@@ -1493,6 +1534,258 @@ async fn a_shopper_picks_a_country_the_shop_ships_to_from_the_list() {
             order.shipping_address
         );
         assert!(order.tax_cents > 0, "taxed at Austria's rate");
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
+/// Issue 19, items 2 and 3: a customer with two saved addresses picks the one in Austria; the
+/// delivery options follow the address at once (htmx) and the summary prices the method
+/// chosen; the order goes there by the express method and says so.
+#[tokio::test]
+#[serial]
+async fn a_customer_picks_a_saved_address_and_an_express_method() {
+    use emporium::{
+        domain::account::Address,
+        models::{
+            _entities::orders,
+            accounts::addresses::{self, Defaults},
+        },
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey(
+        "a-customer-picks-a-saved-address-and-an-express-method",
+        async {
+            emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+                .await
+                .unwrap();
+            let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+            let kiel = Address::parse("1 Harbour Road", "", "Kiel", "24103", "DE", "").unwrap();
+            let wien = Address::parse("2 Ring", "", "Wien", "1010", "AT", "").unwrap();
+            addresses::add(&b.ctx.db, ann.id, kiel, Defaults::default())
+                .await
+                .unwrap();
+            let wien = addresses::add(&b.ctx.db, ann.id, wien, Defaults::default())
+                .await
+                .unwrap();
+            let (_, product) = simple_product(&b.ctx, 3).await;
+
+            b.sign_in_and_check_out_one("ann@example.com", &product.slug)
+                .await;
+            // Kiel is the default: Germany's two ways, the cheaper chosen.
+            let ways = b.text("#shipping-choice").await;
+            assert!(
+                ways.contains("Standard") && ways.contains("DHL Express"),
+                "{ways}"
+            );
+            b.click(&format!("#ship_to-{}", wien.pid)).await;
+            let ways = b.wait_text("#shipping-choice", |t| t.contains("UPS")).await;
+            assert!(ways.contains("DPD"), "the European Union's ways: {ways}");
+            let express = b
+                .client
+                .find(Locator::XPath(
+                    "//div[contains(@class,'shipping-choice')][contains(., 'UPS')]/input",
+                ))
+                .await
+                .unwrap();
+            express.click().await.unwrap();
+            b.screenshot("checkout-express").await;
+            b.click_and_wait("#place-order").await;
+            assert!(b.path().await.starts_with("/orders/"), "{}", b.path().await);
+            assert!(
+                b.text(".shipping-method")
+                    .await
+                    .contains("Express (UPS, 1–2 days)"),
+                "{}",
+                b.text("main").await
+            );
+            let order = orders::Entity::find()
+                .filter(orders::Column::UserId.eq(ann.id))
+                .one(&b.ctx.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                order.shipping_address.contains("Wien"),
+                "{}",
+                order.shipping_address
+            );
+            assert_eq!(order.shipping_cents, 2490);
+        },
+    )
+    .await;
+    b.finish().await;
+}
+
+/// Issue 19, items 1 and 5: a guest buys without an account, then pays later from the link of
+/// the confirmation mail in a browser that has never seen the shop (no cookie of the
+/// checkout); the open order page follows the order as the shop ships it.
+#[tokio::test]
+#[serial]
+async fn a_guest_buys_and_pays_from_the_mail_link() {
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("a-guest-buys-and-pays-from-the-mail-link", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        let (_, product) = simple_product(&b.ctx, 3).await;
+        b.goto(&format!("/p/{}", product.slug)).await;
+        b.click("#add-button").await;
+        b.wait_text("#mini-cart .badge", |t| t.trim() == "1").await;
+        b.goto("/checkout").await;
+        assert!(b.text("#guest-note").await.contains("Log in"));
+        b.fill("email", "gus@example.com").await;
+        b.fill("name", "Gus Guest").await;
+        b.fill("line1", "1 Harbour Road").await;
+        b.fill("postal_code", "24103").await;
+        b.fill("city", "Kiel").await;
+        b.choose("country", "DE").await;
+        b.htmx_idle().await;
+        b.click_and_wait("#place-order").await;
+        let order_path = b.path().await;
+        assert!(order_path.starts_with("/orders/"), "{order_path}");
+        assert!(b
+            .text("#flash")
+            .await
+            .contains("We sent its link to gus@example.com"));
+        b.screenshot("guest-order").await;
+
+        // Later, elsewhere: only the mail's link.
+        b.client.delete_all_cookies().await.unwrap();
+        let mail = support::mails_to(&b.ctx, "gus@example.com").await;
+        let text = &mail[0].text_body;
+        let link = &text[text.find("/orders/").expect("the order's link")..];
+        let link = link.split_whitespace().next().unwrap();
+        assert!(link.contains("/access?token="), "{link}");
+        b.goto(link).await;
+        assert_eq!(
+            b.path().await,
+            order_path,
+            "the token leaves the address bar"
+        );
+        assert_eq!(b.text("#order-status").await, "Awaiting payment");
+        b.click_and_wait("#pay-now").await;
+        assert!(b.path().await.starts_with("/pay/test/"));
+        b.click_and_wait("#test-pay").await;
+        assert_eq!(b.path().await, order_path);
+        assert_eq!(b.text("#order-status").await, "Paid");
+        b.screenshot("guest-paid").await;
+
+        // The shop ships it while the page is open: the page follows, without a reload. (Once
+        // the page's stream is open, and the feed has had a look since: it reports what
+        // happens after it starts listening.)
+        b.client
+            .execute("window.stayedOnPage = true", vec![])
+            .await
+            .unwrap();
+        let open = "const e = document.querySelector('[sse-connect]'); \
+                    const d = e && e['htmx-internal-data']; \
+                    return !!(d && d.sseEventSource && d.sseEventSource.readyState === 1)";
+        let mut connected = false;
+        for _ in 0..100 {
+            if b.client.execute(open, vec![]).await.unwrap() == serde_json::json!(true) {
+                connected = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(connected, "the order page's stream opened");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let admin = support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+        let pid = uuid::Uuid::parse_str(order_path.trim_start_matches("/orders/")).unwrap();
+        emporium::models::orders::act(
+            &b.ctx,
+            pid,
+            emporium::models::orders::Action::Ship {
+                carrier: Some("DHL".into()),
+                tracking_number: Some("JJD0042".into()),
+            },
+            &emporium::models::actor::Actor::user(&admin),
+        )
+        .await
+        .unwrap();
+        b.wait_text("#order-status", |t| t == "Shipped").await;
+        assert!(b.text("main").await.contains("JJD0042"));
+        let stayed = b
+            .client
+            .execute("return window.stayedOnPage === true", vec![])
+            .await
+            .unwrap();
+        assert_eq!(stayed, serde_json::json!(true), "the page was not reloaded");
+    })
+    .await;
+    b.finish().await;
+}
+
+/// Issue 19, item 4: an admin refunds one line of a paid order from its page (htmx swaps the
+/// panel), and the customer finds the order partly refunded with the credit note, which opens
+/// as a printable page.
+#[tokio::test]
+#[serial]
+async fn an_admin_refunds_one_line_and_the_customer_sees_the_credit_note() {
+    use emporium::models::{
+        actor::Actor,
+        orders::{self, Action},
+    };
+
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("admin-refunds-one-line", async {
+        emporium::app::App::seed(&b.ctx, std::path::Path::new("."))
+            .await
+            .unwrap();
+        support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+        let ann = support::user(&b.ctx, "ann@example.com", Role::Customer).await;
+        let (variant, _, order) = order_demo_product(&b.ctx, &ann, 3).await;
+        orders::act(
+            &b.ctx,
+            order.id,
+            Action::Pay,
+            &Actor::system("test payment"),
+        )
+        .await
+        .unwrap();
+
+        b.log_in("owner@example.com", PASSWORD).await;
+        b.goto(&format!("/admin/orders/{}", order.id)).await;
+        b.click("#refund-part-open").await;
+        b.fill_css(&format!("#qty-{}", variant.pid), "1").await;
+        b.click("#refund-part-reason option[value='damaged']").await;
+        b.fill_css("#refund-part-note", "dented").await;
+        b.confirm("#action-refund-part").await;
+        b.wait_text("#order-status", |t| t == "Partly refunded")
+            .await;
+        let listed = b
+            .wait_text("#refund-list", |t| t.contains("Credit note CN-"))
+            .await;
+        assert!(listed.contains(&order.items[0].name), "{listed}");
+        b.log_out().await;
+
+        b.log_in("ann@example.com", PASSWORD).await;
+        b.goto(&format!("/orders/{}", order.id)).await;
+        assert_eq!(b.text("#order-status").await, "Partly refunded");
+        assert!(b.text("main").await.contains("1 refunded"));
+        b.click_and_wait("#credit-notes a").await;
+        assert!(b
+            .path()
+            .await
+            .starts_with(&format!("/orders/{}/credit-notes/", order.id)));
+        assert!(b
+            .text("#credit-note-title")
+            .await
+            .starts_with("Credit note CN-"));
+        assert!(b.text("main").await.contains("Arrived damaged: dented"));
     })
     .await;
     b.client.clone().close().await.unwrap();

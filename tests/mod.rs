@@ -10,3 +10,4 @@ mod jobs;
 mod requests;
 mod restarts;
 mod support;
+mod upgrade;

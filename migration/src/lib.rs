@@ -17,6 +17,10 @@ mod m20261203_000010_address_recipient;
 mod m20261203_000011_idempotency_lease;
 mod m20261203_000012_idempotency_answer;
 mod m20261203_000013_address_book;
+mod m20261204_000014_shipping;
+mod m20261204_000015_guest_orders;
+mod m20261204_000016_order_events_created;
+mod m20261204_000017_refunds;
 
 pub struct Migrator;
 
@@ -37,6 +41,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_idempotency_lease::Migration),
             Box::new(m20261203_000012_idempotency_answer::Migration),
             Box::new(m20261203_000013_address_book::Migration),
+            Box::new(m20261204_000014_shipping::Migration),
+            Box::new(m20261204_000015_guest_orders::Migration),
+            Box::new(m20261204_000016_order_events_created::Migration),
+            Box::new(m20261204_000017_refunds::Migration),
         ]
     }
 }

@@ -23,6 +23,13 @@ impl MigrationTrait for Migration {
         )
         .await?;
         let db = m.get_connection();
+        // Two requests setting the default at once could each leave one before this index
+        // existed; the oldest stays the default, or the index below could not be made.
+        db.execute_unprepared(
+            "UPDATE addresses SET is_default = false WHERE is_default AND id > \
+             (SELECT MIN(o.id) FROM addresses o WHERE o.user_id = addresses.user_id AND o.is_default)",
+        )
+        .await?;
         // Until now a customer had one address, used for both.
         db.execute_unprepared("UPDATE addresses SET is_default_billing = is_default")
             .await?;

@@ -192,6 +192,57 @@ impl Address {
     }
 }
 
+/// Changes to some parts of an address; `None` keeps the part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AddressPatch {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl AddressPatch {
+    /// Whether the patch changes nothing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.name,
+            &self.company,
+            &self.line1,
+            &self.line2,
+            &self.city,
+            &self.postal_code,
+            &self.country,
+            &self.phone,
+        ]
+        .iter()
+        .all(|f| f.is_none())
+    }
+
+    /// `current` with the patch's parts, checked as a whole (the API may leave the name out).
+    ///
+    /// # Errors
+    /// The field messages of the resulting address.
+    pub fn apply(&self, current: &Address) -> Result<Address, FieldErrors> {
+        let pick = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_string());
+        Address::parse_with_recipient(
+            &pick(&self.name, &current.name),
+            &pick(&self.company, &current.company),
+            false,
+            &pick(&self.line1, &current.line1),
+            &pick(&self.line2, &current.line2),
+            &pick(&self.city, &current.city),
+            &pick(&self.postal_code, &current.postal_code),
+            &pick(&self.country, &current.country),
+            &pick(&self.phone, &current.phone),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +276,29 @@ mod tests {
         let err = Registration::parse("nope", "123", " ", "", Role::Customer).unwrap_err();
         let fields: Vec<_> = err.0.keys().cloned().collect();
         assert_eq!(fields, ["email", "first_name", "last_name", "password"]);
+    }
+
+    #[test]
+    fn a_patch_keeps_the_parts_it_does_not_name_and_checks_the_whole() {
+        let current = Address::parse("1 Main St", "Flat 2", "Berlin", "10115", "DE", "").unwrap();
+        let none = AddressPatch::default();
+        assert!(none.is_empty());
+        assert_eq!(none.apply(&current).unwrap(), current);
+        let moved = AddressPatch {
+            city: Some("Vienna".into()),
+            country: Some("at".into()),
+            ..AddressPatch::default()
+        };
+        assert!(!moved.is_empty());
+        let a = moved.apply(&current).unwrap();
+        assert_eq!((a.city.as_str(), a.country.as_str()), ("Vienna", "AT"));
+        assert_eq!(a.line2, "Flat 2", "an unnamed part is kept");
+        let bad = AddressPatch {
+            line1: Some(" ".into()),
+            ..AddressPatch::default()
+        };
+        let fields: Vec<_> = bad.apply(&current).unwrap_err().0.into_keys().collect();
+        assert_eq!(fields, ["line1"]);
     }
 
     #[test]

@@ -121,6 +121,15 @@ pub fn price(errors: &mut FieldErrors, field: &str, value: i64) -> i64 {
     value
 }
 
+/// A parcel weight in grams: absent, or 1 g to 10 t (the bound shipping methods take too).
+pub fn weight(errors: &mut FieldErrors, field: &str, value: Option<i64>) -> Option<i64> {
+    let max = crate::domain::shipping::MAX_WEIGHT_GRAMS;
+    if value.is_some_and(|v| !(1..=max).contains(&v)) {
+        errors.add(field, format!("Grams from 1 to {max}."));
+    }
+    value
+}
+
 /// A stock level or threshold: a non-negative count.
 pub fn count(errors: &mut FieldErrors, field: &str, value: i64) -> i32 {
     if !(0..=MAX_STOCK).contains(&value) {
@@ -189,6 +198,7 @@ pub struct VariantInput {
     pub price_cents: i64,
     pub stock: i64,
     pub low_stock_threshold: Option<i64>,
+    pub weight_grams: Option<i64>,
 }
 
 /// A validated variant.
@@ -199,6 +209,7 @@ pub struct VariantDraft {
     pub price_cents: i64,
     pub stock: i32,
     pub low_stock_threshold: i32,
+    pub weight_grams: Option<i64>,
 }
 
 /// Checks that a variant names exactly one declared value for every declared option, with the
@@ -276,6 +287,7 @@ pub fn variant(
             v.low_stock_threshold
                 .unwrap_or(i64::from(DEFAULT_LOW_STOCK_THRESHOLD)),
         ),
+        weight_grams: weight(errors, &f("weight_grams"), v.weight_grams),
     }
 }
 
@@ -345,6 +357,7 @@ pub struct ProductInput {
     pub price_cents: Option<i64>,
     pub stock: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    pub weight_grams: Option<i64>,
     pub options: Vec<ProductOption>,
     pub variants: Vec<VariantInput>,
     pub tags: Vec<String>,
@@ -397,6 +410,7 @@ impl ProductInput {
                 price_cents: self.price_cents.unwrap_or(0),
                 stock: self.stock.unwrap_or(0),
                 low_stock_threshold: self.low_stock_threshold,
+                weight_grams: self.weight_grams,
             };
             if self.price_cents.is_none() {
                 e.add("price_cents", "This field is required.");
@@ -413,10 +427,10 @@ impl ProductInput {
             if self.variants.len() > MAX_VARIANTS {
                 e.add("variants", format!("At most {MAX_VARIANTS} variants."));
             }
-            if self.price_cents.is_some() || self.stock.is_some() {
+            if self.price_cents.is_some() || self.stock.is_some() || self.weight_grams.is_some() {
                 e.add(
                     "variants",
-                    "Give price_cents and stock on each variant, not on a product with options.",
+                    "Give price_cents, stock and weight_grams on each variant, not on a product with options.",
                 );
             }
             let drafts: Vec<VariantDraft> = self
@@ -462,6 +476,8 @@ pub struct ProductPatchInput {
     pub price_cents: Option<i64>,
     pub stock: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    /// `Some(None)` clears the weight.
+    pub weight_grams: Option<Option<i64>>,
     pub options: Option<Vec<ProductOption>>,
     pub tags: Option<Vec<String>>,
     pub featured: Option<bool>,
@@ -480,6 +496,7 @@ pub struct ProductPatch {
     pub price_cents: Option<i64>,
     pub stock: Option<i32>,
     pub low_stock_threshold: Option<i32>,
+    pub weight_grams: Option<Option<i64>>,
     pub options: Option<Vec<ProductOption>>,
     pub tags: Option<Vec<(String, String)>>,
     pub featured: Option<bool>,
@@ -490,7 +507,10 @@ impl ProductPatch {
     /// Whether the patch touches fields that belong to the single variant of a simple product.
     #[must_use]
     pub fn touches_variant(&self) -> bool {
-        self.price_cents.is_some() || self.stock.is_some() || self.low_stock_threshold.is_some()
+        self.price_cents.is_some()
+            || self.stock.is_some()
+            || self.low_stock_threshold.is_some()
+            || self.weight_grams.is_some()
     }
 }
 
@@ -524,6 +544,7 @@ impl ProductPatchInput {
             low_stock_threshold: self
                 .low_stock_threshold
                 .map(|s| count(&mut e, "low_stock_threshold", s)),
+            weight_grams: self.weight_grams.map(|w| weight(&mut e, "weight_grams", w)),
             options: self.options.as_deref().map(|o| options(&mut e, o)),
             tags: self.tags.as_deref().map(|t| tags(&mut e, t)),
             featured: self.featured,
@@ -579,6 +600,8 @@ pub struct VariantPatchInput {
     pub price_cents: Option<i64>,
     pub stock: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    /// `Some(None)` clears the weight.
+    pub weight_grams: Option<Option<i64>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -588,6 +611,7 @@ pub struct VariantPatch {
     pub price_cents: Option<i64>,
     pub stock: Option<i32>,
     pub low_stock_threshold: Option<i32>,
+    pub weight_grams: Option<Option<i64>>,
 }
 
 impl VariantPatchInput {
@@ -606,6 +630,7 @@ impl VariantPatchInput {
             low_stock_threshold: self
                 .low_stock_threshold
                 .map(|s| count(&mut e, "low_stock_threshold", s)),
+            weight_grams: self.weight_grams.map(|w| weight(&mut e, "weight_grams", w)),
         };
         e.into_result()?;
         Ok(patch)
@@ -1077,6 +1102,7 @@ pub fn variants_for(
     price_cents: i64,
     stock: i64,
     low_stock_threshold: Option<i64>,
+    weight_grams: Option<i64>,
 ) -> Vec<VariantInput> {
     combinations(options)
         .into_iter()
@@ -1086,6 +1112,7 @@ pub fn variants_for(
             price_cents,
             stock,
             low_stock_threshold,
+            weight_grams,
         })
         .collect()
 }
@@ -1142,7 +1169,7 @@ mod tests {
             combination_sku("TEE", &opts, &combos[1]),
             "TEE-S-LIGHT-GREY"
         );
-        let variants = variants_for("TEE", &opts, 900, 2, None);
+        let variants = variants_for("TEE", &opts, 900, 2, None, Some(250));
         assert_eq!(variants.len(), 6);
         assert_eq!(variants[1].sku, "TEE-S-LIGHT-GREY");
         assert_eq!(variants[1].options, combos[1]);
@@ -1258,6 +1285,7 @@ mod tests {
             price_cents: 100,
             stock: 1,
             low_stock_threshold: None,
+            weight_grams: None,
         };
         let input = ProductInput {
             name: "Tee".into(),

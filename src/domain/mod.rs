@@ -15,6 +15,7 @@ pub mod redirect;
 pub mod refund;
 pub mod role;
 pub mod secrets;
+pub mod shipping;
 pub mod stock;
 pub mod two_factor;
 pub mod validation;

@@ -6,8 +6,13 @@
 //! pending ──pay──▶ paid ──ship──▶ shipped ──complete──▶ completed
 //! pending ──cancel──▶ cancelled ◀──cancel (with a refund)── paid
 //! pending ──expire──▶ expired
-//! paid | shipped | completed ──refund──▶ refunded
+//! paid | shipped | completed | partially_refunded ──refund──▶ refunded
+//! paid | shipped | completed | partially_refunded ──refund_part──▶ partially_refunded
+//! partially_refunded ──ship──▶ shipped ──complete──▶ completed
 //! ```
+//!
+//! A partial refund does not stop fulfilment: what was not refunded is still shipped (the
+//! order model refuses shipping twice, or completing what never shipped, by `shipped_at`).
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +27,8 @@ pub enum OrderStatus {
     Completed,
     Cancelled,
     Expired,
+    /// Some of the payment went back; the rest of the order stands.
+    PartiallyRefunded,
     Refunded,
 }
 
@@ -36,7 +43,10 @@ pub enum OrderEvent {
     Cancel,
     /// The unpaid order's reservation ran out.
     Expire,
+    /// Everything that was paid and is left goes back.
     Refund,
+    /// Part of what was paid goes back.
+    RefundPart,
 }
 
 /// A transition the state machine does not have (API.md: 409 `invalid_transition`).
@@ -48,13 +58,14 @@ pub struct InvalidTransition {
 }
 
 impl OrderStatus {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Pending,
         Self::Paid,
         Self::Shipped,
         Self::Completed,
         Self::Cancelled,
         Self::Expired,
+        Self::PartiallyRefunded,
         Self::Refunded,
     ];
 
@@ -67,6 +78,7 @@ impl OrderStatus {
             Self::Completed => "completed",
             Self::Cancelled => "cancelled",
             Self::Expired => "expired",
+            Self::PartiallyRefunded => "partially_refunded",
             Self::Refunded => "refunded",
         }
     }
@@ -81,9 +93,15 @@ impl OrderStatus {
             (Self::Pending, E::Pay) => Ok(Self::Paid),
             (Self::Pending | Self::Paid, E::Cancel) => Ok(Self::Cancelled),
             (Self::Pending, E::Expire) => Ok(Self::Expired),
-            (Self::Paid, E::Ship) => Ok(Self::Shipped),
-            (Self::Shipped, E::Complete) => Ok(Self::Completed),
-            (Self::Paid | Self::Shipped | Self::Completed, E::Refund) => Ok(Self::Refunded),
+            (Self::Paid | Self::PartiallyRefunded, E::Ship) => Ok(Self::Shipped),
+            (Self::Shipped | Self::PartiallyRefunded, E::Complete) => Ok(Self::Completed),
+            (Self::Paid | Self::Shipped | Self::Completed | Self::PartiallyRefunded, E::Refund) => {
+                Ok(Self::Refunded)
+            }
+            (
+                Self::Paid | Self::Shipped | Self::Completed | Self::PartiallyRefunded,
+                E::RefundPart,
+            ) => Ok(Self::PartiallyRefunded),
             (from, event) => Err(InvalidTransition { from, event }),
         }
     }
@@ -102,13 +120,14 @@ impl OrderStatus {
 }
 
 impl OrderEvent {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Pay,
         Self::Ship,
         Self::Complete,
         Self::Cancel,
         Self::Expire,
         Self::Refund,
+        Self::RefundPart,
     ];
 
     #[must_use]
@@ -120,6 +139,7 @@ impl OrderEvent {
             Self::Cancel => "cancel",
             Self::Expire => "expire",
             Self::Refund => "refund",
+            Self::RefundPart => "refund_part",
         }
     }
 
@@ -131,6 +151,7 @@ impl OrderEvent {
             Self::Cancel => "cancelled",
             Self::Expire => "expired",
             Self::Refund => "refunded",
+            Self::RefundPart => "partly refunded",
         }
     }
 }
@@ -156,14 +177,7 @@ impl std::str::FromStr for OrderStatus {
 mod tests {
     use super::{OrderEvent as E, OrderStatus as S, *};
 
-    const EVENTS: [E; 6] = [
-        E::Pay,
-        E::Ship,
-        E::Complete,
-        E::Cancel,
-        E::Expire,
-        E::Refund,
-    ];
+    const EVENTS: [E; 7] = E::ALL;
 
     #[test]
     fn exactly_the_documented_transitions_exist() {
@@ -177,6 +191,13 @@ mod tests {
             (S::Shipped, E::Complete, S::Completed),
             (S::Shipped, E::Refund, S::Refunded),
             (S::Completed, E::Refund, S::Refunded),
+            (S::Paid, E::RefundPart, S::PartiallyRefunded),
+            (S::Shipped, E::RefundPart, S::PartiallyRefunded),
+            (S::Completed, E::RefundPart, S::PartiallyRefunded),
+            (S::PartiallyRefunded, E::RefundPart, S::PartiallyRefunded),
+            (S::PartiallyRefunded, E::Refund, S::Refunded),
+            (S::PartiallyRefunded, E::Ship, S::Shipped),
+            (S::PartiallyRefunded, E::Complete, S::Completed),
         ];
         let mut seen = 0;
         for from in S::ALL {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::catalogue::{self, MAX_OPTIONS};
 
-pub const COLUMNS: [&str; 22] = [
+pub const COLUMNS: [&str; 23] = [
     "product_id",
     "slug",
     "name",
@@ -41,6 +41,7 @@ pub const COLUMNS: [&str; 22] = [
     "price_cents",
     "stock",
     "low_stock_threshold",
+    "weight_grams",
 ];
 
 /// What is wrong with one line of the file (line 1 is the header).
@@ -116,6 +117,9 @@ pub struct VariantRow {
     pub price_cents: Option<i64>,
     pub stock: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    /// `None` when the file has no such column (files from before it keep weights as they
+    /// are); `Some(None)` for an empty cell, which an export writes for "no weight".
+    pub weight_grams: Option<Option<i64>>,
 }
 
 impl VariantRow {
@@ -345,6 +349,8 @@ pub fn read(bytes: &[u8], max_rows: usize) -> (Vec<ProductRows>, LineErrors) {
                 "low_stock_threshold",
                 &cell("low_stock_threshold"),
             ),
+            weight_grams: has("weight_grams")
+                .then(|| number(&mut errors, line, "weight_grams", &cell("weight_grams"))),
         };
         if errors.0.contains_key(&line) {
             continue;
@@ -501,6 +507,27 @@ mod tests {
         // The export's formula guard is undone.
         assert_eq!(mug.product.description.as_deref(), Some("- handmade"));
         assert_eq!(mug.variants[0].price_cents, Some(900));
+        assert_eq!(
+            mug.variants[0].weight_grams, None,
+            "without the column, weights are left as they are"
+        );
+    }
+
+    #[test]
+    fn a_weight_cell_sets_an_empty_one_clears_and_a_bad_one_is_reported() {
+        let csv = format!(
+            "{HEADER},weight_grams\n,a,A,,,,,,,,,,,A1,100,1,250\n,b,B,,,,,,,,,,,B1,100,1,\n\
+             ,c,C,,,,,,,,,,,C1,100,1,heavy\n"
+        );
+        let (products, errors) = read(csv.as_bytes(), 100);
+        assert_eq!(products[0].variants[0].weight_grams, Some(Some(250)));
+        assert_eq!(products[1].variants[0].weight_grams, Some(None));
+        let errors = errors.into_list();
+        assert_eq!(errors[0].line, 4);
+        assert!(
+            errors[0].messages[0].starts_with("weight_grams"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -100,7 +100,8 @@ impl Event {
             OrderStatus::Completed => Some(Self::OrderCompleted),
             OrderStatus::Cancelled => Some(Self::OrderCancelled),
             OrderStatus::Expired => Some(Self::OrderExpired),
-            OrderStatus::Refunded => Some(Self::OrderRefunded),
+            // Each refund reports `order.refunded` with its amount (`models::refunds`).
+            OrderStatus::PartiallyRefunded | OrderStatus::Refunded => None,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Who did something, as the order timeline and the stock ledger record it.
-use super::users::Model as User;
+use super::{_entities::orders, users::Model as User};
 use crate::domain::role::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +10,8 @@ pub struct Actor {
     pub label: String,
     /// A job or the payment provider acting for the shop: it sees every order.
     system: bool,
+    /// The one order a guest's token opened (its id).
+    guest_order: Option<i32>,
 }
 
 impl Actor {
@@ -20,6 +22,19 @@ impl Actor {
             role: Some(u.role()),
             label: format!("{} ({})", u.email, u.role().as_str()),
             system: false,
+            guest_order: None,
+        }
+    }
+
+    /// A guest holding the secret token of `order`: its owner, and only of it.
+    #[must_use]
+    pub fn guest(order: &orders::Model) -> Self {
+        Self {
+            user_id: None,
+            role: None,
+            label: format!("{} (guest)", order.email),
+            system: false,
+            guest_order: Some(order.id),
         }
     }
 
@@ -31,6 +46,7 @@ impl Actor {
             role: None,
             label: format!("system: {what}"),
             system: true,
+            guest_order: None,
         }
     }
 
@@ -42,6 +58,7 @@ impl Actor {
             role: None,
             label: "anonymous".into(),
             system: false,
+            guest_order: None,
         }
     }
 
@@ -62,6 +79,14 @@ impl Actor {
     #[must_use]
     pub fn reads_all_orders(&self) -> bool {
         self.system || matches!(self.role, Some(Role::Staff | Role::Admin))
+    }
+
+    /// Whether `order` is this actor's own: placed from their account, or a guest's order whose
+    /// token they hold.
+    #[must_use]
+    pub fn owns(&self, order: &orders::Model) -> bool {
+        (self.user_id.is_some() && self.user_id == order.user_id)
+            || self.guest_order == Some(order.id)
     }
 
     #[must_use]

@@ -23,7 +23,9 @@ use uuid::Uuid;
 use super::{
     _entities::{cart_items, carts, products, promo_codes, variants},
     db::write_txn,
-    promos, tax_rates, tokens,
+    promos,
+    shipping::{self, Offers, Parcel},
+    tax_rates, tokens,
     users::Model as User,
 };
 use crate::{
@@ -87,8 +89,24 @@ pub struct CartView {
     pub notices: Vec<String>,
     /// How much more the goods must come to for free shipping, when that is near.
     pub free_shipping_missing_cents: Option<i64>,
-    /// The country whose tax the totals show (the saved address's, else the shop's).
+    /// The country whose tax and shipping the totals show (the saved address's, else the
+    /// shop's).
     pub tax_country: String,
+    /// The methods that ship this cart to `tax_country`, cheapest first (the shipping in the
+    /// totals is the first one's); shown by the pages, not part of API.md's cart body.
+    #[serde(skip)]
+    pub shipping_offers: Offers,
+    /// The offer the totals use.
+    #[serde(skip)]
+    pub shipping_choice: Option<Uuid>,
+}
+
+/// Where a cart is shown as going: the country (the estimate's when `None`) and the method
+/// (the cheapest when `None` or not offered there).
+#[derive(Debug, Clone, Default)]
+pub struct Destination {
+    pub country: Option<String>,
+    pub method: Option<Uuid>,
 }
 
 /// One priced line, loaded for a view or for checkout.
@@ -267,13 +285,33 @@ pub fn subtotal(lines: &[PricedLine]) -> i64 {
         .sum()
 }
 
-/// Computes the totals of `lines` for a shipping country.
+/// What shipping is priced for: the goods' value after `discount` and their weight (a variant
+/// without a weight counts nothing).
+#[must_use]
+pub fn parcel(lines: &[PricedLine], discount: Option<pricing::Discount>) -> Parcel {
+    let subtotal = subtotal(lines);
+    Parcel {
+        goods_cents: subtotal - discount.map_or(0, |d| d.amount(subtotal)),
+        weight_grams: lines
+            .iter()
+            .map(|l| {
+                l.variant
+                    .weight_grams
+                    .unwrap_or(0)
+                    .saturating_mul(i64::from(l.item.quantity))
+            })
+            .sum(),
+    }
+}
+
+/// Computes the totals of `lines` shipped at `shipping`'s fee and threshold.
 #[must_use]
 pub fn price(
     settings: &Settings,
     lines: &[PricedLine],
     discount: Option<pricing::Discount>,
     tax_rate_bp: u32,
+    shipping: pricing::Shipping,
 ) -> Totals {
     let priced: Vec<Line> = lines
         .iter()
@@ -285,7 +323,7 @@ pub fn price(
     pricing::totals(
         &priced,
         discount,
-        settings.checkout.shipping(),
+        shipping,
         tax_rate_bp,
         settings.checkout.price_mode,
     )
@@ -311,6 +349,20 @@ pub async fn view(
     user: Option<&User>,
     notices: Vec<String>,
 ) -> AppResult<CartView> {
+    view_for(ctx, cart, user, notices, Destination::default()).await
+}
+
+/// The cart body with tax and shipping for a destination.
+///
+/// # Errors
+/// Database errors.
+pub async fn view_for(
+    ctx: &AppContext,
+    cart: Option<&carts::Model>,
+    user: Option<&User>,
+    notices: Vec<String>,
+    to: Destination,
+) -> AppResult<CartView> {
     let settings = Settings::get(ctx);
     let lines = match cart {
         Some(c) => lines(&ctx.db, c.id).await?,
@@ -326,9 +378,26 @@ pub async fn view(
         Ok(d) => (d, None),
         Err(r) => (None, Some(r.to_string())),
     };
-    let country = estimate_country(ctx, user).await?;
+    let country = match to.country {
+        Some(c) => c,
+        None => estimate_country(ctx, user).await?,
+    };
     let rate = tax_rates::rate_for(&ctx.db, &country).await?;
-    let totals = price(&settings, &lines, discount, rate);
+    let offers = shipping::offers(&ctx.db, &settings, &country, parcel(&lines, discount)).await?;
+    // The cheapest way is what the cart shows until checkout picks one; nothing when nothing
+    // ships there (the pages say so).
+    let chosen = to
+        .method
+        .and_then(|id| offers.list.iter().find(|o| o.id == id))
+        .or_else(|| offers.list.first());
+    let ship = chosen.map_or(
+        pricing::Shipping {
+            fee_cents: 0,
+            free_from_cents: None,
+        },
+        |o| o.rule.shipping(),
+    );
+    let totals = price(&settings, &lines, discount, rate, ship);
     Ok(CartView {
         id: cart.map(|c| c.pid),
         item_count: lines.iter().map(|l| i64::from(l.item.quantity)).sum(),
@@ -359,11 +428,11 @@ pub async fn view(
         coupon: promo.map(|p| p.code),
         coupon_error,
         notices,
-        free_shipping_missing_cents: settings
-            .checkout
-            .shipping()
+        free_shipping_missing_cents: ship
             .missing_for_free(totals.subtotal_cents - totals.discount_cents),
         tax_country: country,
+        shipping_choice: chosen.map(|o| o.id),
+        shipping_offers: offers,
     })
 }
 

@@ -20,10 +20,13 @@ use uuid::Uuid;
 use super::{
     _entities::{carts, order_lines, orders, promo_codes},
     actor::Actor,
-    carts as cart_model, counters,
+    carts as cart_model,
+    carts::CartKey,
+    counters,
     db::write_txn,
     orders::{queue_mail, record_event, view, OrderView},
     promos,
+    shipping::{self, OrderMethod},
     stock::{self, Change},
     tax_rates,
     users::Model as User,
@@ -46,6 +49,8 @@ pub struct PlaceOrder {
     pub shipping: Address,
     /// `None`: the same as shipping.
     pub billing: Option<Address>,
+    /// `None`: the only method that ships there (refused when there is a choice).
+    pub shipping_method: Option<Uuid>,
 }
 
 fn address_json(a: &Address) -> String {
@@ -57,16 +62,60 @@ fn address_json(a: &Address) -> String {
     .to_string()
 }
 
-/// Unpaid orders of a customer that still hold stock (the expiry job has not caught up with
-/// those past their time, which hold nothing a shopper could want).
-async fn pending_orders<C: sea_orm::ConnectionTrait>(db: &C, user_id: i32) -> AppResult<u64> {
+/// Who checks out: a signed-in customer, or a guest with the token of their cart and an
+/// e-mail address (API.md "POST /checkout (guest)").
+#[derive(Debug, Clone, Copy)]
+pub enum Buyer<'a> {
+    Customer(&'a User),
+    Guest {
+        cart_token: &'a str,
+        email: &'a str,
+        /// Who asks (the client's address): guest checkouts send mail to any address, so they
+        /// count against the client's and the address's mail budgets.
+        client: &'a str,
+    },
+}
+
+impl Buyer<'_> {
+    fn cart(&self) -> CartKey<'_> {
+        match self {
+            Self::Customer(u) => CartKey::User(u),
+            Self::Guest { cart_token, .. } => CartKey::Guest(cart_token),
+        }
+    }
+
+    fn email(&self) -> String {
+        match self {
+            Self::Customer(u) => u.email.clone(),
+            Self::Guest { email, .. } => (*email).to_string(),
+        }
+    }
+}
+
+/// A placed order, and for a guest the secret that reaches it (shown once, kept hashed).
+#[derive(Debug)]
+pub struct Placed {
+    pub order: OrderView,
+    pub access_token: Option<String>,
+}
+
+/// Unpaid orders of a customer (or of a guest's e-mail address) that still hold stock (the
+/// expiry job has not caught up with those past their time, which hold nothing a shopper could
+/// want).
+async fn pending_orders<C: sea_orm::ConnectionTrait>(db: &C, buyer: &Buyer<'_>) -> AppResult<u64> {
     use sea_orm::PaginatorTrait;
-    Ok(orders::Entity::find()
-        .filter(orders::Column::UserId.eq(user_id))
-        .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
-        .filter(orders::Column::ExpiresAt.gt(Utc::now().fixed_offset()))
-        .count(db)
-        .await?)
+    let q = match buyer {
+        Buyer::Customer(u) => orders::Entity::find().filter(orders::Column::UserId.eq(u.id)),
+        Buyer::Guest { email, .. } => orders::Entity::find()
+            .filter(orders::Column::UserId.is_null())
+            .filter(orders::Column::Email.eq(*email)),
+    };
+    Ok(
+        q.filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .filter(orders::Column::ExpiresAt.gt(Utc::now().fixed_offset()))
+            .count(db)
+            .await?,
+    )
 }
 
 /// Refuses a shipping country the shop does not ship to (`checkout.ship_to`), as API.md's 422
@@ -92,8 +141,7 @@ pub fn check_destination(settings: &Settings, country: &str) -> AppResult<()> {
     })
 }
 
-/// API.md's code for a destination nothing ships to.
-pub const SHIPPING_UNAVAILABLE: &str = "shipping_unavailable";
+pub use super::shipping::SHIPPING_UNAVAILABLE;
 
 /// Places the user's cart as a pending order.
 ///
@@ -101,36 +149,58 @@ pub const SHIPPING_UNAVAILABLE: &str = "shipping_unavailable";
 /// 422 `validation_failed` for an empty cart (field `cart`) or a promo code that no longer
 /// applies (field `code`); 409 `insufficient_stock` naming every short product; 409
 /// `too_many_pending_orders` when the customer already has the most unpaid orders allowed.
-#[tracing::instrument(name = "checkout::place_order", skip_all, fields(user_id = user.id))]
-pub async fn place_order(
-    ctx: &AppContext,
-    user: &User,
-    mut cmd: PlaceOrder,
-) -> AppResult<OrderView> {
+pub async fn place_order(ctx: &AppContext, user: &User, cmd: PlaceOrder) -> AppResult<OrderView> {
+    Ok(place(ctx, Buyer::Customer(user), cmd).await?.order)
+}
+
+/// Places the cart of a customer or a guest as a pending order. A guest's order belongs to no
+/// account: it answers a new access token, of which only the hash is kept.
+///
+/// # Errors
+/// As [`place_order`]; for a guest also 422 when the shipping address names nobody, or the
+/// promo code is one limited per customer (a guest cannot be told apart from the next).
+#[tracing::instrument(name = "checkout::place", skip_all)]
+pub async fn place(ctx: &AppContext, buyer: Buyer<'_>, mut cmd: PlaceOrder) -> AppResult<Placed> {
     let settings = Settings::get(ctx);
     // A parcel needs a name on it: the account holder's unless the address names another.
-    for a in std::iter::once(&mut cmd.shipping).chain(cmd.billing.as_mut()) {
+    let addresses = std::iter::once((&mut cmd.shipping, "shipping_address.name"))
+        .chain(cmd.billing.as_mut().map(|b| (b, "billing_address.name")));
+    for (a, field) in addresses {
         if a.name.is_empty() {
-            a.name = user.full_name();
+            match buyer {
+                Buyer::Customer(user) => a.name = user.full_name(),
+                Buyer::Guest { .. } => {
+                    return Err(
+                        FieldErrors::single(field, "Give the name it is addressed to.").into(),
+                    )
+                }
+            }
         }
     }
     check_destination(&settings, &cmd.shipping.country)?;
+    if let Buyer::Guest { email, client, .. } = buyer {
+        use super::accounts::mail_limits::{self, Purpose};
+        mail_limits::take(ctx, Purpose::GuestOrder, email, client)
+            .await?
+            .or_refuse()?;
+    }
     let txn = write_txn(&ctx.db).await?;
-    let cart = carts::Entity::find()
-        .filter(carts::Column::UserId.eq(user.id))
-        .lock_exclusive()
-        .one(&txn)
-        .await?;
-    let Some(cart) = cart else {
+    let Some(found) = cart_model::find(&txn, &buyer.cart()).await? else {
         return Err(empty_cart());
     };
+    // Locked again by id: concurrent checkouts of one cart are serialised on this row.
+    let cart = carts::Entity::find_by_id(found.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(empty_cart)?;
     let lines = cart_model::lines(&txn, cart.id).await?;
     if lines.is_empty() {
         return Err(empty_cart());
     }
     // Counted under the cart lock, so parallel checkouts of one customer cannot all pass.
     let limit = settings.checkout.max_pending_orders;
-    if pending_orders(&txn, user.id).await? >= limit {
+    if pending_orders(&txn, &buyer).await? >= limit {
         return Err(AppError::TooManyPendingOrders { limit });
     }
     let inactive: Vec<_> = lines
@@ -146,20 +216,42 @@ pub async fn place_order(
         None => None,
     };
     let subtotal = cart_model::subtotal(&lines);
-    let discount = cart_model::coupon_effect(&txn, promo.as_ref(), subtotal, Some(user))
+    let user = match buyer {
+        Buyer::Customer(u) => Some(u),
+        Buyer::Guest { .. } => {
+            if promo
+                .as_ref()
+                .is_some_and(|p| p.per_customer_limit.is_some())
+            {
+                return Err(FieldErrors::single(
+                    "code",
+                    "Sign in to use this code: it is limited per customer.",
+                )
+                .into());
+            }
+            None
+        }
+    };
+    let discount = cart_model::coupon_effect(&txn, promo.as_ref(), subtotal, user)
         .await?
         .map_err(promos::rejected)?;
     let rate = tax_rates::rate_for(&txn, &cmd.shipping.country).await?;
-    let totals = cart_model::price(&settings, &lines, discount, rate);
+    let country = &cmd.shipping.country;
+    let parcel = cart_model::parcel(&lines, discount);
+    let method = shipping::offers(&txn, &settings, country, parcel)
+        .await?
+        .choose(cmd.shipping_method, country)?;
+    let totals = cart_model::price(&settings, &lines, discount, rate, method.rule.shipping());
 
     let now = Utc::now();
     let number = counters::next(&txn, "order", 1001).await?;
+    let access_token = user.is_none().then(super::tokens::new_secret);
     let billing = cmd.billing.as_ref().unwrap_or(&cmd.shipping);
     let order = orders::ActiveModel {
         pid: Set(Uuid::new_v4()),
         number: Set(number),
-        user_id: Set(user.id),
-        email: Set(user.email.clone()),
+        user_id: Set(user.map(|u| u.id)),
+        email: Set(buyer.email()),
         status: Set(OrderStatus::Pending.as_str().to_string()),
         currency: Set(settings.currency.clone()),
         subtotal_cents: Set(totals.subtotal_cents),
@@ -173,6 +265,7 @@ pub async fn place_order(
         coupon: Set(promo.as_ref().map(|p| p.code.clone())),
         shipping_address: Set(address_json(&cmd.shipping)),
         billing_address: Set(address_json(billing)),
+        shipping_method: Set(Some(OrderMethod::stored(&method, totals.shipping_cents))),
         carrier: Set(None),
         tracking_number: Set(None),
         expires_at: Set(Some(
@@ -182,17 +275,26 @@ pub async fn place_order(
         shipped_at: Set(None),
         created_at: Set(now.into()),
         updated_at: Set(now.into()),
+        access_token_hash: Set(access_token.as_deref().map(super::tokens::hash_secret)),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
-    super::idempotency::produced(&txn, super::idempotency::Produced::Order(order.pid), true)
-        .await?;
+    // A guest's answer carries the order's token, which is shown once and never kept.
+    let produced = if access_token.is_some() {
+        super::idempotency::Produced::Secret
+    } else {
+        super::idempotency::Produced::Order(order.pid)
+    };
+    super::idempotency::produced(&txn, produced, true).await?;
     if let Some(p) = &promo {
-        promos::redeem(&txn, p, order.id, user.id).await?;
+        promos::redeem(&txn, p, order.id, user.map(|u| u.id)).await?;
     }
 
-    let actor = Actor::user(user);
+    let actor = match user {
+        Some(u) => Actor::user(u),
+        None => Actor::guest(&order),
+    };
     let mut sorted: Vec<_> = lines.iter().collect();
     sorted.sort_by_key(|l| l.variant.id);
     let mut short = Vec::new();
@@ -247,7 +349,18 @@ pub async fn place_order(
     )
     .await?;
     cart_model::clear(&txn, cart.id).await?;
-    let mail_id = queue_mail(&txn, &settings, &order, &frozen, OrderMail::Placed, false).await?;
+    let mail_id = queue_mail(
+        &txn,
+        &settings,
+        &order,
+        &frozen,
+        OrderMail::Placed,
+        super::orders::MailAbout {
+            access_token: access_token.as_deref(),
+            ..Default::default()
+        },
+    )
+    .await?;
     let out = view(&txn, order).await?;
     let hooks = webhooks::subscribed(&txn, Event::OrderCreated).await?;
     let webhook_ids = webhooks::record(&txn, &hooks, Event::OrderCreated, json!(out)).await?;
@@ -258,7 +371,10 @@ pub async fn place_order(
     webhooks::enqueue(ctx, webhook_ids).await;
     super::catalogue::cache::invalidate(&ctx.cache).await;
     crate::live::publish(ctx, crate::live::LiveEvent::order(&out)).await;
-    Ok(out)
+    Ok(Placed {
+        order: out,
+        access_token,
+    })
 }
 
 fn empty_cart() -> AppError {

@@ -80,7 +80,10 @@ pub async fn for_order<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let user = users::Entity::find_by_id(order.user_id).one(db).await?;
+    let user = match order.user_id {
+        Some(id) => users::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
     Ok(InvoiceView {
         id: inv.pid,
         number: inv.number,
@@ -93,7 +96,16 @@ pub async fn for_order<C: ConnectionTrait>(
         },
         seller_address: settings.seller.address_lines(),
         seller_vat_id: settings.seller.vat_id.trim().to_string(),
-        customer_name: user.as_ref().map(|u| u.full_name()).unwrap_or_default(),
+        // A guest's: the name on the billing address.
+        customer_name: user.as_ref().map_or_else(
+            || {
+                serde_json::from_str::<serde_json::Value>(&order.billing_address)
+                    .ok()
+                    .and_then(|a| a["name"].as_str().map(str::to_string))
+                    .unwrap_or_default()
+            },
+            users::Model::full_name,
+        ),
         customer_email: order.email.clone(),
         order: view(db, order).await?,
     })

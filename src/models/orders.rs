@@ -53,6 +53,8 @@ pub struct OrderLineView {
     pub unit_price_cents: i64,
     pub quantity: i32,
     pub line_total_cents: i64,
+    /// How many of `quantity` were refunded.
+    pub refunded_quantity: i32,
 }
 
 /// One step of the order timeline.
@@ -86,6 +88,8 @@ pub struct OrderView {
     pub coupon: Option<String>,
     pub shipping_address: AddressView,
     pub billing_address: AddressView,
+    /// How it ships, as chosen at checkout (`null` for orders from before shipping methods).
+    pub shipping_method: Option<super::shipping::OrderMethod>,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub timeline: Vec<TimelineEntry>,
@@ -93,6 +97,10 @@ pub struct OrderView {
     pub paid_at: Option<String>,
     pub shipped_at: Option<String>,
     pub invoice_number: Option<i64>,
+    /// What went back to the customer so far.
+    pub refunded_cents: i64,
+    /// The refunds that went through, each with its credit note, oldest first.
+    pub refunds: Vec<super::refunds::RefundSummary>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -157,12 +165,13 @@ pub async fn views<C: ConnectionTrait>(
     let user_pids: BTreeMap<i32, Uuid> = users::Entity::find()
         .select_only()
         .columns([users::Column::Id, users::Column::Pid])
-        .filter(users::Column::Id.is_in(list.iter().map(|o| o.user_id)))
+        .filter(users::Column::Id.is_in(list.iter().filter_map(|o| o.user_id)))
         .into_tuple::<(i32, Uuid)>()
         .all(db)
         .await?
         .into_iter()
         .collect();
+    let refunds = super::refunds::summaries(db, &ids).await?;
     let invoice_numbers: BTreeMap<i32, i64> = invoices::Entity::find()
         .select_only()
         .columns([invoices::Column::OrderId, invoices::Column::Number])
@@ -179,7 +188,7 @@ pub async fn views<C: ConnectionTrait>(
             number: o.number,
             status: o.status.parse().unwrap_or(OrderStatus::Pending),
             email: o.email.clone(),
-            customer_id: user_pids.get(&o.user_id).copied(),
+            customer_id: o.user_id.and_then(|u| user_pids.get(&u).copied()),
             items: lines
                 .iter()
                 .filter(|l| l.order_id == o.id)
@@ -191,6 +200,7 @@ pub async fn views<C: ConnectionTrait>(
                     unit_price_cents: l.unit_price_cents,
                     quantity: l.quantity,
                     line_total_cents: l.line_total_cents,
+                    refunded_quantity: l.refunded_quantity,
                 })
                 .collect(),
             subtotal_cents: o.subtotal_cents,
@@ -204,6 +214,7 @@ pub async fn views<C: ConnectionTrait>(
             coupon: o.coupon.clone(),
             shipping_address: address(&o.shipping_address),
             billing_address: address(&o.billing_address),
+            shipping_method: super::shipping::OrderMethod::read(o.shipping_method.as_deref()),
             carrier: o.carrier.clone(),
             tracking_number: o.tracking_number.clone(),
             timeline: events
@@ -221,6 +232,12 @@ pub async fn views<C: ConnectionTrait>(
             paid_at: o.paid_at.as_ref().map(crate::views::rfc3339),
             shipped_at: o.shipped_at.as_ref().map(crate::views::rfc3339),
             invoice_number: invoice_numbers.get(&o.id).copied(),
+            refunded_cents: o.refunded_cents,
+            refunds: refunds
+                .iter()
+                .filter(|(order_id, _)| *order_id == o.id)
+                .map(|(_, r)| r.clone())
+                .collect(),
             created_at: crate::views::rfc3339(&o.created_at),
             updated_at: crate::views::rfc3339(&o.updated_at),
         })
@@ -251,11 +268,73 @@ pub async fn find_for<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    if viewer.reads_all_orders() || viewer.user_id == Some(order.user_id) {
+    if viewer.reads_all_orders() || viewer.owns(&order) {
         Ok(order)
     } else {
         Err(AppError::NotFound)
     }
+}
+
+/// The guest that `token` makes of its bearer: the owner of the order `pid` when the token is
+/// that order's and the order is still a guest's, else `NotFound` (as for anyone else's
+/// order).
+///
+/// # Errors
+/// `NotFound`.
+pub async fn guest_access<C: ConnectionTrait>(db: &C, pid: Uuid, token: &str) -> AppResult<Actor> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(AppError::NotFound);
+    }
+    let order = orders::Entity::find()
+        .filter(orders::Column::Pid.eq(pid))
+        .filter(orders::Column::UserId.is_null())
+        .filter(orders::Column::AccessTokenHash.eq(super::tokens::hash_secret(token)))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Actor::guest(&order))
+}
+
+/// Gives `user` the orders placed as a guest with their (now verified) e-mail address, and the
+/// promo uses those orders took. Returns how many orders.
+///
+/// # Errors
+/// Database errors.
+pub async fn attach_guest_orders<C: ConnectionTrait>(
+    db: &C,
+    user: &users::Model,
+) -> AppResult<u64> {
+    use super::_entities::promo_redemptions;
+    let ids: Vec<i32> = orders::Entity::find()
+        .select_only()
+        .column(orders::Column::Id)
+        .filter(orders::Column::UserId.is_null())
+        .filter(orders::Column::Email.eq(user.email.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // The guest's token and links stop working: the order is the account's now, and whoever
+    // else held the link (who may have placed it) must not see the account's later changes.
+    let attached = orders::Entity::update_many()
+        .col_expr(orders::Column::UserId, Expr::value(user.id))
+        .col_expr(
+            orders::Column::AccessTokenHash,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(orders::Column::Id.is_in(ids.clone()))
+        .filter(orders::Column::UserId.is_null())
+        .exec(db)
+        .await?;
+    promo_redemptions::Entity::update_many()
+        .col_expr(promo_redemptions::Column::UserId, Expr::value(user.id))
+        .filter(promo_redemptions::Column::OrderId.is_in(ids))
+        .filter(promo_redemptions::Column::UserId.is_null())
+        .exec(db)
+        .await?;
+    Ok(attached.rows_affected)
 }
 
 /// Which orders to list.
@@ -290,21 +369,32 @@ pub async fn list(
         .map(str::trim)
         .filter(|c| !c.is_empty())
     {
-        let user = match Uuid::parse_str(c) {
-            Ok(pid) => {
+        let (user, email) = match Uuid::parse_str(c) {
+            Ok(pid) => (
                 users::Entity::find()
                     .filter(users::Column::Pid.eq(pid))
                     .one(db)
-                    .await?
-            }
-            Err(_) => {
+                    .await?,
+                None,
+            ),
+            Err(_) => (
                 users::Entity::find()
                     .filter(users::Column::Email.eq(c.to_lowercase()))
                     .one(db)
-                    .await?
-            }
+                    .await?,
+                Some(c.to_lowercase()),
+            ),
         };
-        q = q.filter(orders::Column::UserId.eq(user.map_or(-1, |u| u.id)));
+        // By address, a customer's orders include those placed as a guest with it.
+        let mut whose = Condition::any().add(orders::Column::UserId.eq(user.map_or(-1, |u| u.id)));
+        if let Some(e) = email {
+            whose = whose.add(
+                Condition::all()
+                    .add(orders::Column::UserId.is_null())
+                    .add(orders::Column::Email.eq(e)),
+            );
+        }
+        q = q.filter(whose);
     }
     if let Some(s) = filter.status {
         q = q.filter(orders::Column::Status.eq(s.as_str()));
@@ -340,6 +430,11 @@ pub enum Action {
         /// Why, for the timeline (staff choose one; the API may give one).
         reason: Option<String>,
     },
+    /// Part of the payment went back (`models::refunds` takes this step once the refund
+    /// went through); `note` says what, for the timeline.
+    RefundPart {
+        note: String,
+    },
     Expire,
 }
 
@@ -371,6 +466,7 @@ impl Action {
             Self::Complete => OrderEvent::Complete,
             Self::Cancel => OrderEvent::Cancel,
             Self::Refund { .. } => OrderEvent::Refund,
+            Self::RefundPart { .. } => OrderEvent::RefundPart,
             Self::Expire => OrderEvent::Expire,
         }
     }
@@ -381,9 +477,12 @@ impl Action {
 fn may(actor: &Actor, order: &orders::Model, event: OrderEvent) -> AppResult<()> {
     let allowed = match event {
         _ if actor.is_admin() => true,
-        OrderEvent::Cancel => actor.user_id == Some(order.user_id),
+        // The system finishes a refund that cancels a paid order when its process died.
+        OrderEvent::Cancel => actor.owns(order) || actor.is_system(),
         // The provider reports payments and refunds made on its side; jobs expire orders.
-        OrderEvent::Pay | OrderEvent::Expire | OrderEvent::Refund => actor.is_system(),
+        OrderEvent::Pay | OrderEvent::Expire | OrderEvent::Refund | OrderEvent::RefundPart => {
+            actor.is_system()
+        }
         OrderEvent::Ship | OrderEvent::Complete => false,
     };
     if allowed {
@@ -445,7 +544,7 @@ impl AfterCommit {
 pub const fn moves_money(from: OrderStatus, event: OrderEvent) -> bool {
     matches!(
         (from, event),
-        (_, OrderEvent::Refund) | (OrderStatus::Paid, OrderEvent::Cancel)
+        (_, OrderEvent::Refund | OrderEvent::RefundPart) | (OrderStatus::Paid, OrderEvent::Cancel)
     )
 }
 
@@ -470,7 +569,18 @@ pub async fn act(
     let from: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
     check(actor, &order, from, event)?;
     if moves_money(from, event) {
-        return super::payments::refund(ctx, &order, action, actor).await;
+        let cmd = match action {
+            Action::Refund { restock, reason } => super::refunds::RefundCommand {
+                restock,
+                reason,
+                ..Default::default()
+            },
+            _ => super::refunds::RefundCommand {
+                cancels: true,
+                ..Default::default()
+            },
+        };
+        return Ok(super::refunds::refund(ctx, pid, cmd, actor).await?.1);
     }
     if event == OrderEvent::Pay && !actor.is_system() {
         return super::payments::record_offline_payment(ctx, &order, actor).await;
@@ -492,7 +602,16 @@ fn check(
 ) -> AppResult<()> {
     may(actor, order, event)?;
     from.apply(event)?;
-    if event == OrderEvent::Cancel && from != OrderStatus::Pending && !actor.is_admin() {
+    // A partially refunded order may be on either side of shipping: it ships once, and
+    // completes only once shipped.
+    let shipped = order.shipped_at.is_some();
+    if (event == OrderEvent::Ship && shipped) || (event == OrderEvent::Complete && !shipped) {
+        return Err(InvalidTransition { from, event }.into());
+    }
+    if event == OrderEvent::Cancel
+        && from != OrderStatus::Pending
+        && !(actor.is_admin() || actor.is_system())
+    {
         // The state machine allows cancelling a paid order, but only an admin, who refunds it.
         return Err(InvalidTransition { from, event }.into());
     }
@@ -570,6 +689,7 @@ pub async fn act_in(
             .chain(restock.then_some("goods restocked"))
             .collect::<Vec<_>>()
             .join("; "),
+        Action::RefundPart { note } => note.clone(),
         _ => String::new(),
     };
     record_event(txn, order.id, Some(from), to, event.as_str(), actor, &note).await?;
@@ -587,8 +707,8 @@ pub async fn act_in(
     let stock_move = match (&action, from) {
         (Action::Pay, _) => Some(StockReason::Sale),
         (Action::Cancel | Action::Expire, OrderStatus::Pending) => Some(StockReason::Release),
-        (Action::Cancel | Action::Refund { .. }, OrderStatus::Paid)
-        | (Action::Refund { restock: true, .. }, _) => Some(StockReason::Restock),
+        // Refunds (and cancelling a paid order, which refunds it) put back what they refund,
+        // line by line (`models::refunds`).
         _ => None,
     };
     if let Some(reason) = stock_move {
@@ -625,11 +745,14 @@ pub async fn act_in(
         OrderStatus::Shipped => Some(OrderMail::Shipped),
         OrderStatus::Cancelled => Some(OrderMail::Cancelled),
         OrderStatus::Expired => Some(OrderMail::Expired),
-        OrderStatus::Refunded => Some(OrderMail::Refunded),
+        // Each refund mails its own amount and credit note (`models::refunds`).
         _ => None,
     };
     let mut after = AfterCommit {
         stock_changed: stock_move.is_some(),
+        // The shopper's open order page follows (with Redis; the database feed reads the
+        // timeline row written above).
+        live: vec![crate::live::LiveEvent::status(order.pid, to, now)],
         ..AfterCommit::default()
     };
     if matches!(to, OrderStatus::Cancelled | OrderStatus::Expired) && from == OrderStatus::Pending {
@@ -655,7 +778,10 @@ pub async fn act_in(
                 &fresh,
                 &lines,
                 kind,
-                from == OrderStatus::Paid,
+                MailAbout {
+                    paid: from == OrderStatus::Paid,
+                    ..MailAbout::default()
+                },
             )
             .await?,
         );
@@ -696,7 +822,20 @@ pub async fn record_event<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Renders an order mail into the outbox (in the caller's transaction).
+/// What an order mail says besides the order itself.
+#[derive(Debug, Default)]
+pub struct MailAbout<'a> {
+    /// The order had been paid (a cancellation says the money goes back).
+    pub paid: bool,
+    /// A guest's access token, for the link that opens the order.
+    pub access_token: Option<&'a str>,
+    /// More variables for the template (a refund's amount and credit note).
+    pub extra: serde_json::Value,
+}
+
+/// Renders an order mail into the outbox (in the caller's transaction). A guest's order is
+/// linked through `access_token` when there is one (the confirmation's link opens the order
+/// for whoever follows it); later mails link to the order page, which asks for that link.
 ///
 /// # Errors
 /// Database or template errors.
@@ -706,13 +845,25 @@ pub async fn queue_mail<C: ConnectionTrait>(
     order: &orders::Model,
     lines: &[order_lines::Model],
     kind: OrderMail,
-    paid: bool,
+    about: MailAbout<'_>,
 ) -> AppResult<Uuid> {
-    let user = users::Entity::find_by_id(order.user_id).one(db).await?;
-    let vars = json!({
+    let MailAbout {
+        paid,
+        access_token,
+        extra,
+    } = about;
+    let user = match order.user_id {
+        Some(id) => users::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let mut vars = json!({
         "number": order.number,
         "total": money::format(order.total_cents, &order.currency),
-        "order_url": format!("{}/orders/{}", settings.base_url, order.pid),
+        "order_url": match access_token {
+            // A `token=` parameter: the outbox blanks it once the mail has left.
+            Some(t) => format!("{}/orders/{}/access?token={t}", settings.base_url, order.pid),
+            None => format!("{}/orders/{}", settings.base_url, order.pid),
+        },
         "expires_at": order.expires_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
         "paid": paid,
         "carrier": order.carrier.clone().unwrap_or_default(),
@@ -722,6 +873,9 @@ pub async fn queue_mail<C: ConnectionTrait>(
             "total": money::format(l.line_total_cents, &order.currency),
         })).collect::<Vec<_>>(),
     });
+    if let (Some(vars), serde_json::Value::Object(more)) = (vars.as_object_mut(), extra) {
+        vars.extend(more);
+    }
     mail::queue(
         db,
         settings,

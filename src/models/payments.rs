@@ -81,7 +81,7 @@ impl PayView {
     }
 }
 
-const OFFLINE: &str = "offline";
+pub(super) const OFFLINE: &str = "offline";
 
 async fn insert_transaction<C: ConnectionTrait>(
     db: &C,
@@ -136,8 +136,9 @@ fn checkout_lines(order: &orders::Model, lines: &[order_lines::Model]) -> Vec<Ch
         })
         .collect();
     if order.shipping_cents > 0 {
+        let method = super::shipping::OrderMethod::read(order.shipping_method.as_deref());
         out.push(CheckoutLine {
-            name: "Shipping".into(),
+            name: method.map_or_else(|| "Shipping".into(), |m| format!("Shipping: {}", m.name)),
             unit_amount_cents: order.shipping_cents,
             quantity: 1,
         });
@@ -164,7 +165,7 @@ fn checkout_lines(order: &orders::Model, lines: &[order_lines::Model]) -> Vec<Ch
 /// `NotFound` (not theirs), `InvalidTransition` (not pending), `Unavailable` (provider).
 pub async fn start(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PayView> {
     let order = find_for(&ctx.db, pid, actor).await?;
-    if actor.user_id != Some(order.user_id) {
+    if !actor.owns(&order) {
         return Err(AppError::NotFound);
     }
     let status: OrderStatus = order.status.parse().unwrap_or(OrderStatus::Pending);
@@ -532,7 +533,6 @@ pub async fn handle_event(
             record_provider_refund(
                 &txn,
                 &settings,
-                &system,
                 provider,
                 &payment_ref,
                 &refund_ref,
@@ -585,15 +585,14 @@ async fn close_session<C: ConnectionTrait>(
     })
 }
 
-/// A refund the provider reports. Ours (a pending claim of the same payment) is recorded on
-/// its claim and the refund call that made it moves the order; one made at the provider
-/// directly (its dashboard) is recorded, and the order is refunded once the refunds add up
-/// to the whole payment.
+/// A refund the provider reports. Ours (a pending claim of the same payment and amount) is
+/// recorded on its claim, and the refund call that made it completes the refund; one made
+/// at the provider directly (its dashboard) is recorded with its credit note, and the order
+/// is partially refunded, or refunded once the refunds add up to what was paid.
 #[allow(clippy::too_many_arguments)]
 async fn record_provider_refund(
     txn: &sea_orm::DatabaseTransaction,
     settings: &Settings,
-    system: &Actor,
     provider: &str,
     payment_ref: &str,
     refund_ref: &str,
@@ -610,7 +609,9 @@ async fn record_provider_refund(
         .filter(transactions::Column::Provider.eq(provider))
         .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
         .filter(transactions::Column::PaymentRef.eq(payment_ref))
+        .filter(transactions::Column::AmountCents.eq(amount_cents))
         .filter(transactions::Column::Status.eq(TransactionStatus::Pending.as_str()))
+        .order_by_asc(transactions::Column::Id)
         .one(txn)
         .await?;
     if let Some(claim) = ours {
@@ -649,37 +650,11 @@ async fn record_provider_refund(
     )
     .await?;
     set_refund_details(txn, row.id, payment_ref, amount_cents).await?;
-    // Summed here, not in SQL: PostgreSQL's SUM of a BIGINT is a NUMERIC.
-    let refunded: i64 = transactions::Entity::find()
-        .select_only()
-        .column(transactions::Column::AmountCents)
-        .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
-        .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
-        .filter(transactions::Column::PaymentRef.eq(payment_ref))
-        .into_tuple::<i64>()
-        .all(txn)
-        .await?
-        .into_iter()
-        .sum();
-    if refunded >= payment.amount_cents {
-        match act_in(
-            txn,
-            settings,
-            order.pid,
-            Action::Refund {
-                restock: false,
-                reason: Some("Refunded at the payment provider".into()),
-            },
-            system,
-        )
-        .await
-        {
-            Ok((_, a)) => after.merge(a),
-            // Already refunded or cancelled here: the money movement is recorded all the same.
-            Err(AppError::InvalidTransition(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let row = transactions::Model {
+        amount_cents: amount_cents.max(0),
+        ..row
+    };
+    after.merge(super::refunds::record_external(txn, settings, &order, &row).await?);
     Ok(Handled::Applied)
 }
 
@@ -713,6 +688,41 @@ async fn set_refund_details<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Writes the pending money row of a refund of `amount_cents` of `payment` (the claim that
+/// `models::refunds` completes once the provider made the refund).
+///
+/// # Errors
+/// Database errors.
+pub(super) async fn insert_refund_claim<C: ConnectionTrait>(
+    db: &C,
+    order: &orders::Model,
+    payment: &transactions::Model,
+    amount_cents: i64,
+    provider_ref: &str,
+) -> AppResult<transactions::Model> {
+    let row = insert_transaction(
+        db,
+        order,
+        TransactionKind::Refund,
+        TransactionStatus::Pending,
+        &payment.provider,
+        provider_ref,
+    )
+    .await?;
+    set_refund_details(
+        db,
+        row.id,
+        payment.payment_ref.as_deref().unwrap_or_default(),
+        amount_cents,
+    )
+    .await?;
+    Ok(transactions::Model {
+        payment_ref: payment.payment_ref.clone(),
+        amount_cents,
+        ..row
+    })
 }
 
 /// The provider reference of the refund claim of a late payment: one per payment (the unique
@@ -804,7 +814,11 @@ pub async fn refund_late(env: &crate::jobs::JobEnv, refund_id: Uuid) -> AppResul
 /// Records on its claim that a refund went through at the provider. A compare-and-set on the
 /// pending claim: the provider's own refund event may have recorded it meanwhile, and then
 /// this changes nothing.
-async fn refund_made<C: ConnectionTrait>(db: &C, claim_id: i32, refund_ref: &str) -> AppResult<()> {
+pub(super) async fn refund_made<C: ConnectionTrait>(
+    db: &C,
+    claim_id: i32,
+    refund_ref: &str,
+) -> AppResult<()> {
     transactions::Entity::update_many()
         .col_expr(
             transactions::Column::Status,
@@ -903,180 +917,6 @@ pub async fn record_offline_payment(
         .filter(transactions::Column::Id.eq(row.id))
         .exec(&txn)
         .await?;
-    txn.commit().await?;
-    after.run(ctx).await;
-    Ok(out)
-}
-
-/// A pending refund claim older than this was left by a process that died: any provider call
-/// has given up long before.
-const REFUND_CLAIM_STALE_SECS: i64 = 180;
-
-/// Claims the refund of the order's payment: with the order's payments locked (PostgreSQL
-/// `FOR UPDATE`; SQLite's write lock), it picks the succeeded payment that no refund covers
-/// yet and writes a pending refund row as the claim. Two admins clicking at once: the second
-/// finds the first's claim and is refused. `None` when there is nothing to ask the provider:
-/// the order has no recorded payment, or its payment was already refunded in full.
-async fn claim_refund(
-    ctx: &AppContext,
-    order: &orders::Model,
-) -> AppResult<Option<(transactions::Model, transactions::Model)>> {
-    let txn = write_txn(&ctx.db).await?;
-    let payments = transactions::Entity::find()
-        .filter(transactions::Column::OrderId.eq(order.id))
-        .filter(transactions::Column::Kind.eq(TransactionKind::Payment.as_str()))
-        .filter(transactions::Column::Status.eq(TransactionStatus::Succeeded.as_str()))
-        .order_by_desc(transactions::Column::Id)
-        .lock_exclusive()
-        .all(&txn)
-        .await?;
-    if payments.is_empty() {
-        return Ok(None);
-    }
-    let refunds = transactions::Entity::find()
-        .filter(transactions::Column::OrderId.eq(order.id))
-        .filter(transactions::Column::Kind.eq(TransactionKind::Refund.as_str()))
-        .filter(transactions::Column::Status.is_in([
-            TransactionStatus::Pending.as_str(),
-            TransactionStatus::Succeeded.as_str(),
-        ]))
-        .all(&txn)
-        .await?;
-    let resume_tag = super::idempotency::claim_id().map(|id| format!("claim-request-{id}"));
-    let Some(payment) = payments
-        .iter()
-        .find(|p| !refunds.iter().any(|r| r.payment_ref == p.payment_ref))
-        .cloned()
-    else {
-        // The money already went back in full but the order's step never committed (the
-        // process died between the two): the step is taken now, the provider not asked again.
-        let refunded_in_full = refunds.iter().any(|r| {
-            r.status == TransactionStatus::Succeeded.as_str()
-                && payments
-                    .iter()
-                    .any(|p| p.payment_ref == r.payment_ref && r.amount_cents >= p.amount_cents)
-        });
-        if refunded_in_full {
-            return Ok(None);
-        }
-        // A refund claimed by a process that died before it finished: the retry of the same
-        // request, or anyone once the claim is older than any provider call can take, resumes
-        // it. The provider is asked with the same key, so the money goes back once.
-        let stale = Utc::now() - Duration::seconds(REFUND_CLAIM_STALE_SECS);
-        let resumable = refunds.into_iter().find(|r| {
-            // Only claims of this path: a late payment's refund is its job's to make.
-            r.status == TransactionStatus::Pending.as_str()
-                && r.provider_ref.starts_with("claim-")
-                && (resume_tag.as_deref() == Some(r.provider_ref.as_str())
-                    || r.updated_at.with_timezone(&Utc) < stale)
-        });
-        let resumed = resumable.and_then(|claim| {
-            let payment = payments
-                .into_iter()
-                .find(|p| p.payment_ref == claim.payment_ref)?;
-            Some((payment, claim))
-        });
-        if let Some((payment, claim)) = resumed {
-            transactions::Entity::update_many()
-                .col_expr(
-                    transactions::Column::UpdatedAt,
-                    Expr::value(Utc::now().fixed_offset()),
-                )
-                .filter(transactions::Column::Id.eq(claim.id))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
-            return Ok(Some((payment, claim)));
-        }
-        return Err(AppError::Conflict(
-            "This payment is already being refunded, or was refunded.".into(),
-        ));
-    };
-    // A retry after a crash runs the refund again: it resumes this claim (see above) and asks
-    // the provider with the same key, which answers with the refund it made.
-    super::idempotency::produced(&txn, super::idempotency::Produced::Rerun, false).await?;
-    let claim = insert_transaction(
-        &txn,
-        order,
-        TransactionKind::Refund,
-        TransactionStatus::Pending,
-        &payment.provider,
-        &resume_tag.unwrap_or_else(|| format!("claim-{}", Uuid::new_v4().simple())),
-    )
-    .await?;
-    set_refund_details(
-        &txn,
-        claim.id,
-        payment.payment_ref.as_deref().unwrap_or_default(),
-        payment.amount_cents,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Some((payment, claim)))
-}
-
-/// Refunds an order's payment in full and takes the step (`Refund`, or `Cancel` of a paid
-/// order); see the module notes.
-///
-/// # Errors
-/// `Conflict` when a refund of this payment is already under way or done; `Unavailable`
-/// when the provider refuses; the order's own errors as `orders::act`.
-pub async fn refund(
-    ctx: &AppContext,
-    order: &orders::Model,
-    action: Action,
-    actor: &Actor,
-) -> AppResult<OrderView> {
-    let settings = Settings::get(ctx);
-    // A paid order without a recorded payment predates payments and is refunded by hand; one
-    // whose refund went through before a crash only lacks its step.
-    let Some((payment, claim)) = claim_refund(ctx, order).await? else {
-        let txn = write_txn(&ctx.db).await?;
-        let (out, after) = act_in(&txn, &settings, order.pid, action, actor).await?;
-        txn.commit().await?;
-        after.run(ctx).await;
-        return Ok(out);
-    };
-    let refund_ref = if payment.provider == OFFLINE {
-        Ok(format!("offline-refund-{}", claim.pid))
-    } else {
-        // One key per payment: a retry after a timeout gets the refund the first call made.
-        Payments::get(ctx)
-            .refund(
-                payment.payment_ref.as_deref().unwrap_or_default(),
-                payment.amount_cents,
-                &format!("refund-{}", payment.pid),
-            )
-            .await
-    };
-    let refund_ref = match refund_ref {
-        Ok(r) => r,
-        Err(e) => {
-            // Free the claim for a later try, keeping the failed attempt on record.
-            transactions::Entity::update_many()
-                .col_expr(
-                    transactions::Column::Status,
-                    Expr::value(TransactionStatus::Failed.as_str()),
-                )
-                .col_expr(
-                    transactions::Column::ProviderRef,
-                    Expr::value(format!("failed-{}", claim.pid)),
-                )
-                .col_expr(
-                    transactions::Column::FailureReason,
-                    Expr::value(e.to_string()),
-                )
-                .filter(transactions::Column::Id.eq(claim.id))
-                .exec(&ctx.db)
-                .await?;
-            return Err(e);
-        }
-    };
-    // The money has gone back: record that first, on its own, whatever happens to the order.
-    // (If the provider's refund event was faster, it recorded the same refund on this claim.)
-    refund_made(&ctx.db, claim.id, &refund_ref).await?;
-    let txn = write_txn(&ctx.db).await?;
-    let (out, after) = act_in(&txn, &settings, order.pid, action, actor).await?;
     txn.commit().await?;
     after.run(ctx).await;
     Ok(out)

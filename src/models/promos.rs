@@ -120,7 +120,7 @@ pub async fn redeem<C: ConnectionTrait>(
     db: &C,
     promo: &promo_codes::Model,
     order_id: i32,
-    user_id: i32,
+    user_id: Option<i32>,
 ) -> AppResult<()> {
     let taken = promo_codes::Entity::update_many()
         .col_expr(

@@ -57,7 +57,8 @@ impl Task for DeliverMail {
 }
 
 /// Runs again the work a crash or a lost queue left half-done: renditions of images still
-/// pending, imports still queued, refunds of late payments still pending. Each of these is
+/// pending, imports still queued, refunds of late payments still pending, refunds whose
+/// process died before recording them. Each of these is
 /// idempotent, so a job that was not lost after all and runs twice changes nothing.
 pub struct ResumeWork;
 
@@ -70,7 +71,7 @@ impl Task for ResumeWork {
         TaskInfo {
             name: "resume_work".to_string(),
             detail: "Run again image renditions, imports and late-payment refunds left waiting \
-                     for more than two minutes"
+                     for more than two minutes, and finish refunds claimed by a process that died"
                 .to_string(),
         }
     }
@@ -107,9 +108,14 @@ impl Task for ResumeWork {
         let imports = crate::models::catalogue::import::resume_queued(ctx, grace)
             .await
             .map_err(fail)?;
+        // Refunds whose process died between claiming and recording them.
+        let admin_refunds = crate::models::refunds::resume_stale(ctx, 100)
+            .await
+            .map_err(fail)?;
         tracing::info!(
             images = images.len(),
             refunds = refunds.len(),
+            admin_refunds,
             imports,
             "resume sweep done"
         );

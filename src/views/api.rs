@@ -87,6 +87,21 @@ page_schema!(
     "A page of the caller's address book."
 );
 page_schema!(
+    OfferPage,
+    crate::models::shipping::Offer,
+    "The shipping methods that take the caller's cart to a country, priced for it."
+);
+page_schema!(
+    ZonePage,
+    crate::models::shipping::zones::ZoneView,
+    "A page of shipping zones."
+);
+page_schema!(
+    MethodPage,
+    crate::models::shipping::methods::MethodView,
+    "A page of shipping methods."
+);
+page_schema!(
     WebhookPage,
     crate::models::webhooks::EndpointView,
     "A page of webhook endpoints."

@@ -10,7 +10,12 @@ use super::money;
 use crate::{
     domain::order_status::OrderStatus,
     errors::{AppError, AppResult},
-    models::{carts::CartView, invoices::InvoiceView, orders::OrderView},
+    models::{
+        carts::CartView,
+        invoices::InvoiceView,
+        orders::OrderView,
+        refunds::{credit_note_reference, CreditNoteView},
+    },
 };
 
 fn add_display(v: &mut Value, fields: &[&str], currency: &str) {
@@ -50,6 +55,20 @@ pub fn cart(c: &CartView) -> Value {
     add_display(&mut v, &TOTALS, &c.currency);
     add_display(&mut v, &["free_shipping_missing_cents"], &c.currency);
     v["tax_rate_display"] = json!(percent(i64::from(c.tax_rate_bp)));
+    v["shipping_methods"] = c
+        .shipping_offers
+        .list
+        .iter()
+        .map(|o| {
+            let mut m = json!(o);
+            add_display(&mut m, &["price_cents"], &c.currency);
+            m["details"] = json!(o.details());
+            m["chosen"] = json!(c.shipping_choice == Some(o.id));
+            m
+        })
+        .collect();
+    v["ships_there"] = json!(!c.shipping_offers.list.is_empty());
+    v["country_served"] = json!(c.shipping_offers.served);
     if let Some(items) = v["items"].as_array_mut() {
         for item in items {
             add_display(item, &["unit_price_cents", "line_total_cents"], &c.currency);
@@ -70,6 +89,7 @@ pub const fn status_label(s: OrderStatus) -> &'static str {
         OrderStatus::Completed => "Completed",
         OrderStatus::Cancelled => "Cancelled",
         OrderStatus::Expired => "Expired",
+        OrderStatus::PartiallyRefunded => "Partly refunded",
         OrderStatus::Refunded => "Refunded",
     }
 }
@@ -81,14 +101,37 @@ pub fn order(o: &OrderView) -> Value {
     let mut v = json!(o);
     add_display(&mut v, &TOTALS, &o.currency);
     v["status_label"] = json!(status_label(o.status));
+    v["shipping_method_display"] = json!(o.shipping_method.as_ref().map(|m| {
+        let days = crate::domain::shipping::delivery_days(m.min_days, m.max_days);
+        let details: Vec<&str> = [m.carrier.as_str(), days.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        if details.is_empty() {
+            m.name.clone()
+        } else {
+            format!("{} ({})", m.name, details.join(", "))
+        }
+    }));
     v["tax_rate_display"] = json!(percent(i64::from(o.tax_rate_bp)));
     v["created_display"] = json!(when(&o.created_at));
     v["expires_display"] = json!(o.expires_at.as_deref().map(when));
     v["invoice_reference"] = json!(o.invoice_number.map(crate::models::invoices::reference));
     v["item_count"] = json!(o.items.iter().map(|i| i64::from(i.quantity)).sum::<i64>());
+    add_display(&mut v, &["refunded_cents"], &o.currency);
     if let Some(items) = v["items"].as_array_mut() {
         for item in items {
             add_display(item, &["unit_price_cents", "line_total_cents"], &o.currency);
+            let left = item["quantity"].as_i64().unwrap_or(0)
+                - item["refunded_quantity"].as_i64().unwrap_or(0);
+            item["refundable_quantity"] = json!(left.max(0));
+        }
+    }
+    if let Some(refunds) = v["refunds"].as_array_mut() {
+        for (r, summary) in refunds.iter_mut().zip(&o.refunds) {
+            add_display(r, &["amount_cents"], &o.currency);
+            r["at_display"] = json!(when(&summary.created_at));
+            r["credit_note_reference"] = json!(credit_note_reference(summary.credit_note_number));
         }
     }
     if let Some(steps) = v["timeline"].as_array_mut() {
@@ -117,6 +160,25 @@ pub fn transactions(list: &[crate::models::payments::TransactionView]) -> Vec<Va
         .collect()
 }
 
+/// Refunds for the admin's order page (pending and failed ones too).
+#[must_use]
+pub fn refunds(list: &[crate::models::refunds::RefundView]) -> Vec<Value> {
+    list.iter()
+        .map(|r| {
+            let mut v = json!(r);
+            v["amount_display"] = json!(money::format(r.amount_cents, &r.currency));
+            v["at_display"] = json!(when(&r.created_at));
+            v["lines_display"] = json!(r
+                .lines
+                .iter()
+                .map(|l| format!("{} × {}", l.quantity, l.name))
+                .collect::<Vec<_>>()
+                .join(", "));
+            v
+        })
+        .collect()
+}
+
 #[must_use]
 pub fn orders(list: &[OrderView]) -> Vec<Value> {
     list.iter().map(order).collect()
@@ -139,6 +201,34 @@ pub fn invoice_html(
     data["issued_display"] = json!(when(&inv.issued_at));
     let html = engine
         .render("orders/invoice.html", data)
+        .map_err(AppError::from)?;
+    Ok(axum::response::Html(html))
+}
+
+/// The printable credit note, like the invoice.
+///
+/// # Errors
+/// Template errors.
+pub fn credit_note_html(
+    ctx: &AppContext,
+    note: &CreditNoteView,
+    back: Option<&str>,
+) -> AppResult<axum::response::Html<String>> {
+    let engine: std::sync::Arc<TeraView> = crate::web::html::engine(ctx);
+    let currency = note.refund.currency.as_str();
+    let mut data = json!(note);
+    data["back"] = json!(back);
+    data["issued_display"] = json!(when(&note.issued_at));
+    data["tax_rate_display"] = json!(percent(i64::from(note.tax_rate_bp)));
+    add_display(&mut data, &["net_cents", "tax_cents"], currency);
+    data["amount_display"] = json!(money::format(note.refund.amount_cents, currency));
+    if let Some(lines) = data["refund"]["lines"].as_array_mut() {
+        for l in lines {
+            add_display(l, &["amount_cents"], currency);
+        }
+    }
+    let html = engine
+        .render("orders/credit_note.html", data)
         .map_err(AppError::from)?;
     Ok(axum::response::Html(html))
 }

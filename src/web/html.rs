@@ -20,7 +20,10 @@ use uuid::Uuid;
 use crate::{
     domain::{role::Role, validation::FieldErrors},
     errors::{AppError, ErrorPage, PageError},
-    models::users::{self, Model},
+    models::{
+        actor::Actor,
+        users::{self, Model},
+    },
     settings::Settings,
 };
 
@@ -30,6 +33,9 @@ const VERSION_KEY: &str = "session_version";
 const FLASH_KEY: &str = "flash";
 /// A guest's cart token, kept in their session until they log in.
 pub const CART_TOKEN_KEY: &str = "cart_token";
+/// The guest orders this session may open (their links were followed here).
+const GUEST_ORDERS_KEY: &str = "guest_orders";
+const MAX_GUEST_ORDERS: usize = 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flash {
@@ -60,6 +66,12 @@ pub async fn flash(session: &Session, kind: &str, message: impl Into<String>) {
 pub async fn sign_in(session: &Session, user: &Model) -> Result<(), AppError> {
     session.cycle_id().await.map_err(AppError::internal)?;
     crate::web::csrf::renew(session).await?;
+    // Guest orders opened in this browser stay with whoever opened them, not the account now
+    // signed in (a shared computer, or a link planted by someone else).
+    session
+        .remove::<Vec<Uuid>>(GUEST_ORDERS_KEY)
+        .await
+        .map_err(AppError::internal)?;
     session
         .insert(USER_KEY, user.pid)
         .await
@@ -321,6 +333,59 @@ impl Page {
             return Err(PageError(AppError::TwoFactorSetupRequired));
         }
         Ok(user)
+    }
+
+    /// Remembers that this visitor followed the secret link of the guest order `pid` (or placed
+    /// it): its pages open for them without an account, in this session only.
+    ///
+    /// # Errors
+    /// Session store failures.
+    pub async fn grant_guest_order(&self, pid: Uuid) -> Result<(), AppError> {
+        let mut granted = self.guest_orders().await;
+        granted.retain(|p| *p != pid);
+        granted.push(pid);
+        if granted.len() > MAX_GUEST_ORDERS {
+            granted.remove(0);
+        }
+        self.session
+            .insert(GUEST_ORDERS_KEY, granted)
+            .await
+            .map_err(AppError::internal)
+    }
+
+    async fn guest_orders(&self) -> Vec<Uuid> {
+        self.session
+            .get(GUEST_ORDERS_KEY)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Who acts on the order `pid` from the shop's pages: its signed-in owner, a visitor whose
+    /// session holds the guest link of it, or else the signed-in user (who then finds no such
+    /// order of theirs). Nobody signed in and no link: the login page.
+    ///
+    /// # Errors
+    /// `Unauthorized` (the login page) or database errors.
+    pub async fn order_actor(&self, pid: Uuid) -> Result<Actor, PageError> {
+        use crate::models::_entities::orders;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let owner = self.user.as_ref().map(Actor::user);
+        if self.guest_orders().await.contains(&pid) {
+            let order = orders::Entity::find()
+                .filter(orders::Column::Pid.eq(pid))
+                .one(&self.ctx.db)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Ok(match owner {
+                Some(o) if o.owns(&order) => o,
+                // Given to an account since: the link no longer opens it.
+                _ if order.user_id.is_some() => return Err(PageError(AppError::NotFound)),
+                _ => Actor::guest(&order),
+            });
+        }
+        owner.ok_or_else(|| PageError(AppError::Unauthorized("Please log in.".into())))
     }
 
     /// Whether the request came from htmx (render a fragment instead of the full page).

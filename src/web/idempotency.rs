@@ -10,7 +10,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use loco_rs::app::AppContext;
-use sha2::{Digest, Sha256};
 
 use crate::{
     errors::{ApiError, AppError},
@@ -52,14 +51,22 @@ async fn owner(ctx: &AppContext, parts: &Parts) -> Result<Option<String>, AppErr
             checked(live_user(ctx, &claims).await)?.map(|user| format!("user:{}", user.pid))
         }
         Ok(None) => {
-            // A guest is its client and its cart: two guests behind one address do not share
-            // outcomes.
-            let cart = parts
-                .headers
-                .get(crate::controllers::api::v1::cart::CART_TOKEN)
-                .map(|t| hash_secret(t.to_str().unwrap_or_default()))
-                .unwrap_or_default();
-            Some(format!("anon:{}:{cart}", client_id(ctx, parts)))
+            // A guest is its client, its cart and the order token it holds: two guests behind
+            // one address do not share outcomes, and a stored answer about an order is never
+            // replayed to someone without that order's token.
+            let secret = |name: &str| {
+                parts
+                    .headers
+                    .get(name)
+                    .map(|t| hash_secret(t.to_str().unwrap_or_default()))
+                    .unwrap_or_default()
+            };
+            let cart = secret(crate::controllers::api::v1::cart::CART_TOKEN);
+            let order = secret(crate::controllers::api::v1::orders::ORDER_TOKEN);
+            // One hash of the three: the owner column holds 100 characters, and an IPv6
+            // client with two token hashes would not fit.
+            let who = hash_secret(&format!("{}:{cart}:{order}", client_id(ctx, parts)));
+            Some(format!("anon:{who}"))
         }
         Err(_) => None,
     })
@@ -123,11 +130,7 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
     let Ok(bytes) = to_bytes(body, limit).await else {
         return ApiError(AppError::PayloadTooLarge).into_response();
     };
-    let mut hasher = Sha256::new();
-    hasher.update(parts.uri.path().as_bytes());
-    hasher.update([0]);
-    hasher.update(&bytes);
-    let request_hash = hex::encode(hasher.finalize());
+    let request_hash = request_hash(&settings.secrets_key, parts.uri.path(), &bytes);
 
     let deadline = tokio::time::Instant::now() + WAIT_FOR_ORIGINAL;
     let (attempt, recovered) =
@@ -234,8 +237,8 @@ pub async fn handle(ctx: &AppContext, req: Request, next: Next) -> Response {
 /// What a repeat of a request that showed a new secret hears: the secret is not kept.
 fn secret_shown_once() -> Response {
     ApiError(AppError::Conflict(
-        "A request with this Idempotency-Key was carried out; the secret it made is shown only in \
-         that first answer."
+        "A request with this Idempotency-Key was carried out; the secret it made (a key, a \
+         signing secret, a guest order's token) is shown only in that first answer."
             .into(),
     ))
     .into_response()
@@ -364,4 +367,42 @@ fn replay(saved: Saved) -> Response {
         }
     }
     replayed(res)
+}
+
+/// What tells a repeat from another request under the same key. Keyed with the server's secret:
+/// bodies hold passwords, and a plain digest stored beside the e-mail address would let anyone
+/// who reads the table test guesses offline.
+fn request_hash(secret: &str, path: &str, body: &[u8]) -> String {
+    use ring::hmac;
+    let key = hmac::Key::new(
+        hmac::HMAC_SHA256,
+        format!("emporium idempotency\n{secret}").as_bytes(),
+    );
+    let mut ctx = hmac::Context::with_key(&key);
+    ctx.update(path.as_bytes());
+    ctx.update(&[0]);
+    ctx.update(body);
+    // 240 bits, so that the prefix and the digest fit the column's 64 characters.
+    let tag = ctx.sign();
+    format!(
+        "{}{}",
+        idempotency::KEYED_HASH,
+        hex::encode(&tag.as_ref()[..30])
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_hash;
+
+    #[test]
+    fn a_request_hash_fits_its_column_and_cannot_be_made_without_the_secret() {
+        let body = br#"{"email":"ann@example.com","password":"correct horse"}"#;
+        let h = request_hash("secret-a", "/api/v1/auth/register", body);
+        assert!(h.starts_with("k1:") && h.len() <= 64, "{h}");
+        assert_eq!(h, request_hash("secret-a", "/api/v1/auth/register", body));
+        assert_ne!(h, request_hash("secret-b", "/api/v1/auth/register", body));
+        assert_ne!(h, request_hash("secret-a", "/api/v1/auth/login", body));
+        assert_ne!(h, request_hash("secret-a", "/api/v1/auth/register", b"{}"));
+    }
 }

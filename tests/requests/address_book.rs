@@ -171,6 +171,67 @@ async fn an_address_book_is_bounded() {
 
 #[tokio::test]
 #[parallel]
+async fn racing_writes_keep_the_book_bounded_with_one_default_of_each_kind() {
+    with_app(|server, ctx| async move {
+        let ann = customer(&server, &ctx, "ann@example.com").await;
+        let adds = (0..26).map(|i| {
+            let mut body = entry(&format!("Town {i}"), "DE");
+            body["is_default_shipping"] = json!(true);
+            body["is_default_billing"] = json!(true);
+            let (server, ann) = (&server, &ann);
+            async move { post(server, ann, "/api/v1/me/addresses", body).await }
+        });
+        let answers = futures::future::join_all(adds).await;
+        let mut statuses: Vec<u16> = answers.iter().map(|r| r.status_code().as_u16()).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [[201; 20].as_slice(), &[422; 6]].concat());
+        let list = book(&server, &ann).await;
+        assert_eq!(list.len(), 20);
+        let flags = defaults(&list);
+        assert_eq!(flags.iter().filter(|f| f.1).count(), 1, "{flags:?}");
+        assert_eq!(flags.iter().filter(|f| f.2).count(), 1, "{flags:?}");
+
+        // Every address made the default at once, and all deleted at once: never two defaults,
+        // never an error, and nothing left.
+        let ids: Vec<String> = list
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect();
+        let patches = ids.iter().map(|id| {
+            let (server, ann) = (&server, &ann);
+            async move {
+                server
+                    .patch(&format!("/api/v1/me/addresses/{id}"))
+                    .add_header(ann.0.clone(), ann.1.clone())
+                    .json(&json!({"is_default_shipping": true, "is_default_billing": true}))
+                    .await
+            }
+        });
+        for r in futures::future::join_all(patches).await {
+            assert_eq!(r.status_code(), 200, "{}", r.text());
+        }
+        let flags = defaults(&book(&server, &ann).await);
+        assert_eq!(flags.iter().filter(|f| f.1).count(), 1, "{flags:?}");
+        assert_eq!(flags.iter().filter(|f| f.2).count(), 1, "{flags:?}");
+        let deletes = ids.iter().map(|id| {
+            let (server, ann) = (&server, &ann);
+            async move {
+                server
+                    .delete(&format!("/api/v1/me/addresses/{id}"))
+                    .add_header(ann.0.clone(), ann.1.clone())
+                    .await
+            }
+        });
+        for r in futures::future::join_all(deletes).await {
+            assert_eq!(r.status_code(), 204, "{}", r.text());
+        }
+        assert!(book(&server, &ann).await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+#[parallel]
 async fn checkout_takes_addresses_from_the_callers_book_only() {
     with_app(|server, ctx| async move {
         let shop = shop(&server, &ctx).await;
@@ -371,19 +432,4 @@ async fn the_account_pages_keep_the_book_and_checkout_offers_it() {
             .contains("This is not an address of your address book."));
     })
     .await;
-}
-
-/// Puts one of `product` in the signed-in browser's cart through the shop's form.
-async fn post_form_add(server: &loco_rs::TestServer, csrf: &str, product: &str) {
-    let variant = variant_of(server, product).await;
-    let res = server
-        .post("/cart/items")
-        .form(&[
-            ("csrf_token", csrf),
-            ("product_id", product),
-            ("variant_id", &variant),
-            ("quantity", "1"),
-        ])
-        .await;
-    assert_eq!(res.status_code(), 303, "{}", res.text());
 }

@@ -238,6 +238,90 @@ async fn bad_product_input_is_rejected_and_writes_nothing() {
     .await;
 }
 
+/// Weights (for shipping methods with a limit) are optional, bounded, kept per variant, and
+/// cleared with `null`; a product with options takes them on its variants only.
+#[tokio::test]
+#[parallel]
+async fn weights_are_kept_per_variant_bounded_and_cleared_with_null() {
+    with_app(|server, ctx| async move {
+        let pm = manager(&server, &ctx).await;
+        let patch = |path: String, body: Value| {
+            server
+                .patch(&path)
+                .add_header(pm.0.clone(), pm.1.clone())
+                .json(&body)
+        };
+        let p = post(
+            &server,
+            &pm,
+            "/api/v1/products",
+            json!({"sku": "BOX-1", "name": "Box", "price_cents": 100, "weight_grams": 1200}),
+        )
+        .await;
+        assert_eq!(p["weight_grams"], 1200);
+        assert_eq!(p["variants"][0]["weight_grams"], 1200);
+        let id = p["id"].as_str().unwrap().to_string();
+        // Leaving the field out keeps it; null clears it; out of range is refused unwritten.
+        let res = patch(format!("/api/v1/products/{id}"), json!({"name": "Big box"})).await;
+        assert_eq!(res.json::<Value>()["weight_grams"], 1200);
+        for bad in [0, -5, 10_000_001] {
+            let res = patch(format!("/api/v1/products/{id}"), json!({"weight_grams": bad})).await;
+            let body = assert_error(&res, 422, "validation_failed");
+            assert!(body["error"]["details"]["weight_grams"].is_array(), "{body}");
+        }
+        let res = patch(format!("/api/v1/products/{id}"), json!({"weight_grams": null})).await;
+        res.assert_status_ok();
+        let fresh: Value = server.get(&format!("/api/v1/products/{id}")).await.json();
+        assert!(fresh["weight_grams"].is_null(), "{fresh}");
+        assert!(fresh["variants"][0]["weight_grams"].is_null());
+
+        let tee = post(&server, &pm, "/api/v1/products", json!({
+            "name": "Trail Tee", "sku": "TEE",
+            "options": [{"name": "Size", "values": ["S", "L"]}],
+            "variants": [
+                {"sku": "TEE-S", "options": {"Size": "S"}, "price_cents": 2000, "weight_grams": 300},
+                {"sku": "TEE-L", "options": {"Size": "L"}, "price_cents": 2000},
+            ],
+        }))
+        .await;
+        assert!(tee["weight_grams"].is_null(), "several variants: see each");
+        assert_eq!(tee["variants"][0]["weight_grams"], 300);
+        assert!(tee["variants"][1]["weight_grams"].is_null());
+        let large = tee["variants"][1]["id"].as_str().unwrap().to_string();
+        let res = patch(format!("/api/v1/variants/{large}"), json!({"weight_grams": 450})).await;
+        assert_eq!(res.json::<Value>()["weight_grams"], 450);
+        let res = patch(format!("/api/v1/variants/{large}"), json!({"weight_grams": 0})).await;
+        assert_error(&res, 422, "validation_failed");
+        let tee_id = tee["id"].as_str().unwrap();
+        let res = patch(format!("/api/v1/products/{tee_id}"), json!({"weight_grams": 500})).await;
+        assert_error(&res, 422, "validation_failed");
+        let res = server
+            .post("/api/v1/products")
+            .add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"name": "Cap", "sku": "CAP", "weight_grams": 80,
+                "options": [{"name": "Size", "values": ["M"]}],
+                "variants": [{"sku": "CAP-M", "options": {"Size": "M"}, "price_cents": 900}]}))
+            .await;
+        assert_error(&res, 422, "validation_failed");
+        let res = server
+            .post(&format!("/api/v1/products/{tee_id}/variants"))
+            .add_header(pm.0.clone(), pm.1.clone())
+            .json(&json!({"sku": "TEE-X", "options": {"Size": "L"}, "price_cents": 1, "weight_grams": 20_000_000}))
+            .await;
+        let body = assert_error(&res, 422, "validation_failed");
+        assert!(body["error"]["details"]["weight_grams"].is_array(), "{body}");
+        let tee: Value = server.get(&format!("/api/v1/products/{tee_id}")).await.json();
+        let weights: Vec<Value> = tee["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["weight_grams"].clone())
+            .collect();
+        assert_eq!(weights, [json!(300), json!(450)]);
+    })
+    .await;
+}
+
 #[tokio::test]
 #[parallel]
 async fn variant_products_aggregate_and_validate_their_variants() {

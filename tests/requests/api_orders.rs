@@ -192,15 +192,26 @@ async fn the_order_moves_through_its_states_with_a_timeline_and_stock_follows() 
             .add_header(shop.admin.0.clone(), shop.admin.1.clone())
             .await;
         done.assert_status_ok();
-        let refunded: Value = post(
+        let refund = post(
             &server,
             &shop.admin,
             &path("refund"),
             json!({"restock": true}),
         )
-        .await
-        .json();
+        .await;
+        assert_eq!(refund.status_code(), 201, "{}", refund.text());
+        let refund: Value = refund.json();
+        assert_eq!(refund["amount_cents"], order["total_cents"]);
+        assert_eq!(refund["status"], "succeeded");
+        let refunded: Value = get(&server, &ann, &format!("/api/v1/orders/{id}"))
+            .await
+            .json();
         assert_eq!(refunded["status"], "refunded");
+        assert_eq!(refunded["refunded_cents"], order["total_cents"]);
+        assert_eq!(
+            refunded["refunds"][0]["credit_note_number"],
+            refund["credit_note_number"]
+        );
         let statuses: Vec<&str> = refunded["timeline"]
             .as_array()
             .unwrap()

@@ -327,14 +327,14 @@ async fn an_admin_refund_goes_back_through_the_provider_once_even_when_clicked_t
             "forbidden",
         );
         let results = join_all((0..2).map(|_| post(&server, &shop.admin, &path, json!({})))).await;
-        let ok = results.iter().filter(|r| r.status_code() == 200).count();
+        let ok = results.iter().filter(|r| r.status_code() == 201).count();
         assert_eq!(
             ok,
             1,
             "{:?}",
             results.iter().map(|r| r.text()).collect::<Vec<_>>()
         );
-        for r in results.iter().filter(|r| r.status_code() != 200) {
+        for r in results.iter().filter(|r| r.status_code() != 201) {
             assert_eq!(r.status_code(), 409, "{}", r.text());
         }
         let refunds: Vec<_> = rows(&ctx)

@@ -358,8 +358,8 @@ async fn refunds_from_the_admin_and_from_stripes_dashboard_are_each_one_transact
             json!({}),
         )
         .await;
-        assert_eq!(refunded.status_code(), 200, "{}", refunded.text());
-        assert_eq!(refunded.json::<Value>()["status"], "refunded");
+        assert_eq!(refunded.status_code(), 201, "{}", refunded.text());
+        assert_eq!(refunded.json::<Value>()["status"], "succeeded");
         let refund = payments_of(&ctx)
             .await
             .into_iter()
@@ -450,8 +450,8 @@ async fn partial_and_delayed_payments_and_refund_events_are_recorded_by_what_the
             .iter()
             .any(|m| m.kind == "order_paid"));
 
-        // A partial refund in the dashboard (refund.created): recorded, the order stays paid;
-        // the rest of the money refunded later completes it.
+        // A partial refund in the dashboard (refund.created): recorded with its credit note,
+        // the order partially refunded; the rest of the money refunded later completes it.
         let pi = completed["data"]["object"]["payment_intent"]
             .as_str()
             .unwrap()
@@ -468,7 +468,7 @@ async fn partial_and_delayed_payments_and_refund_events_are_recorded_by_what_the
             deliver(&server, &refund_event(1000)).await.json::<Value>()["handled"],
             true
         );
-        assert_eq!(status(&server, &p).await, "paid");
+        assert_eq!(status(&server, &p).await, "partially_refunded");
         assert_eq!(
             deliver(&server, &refund_event(total - 1000))
                 .await

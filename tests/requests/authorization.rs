@@ -48,6 +48,8 @@ fn who(method: &str, path: &str) -> Who {
         | "/transactions" => Who::User,
         "/me/addresses" => Who::User,
         "/me/addresses/{id}" => Who::Scoped,
+        // Priced for the caller's cart, which a guest has too.
+        "/shipping-methods" => Who::Anyone,
         _ if p.starts_with("/wishlist") => Who::User,
         // Guests have carts by token.
         _ if p.starts_with("/cart") => Who::Anyone,
@@ -302,6 +304,8 @@ async fn every_admin_page_is_refused_to_the_roles_it_is_not_for() {
             ("/admin/api-keys", ADMIN),
             ("/admin/webhooks", ADMIN),
             ("/admin/tax-rates", ADMIN),
+            ("/admin/shipping", ADMIN),
+            ("/admin/shipping/methods/new", ADMIN),
             ("/admin/users", ADMIN),
             ("/admin/outbox", ADMIN),
             ("/admin/jobs", ADMIN),

@@ -367,7 +367,22 @@ async fn small_things_a_careful_person_notices() {
             .await;
         assert_eq!(reg.status_code(), 201, "{}", reg.text());
         let token = token_from_mail(&ctx, "new@example.com", "verify_email").await;
-        let first = server.get(&format!("/verify?token={token}")).await;
+        // Following the link only asks; the button confirms.
+        let ask = server.get(&format!("/verify?token={token}")).await;
+        ask.assert_status_ok();
+        let html = ask.text();
+        assert!(html.contains("new@example.com") && !html.contains("Email address confirmed"));
+        let address = emporium::domain::email::Email::parse("new@example.com").unwrap();
+        let me = emporium::models::users::find_by_email(&ctx.db, &address)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(me.email_verified_at.is_none(), "a GET confirms nothing");
+        let csrf = csrf_from(&html);
+        let first = server
+            .post("/verify")
+            .form(&[("csrf_token", csrf.as_str()), ("token", token.as_str())])
+            .await;
         assert!(first.text().contains("Email address confirmed"));
         let again = server.get(&format!("/verify?token={token}")).await;
         again.assert_status_ok();

@@ -112,6 +112,20 @@ async fn product_forms_create_edit_and_refuse_bad_input_with_messages() {
         assert!(html.contains("Write “Size S M” as “Name: value, value”."));
         assert_css_exists(&html, "#p-price[aria-invalid=true]");
         assert_css_eq(&html, "#p-description", "kept");
+        let res = server
+            .post("/admin/products/new")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("name", "Anvil"),
+                ("price", "12"),
+                ("weight_grams", "0"),
+                ("options", ""),
+            ])
+            .await;
+        assert_eq!(res.status_code(), 422);
+        let html = res.text();
+        assert_css_exists(&html, "#p-weight[aria-invalid=true]");
+        assert!(html.contains("Grams from 1 to 10000000."), "{html}");
         let list: Value = server.get("/api/v1/products").await.json();
         assert_eq!(list["count"], 0);
 
@@ -124,6 +138,7 @@ async fn product_forms_create_edit_and_refuse_bad_input_with_messages() {
                 ("sku", "OXF"),
                 ("price", "49.90"),
                 ("stock", "3"),
+                ("weight_grams", "420"),
                 ("category_id", "shirts"),
                 ("brand_id", "northwind"),
                 ("tags", "cotton, office"),
@@ -138,8 +153,10 @@ async fn product_forms_create_edit_and_refuse_bad_input_with_messages() {
         assert_eq!(p["stock"], 3);
         assert_eq!(p["category"]["slug"], "shirts");
         assert_eq!(p["tags"], serde_json::json!(["cotton", "office"]));
+        assert_eq!(p["weight_grams"], 420);
         let html = server.get(&edit).await.text();
         assert_css_exists(&html, "#p-price[value='49.90']");
+        assert_css_exists(&html, "#p-weight[value='420']");
         assert_css_exists(&html, "#images form[enctype='multipart/form-data']");
 
         // Editing writes through to the shop at once (no stale cache).
@@ -152,6 +169,7 @@ async fn product_forms_create_edit_and_refuse_bad_input_with_messages() {
                 ("sku", "OXF"),
                 ("price", "39"),
                 ("stock", "5"),
+                ("weight_grams", ""),
                 ("category_id", ""),
                 ("brand_id", "northwind"),
                 ("tags", ""),
@@ -167,6 +185,10 @@ async fn product_forms_create_edit_and_refuse_bad_input_with_messages() {
             (Some(3900), Some(5))
         );
         assert!(p["category"].is_null());
+        assert!(
+            p["weight_grams"].is_null(),
+            "an empty field clears the weight"
+        );
         assert_eq!(p["featured"], true);
         assert!(server
             .get("/p/oxford-shirt")
@@ -284,11 +306,16 @@ async fn options_make_every_variant_and_each_row_is_edited_on_its_own() {
                 ("price", "24.50"),
                 ("stock", "2"),
                 ("low_stock_threshold", "1"),
+                ("weight_grams", "310"),
             ])
             .await;
         assert!(location(&res).ends_with("#variants"));
         let p = product_json(&server, "trail-tee").await;
         assert_eq!(p["variants"][2]["price_cents"], 2450);
+        assert_eq!(p["variants"][2]["weight_grams"], 310);
+        assert!(p["variants"][1]["weight_grams"].is_null());
+        let html = server.get(&edit).await.text();
+        assert_css_exists(&html, &format!("#v-weight-{red_m}[value='310']"));
         assert_eq!(p["price_max_cents"], 2450);
         let res = server
             .post(&format!("/admin/variants/{red_m}"))
@@ -328,11 +355,19 @@ async fn options_make_every_variant_and_each_row_is_edited_on_its_own() {
                 ("sku", "TEE-L-RED"),
                 ("price", "22"),
                 ("stock", "1"),
+                ("weight_grams", "330"),
             ])
             .await;
         assert!(location(&res).ends_with("#variants"));
         let p = product_json(&server, "trail-tee").await;
         assert_eq!(p["variants"].as_array().unwrap().len(), 5);
+        let large = p["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["sku"] == "TEE-L-RED")
+            .unwrap();
+        assert_eq!(large["weight_grams"], 330);
         // The same combination again is refused on the add form.
         let res = server
             .post(&format!("{edit}/variants"))

@@ -236,6 +236,23 @@ async fn the_demo_catalogue_seeds_once_with_pictures_and_variants() {
             .unwrap();
         let again: serde_json::Value = server.get("/api/v1/products?page_size=1").await.json();
         assert_eq!(again["count"], 60);
+        // It ships to a few zones, two ways to Germany, and nowhere else.
+        let ways: serde_json::Value = server
+            .get("/api/v1/shipping-methods?country=DE")
+            .await
+            .json();
+        let names: Vec<&str> = ways["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Standard", "Express"]);
+        let nowhere: serde_json::Value = server
+            .get("/api/v1/shipping-methods?country=US")
+            .await
+            .json();
+        assert_eq!(nowhere["count"], 0);
         // The home page shows it.
         let html = server.get("/").await.text();
         assert_eq!(

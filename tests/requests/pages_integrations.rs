@@ -201,6 +201,7 @@ async fn the_catalogue_exports_to_csv_and_an_edited_file_imports_back() {
         let lamp = all.iter_mut().find(|r| r["sku"] == "LMP-1").unwrap();
         lamp.insert("stock".into(), "20".into());
         lamp.insert("tags".into(), "reading, desk".into());
+        lamp.insert("weight_grams".into(), "1500".into());
         let columns = emporium::domain::product_csv::COLUMNS;
         let mut new_rows = Vec::new();
         for (size, sku, price) in [("S", "SOCK-S", "900"), ("M", "SOCK-M", "950")] {
@@ -216,6 +217,9 @@ async fn the_catalogue_exports_to_csv_and_an_edited_file_imports_back() {
                 ("stock", "7"),
             ] {
                 r.insert(k.to_string(), v.to_string());
+            }
+            if size == "S" {
+                r.insert("weight_grams".into(), "200".into());
             }
             new_rows.push(r);
         }
@@ -263,6 +267,9 @@ async fn the_catalogue_exports_to_csv_and_an_edited_file_imports_back() {
         assert_eq!(socks["variants"].as_array().unwrap().len(), 2);
         assert_eq!(socks["category"]["slug"], "outdoor");
         assert_eq!(socks["stock"], 14);
+        assert_eq!(lamp["weight_grams"], 1500);
+        assert_eq!(socks["variants"][0]["weight_grams"], 200);
+        assert!(socks["variants"][1]["weight_grams"].is_null());
 
         // Importing the same file again changes nothing and creates nothing twice.
         let again = rows(&server.get("/admin/products/export.csv").await.text());
@@ -273,8 +280,27 @@ async fn the_catalogue_exports_to_csv_and_an_edited_file_imports_back() {
             "{html}"
         );
         assert_eq!(orders::product(&server, "wool-socks").await["stock"], 14);
+        // A file from before the weight column keeps the weights; an empty cell clears one.
+        let without: Vec<&str> = columns
+            .iter()
+            .copied()
+            .filter(|c| *c != "weight_grams")
+            .collect();
+        let page = upload(&server, &csrf, &to_csv(&again, &without), true).await;
+        assert!(server.get(&page).await.text().contains("7 rows imported"));
+        assert_eq!(
+            orders::product(&server, shop.id("LMP-1")).await["weight_grams"],
+            1500
+        );
+        let mut cleared = again.clone();
+        let lamp = cleared.iter_mut().find(|r| r["sku"] == "LMP-1").unwrap();
+        assert_eq!(lamp["weight_grams"], "1500", "the export writes weights");
+        lamp.insert("weight_grams".into(), String::new());
+        let page = upload(&server, &csrf, &to_csv(&cleared, &columns), true).await;
+        assert!(server.get(&page).await.text().contains("7 rows imported"));
+        assert!(orders::product(&server, shop.id("LMP-1")).await["weight_grams"].is_null());
         let imports = server.get("/admin/products/import").await.text();
-        assert_eq!(imports.matches("import-succeeded").count(), 3);
+        assert_eq!(imports.matches("import-succeeded").count(), 5);
         assert_eq!(imports.matches("import-failed").count(), 0);
     })
     .await;

@@ -141,6 +141,23 @@ pub async fn create_migrated_postgres(url: &url::Url, name: &str) {
             root.execute_unprepared(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
                 .await
                 .unwrap();
+        } else {
+            // Templates of earlier migrations would pile up on a developer's server; one in use
+            // by a copy being made refuses the drop, which is fine.
+            let stale = root
+                .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'emporium\\_tpl\\_%' AND datname <> $1",
+                    [template.clone().into()],
+                ))
+                .await
+                .unwrap();
+            for row in stale {
+                let old: String = row.try_get("", "datname").unwrap();
+                let _ = root
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {old}"))
+                    .await;
+            }
         }
     }
     root.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))

@@ -154,3 +154,18 @@ pub async fn variant_of(server: &TestServer, product_id: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Puts one of `product` in the signed-in browser's cart through the shop's form.
+pub async fn post_form_add(server: &TestServer, csrf: &str, product: &str) {
+    let variant = variant_of(server, product).await;
+    let res = server
+        .post("/cart/items")
+        .form(&[
+            ("csrf_token", csrf),
+            ("product_id", product),
+            ("variant_id", &variant),
+            ("quantity", "1"),
+        ])
+        .await;
+    assert_eq!(res.status_code(), 303, "{}", res.text());
+}

@@ -19,7 +19,9 @@ async fn index(page: Page) -> Result<Response, PageError> {
     let live = if super::live::LIVE_ROLES.contains(&viewer.role()) {
         let (orders, notes) = crate::live::recent(&page.ctx.db, 5).await?;
         let items = |list: Vec<crate::live::LiveEvent>| -> Vec<serde_json::Value> {
-            list.iter().map(|e| super::live::item(e).1).collect()
+            list.iter()
+                .filter_map(|e| super::live::item(e).map(|(_, v)| v))
+                .collect()
         };
         json!({"orders": items(orders), "notifications": items(notes)})
     } else {

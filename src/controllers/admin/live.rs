@@ -28,10 +28,10 @@ use crate::{
 /// Who sees orders and notifications as they come (product managers see neither).
 pub const LIVE_ROLES: &[Role] = &[Role::Staff, Role::Admin];
 
-/// The template context of one event's fragment.
+/// The template context of one event's fragment; `None` for what the dashboard does not show.
 #[must_use]
-pub fn item(e: &LiveEvent) -> (&'static str, Value) {
-    match e {
+pub fn item(e: &LiveEvent) -> Option<(&'static str, Value)> {
+    Some(match e {
         LiveEvent::Order {
             id,
             number,
@@ -53,11 +53,12 @@ pub fn item(e: &LiveEvent) -> (&'static str, Value) {
             "notification",
             json!({"id": id, "kind": kind, "message": message, "at": at}),
         ),
-    }
+        LiveEvent::OrderStatus { .. } => return None,
+    })
 }
 
 fn render(views: &TeraView, e: &LiveEvent) -> Option<Event> {
-    let (name, ctx) = item(e);
+    let (name, ctx) = item(e)?;
     match views.render(&format!("admin/live/_{name}.html"), json!({ "e": ctx })) {
         Ok(html) => Some(Event::default().event(name).data(html.trim())),
         Err(err) => {
@@ -85,9 +86,9 @@ struct Listener {
     _slot: StreamSlot,
 }
 
-/// Open streams per user in this process, at most this many: each holds a connection and a
-/// task, and a script with one stolen staff session must not open thousands. (A person has a
-/// few tabs; the browser reconnects a refused one later.)
+/// Open streams per user (or per order, for shoppers' order pages) in this process, at most
+/// this many: each holds a connection and a task, and a script with one stolen session must
+/// not open thousands. (A person has a few tabs; the browser reconnects a refused one later.)
 pub const MAX_STREAMS_PER_USER: usize = 6;
 
 fn open_streams() -> &'static std::sync::Mutex<std::collections::HashMap<Uuid, usize>> {
@@ -96,20 +97,23 @@ fn open_streams() -> &'static std::sync::Mutex<std::collections::HashMap<Uuid, u
     OPEN.get_or_init(Default::default)
 }
 
-/// One of a user's open streams; the count goes down when the stream ends, however it ends.
-struct StreamSlot(Uuid);
+/// One of a user's (or an order's) open streams; the count goes down when the stream ends,
+/// however it ends.
+pub struct StreamSlot(Uuid);
 
 impl StreamSlot {
-    fn take(user: Uuid) -> Option<Self> {
+    /// A slot for one more stream of `owner`, if it has fewer than the most.
+    #[must_use]
+    pub fn take(owner: Uuid) -> Option<Self> {
         let mut open = open_streams()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let n = open.entry(user).or_insert(0);
+        let n = open.entry(owner).or_insert(0);
         if *n >= MAX_STREAMS_PER_USER {
             return None;
         }
         *n += 1;
-        Some(Self(user))
+        Some(Self(owner))
     }
 }
 
@@ -182,15 +186,23 @@ async fn stream(page: Page) -> Result<Response, PageError> {
             }
         }
     });
+    Ok(sse_response(events))
+}
+
+/// A stream of server-sent events as the answer, kept alive, and passed through proxies
+/// (nginx) as the events come.
+pub fn sse_response<S>(events: S) -> Response
+where
+    S: futures_util::Stream<Item = Result<Event, Infallible>> + Send + 'static,
+{
     let mut res = Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response();
-    // Proxies (nginx) must pass events through as they come.
     res.headers_mut().insert(
         "x-accel-buffering",
         axum::http::HeaderValue::from_static("no"),
     );
-    Ok(res)
+    res
 }
 
 #[must_use]

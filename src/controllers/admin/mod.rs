@@ -13,6 +13,7 @@ pub mod products;
 pub mod promo_codes;
 pub mod purchase_orders;
 pub mod reviews;
+pub mod shipping;
 pub mod tax_rates;
 pub mod transactions;
 pub mod users;
@@ -41,6 +42,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         purchase_orders::routes(),
         promo_codes::routes(),
         tax_rates::routes(),
+        shipping::routes(),
         notifications::routes(),
         webhooks::routes(),
     ]

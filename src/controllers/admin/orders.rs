@@ -13,11 +13,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    domain::{order_status::OrderStatus, role::Role},
+    domain::{order_status::OrderStatus, refund::RefundAsk, role::Role},
     errors::{AppError, PageError},
     models::{
         actor::Actor,
         orders::{self, Action, OrderFilter},
+        refunds::{self, RefundCommand},
     },
     views,
     web::{
@@ -82,7 +83,7 @@ async fn index(
 
 /// The buttons an admin gets for an order in `status`: exactly the steps the state machine
 /// allows from there (payment is recorded by hand here; providers record it themselves).
-fn actions(status: OrderStatus) -> Vec<&'static str> {
+fn actions(status: OrderStatus, shipped: bool) -> Vec<&'static str> {
     use crate::domain::order_status::OrderEvent as E;
     [
         (E::Pay, "mark-paid"),
@@ -93,6 +94,12 @@ fn actions(status: OrderStatus) -> Vec<&'static str> {
     ]
     .into_iter()
     .filter(|(e, _)| status.apply(*e).is_ok())
+    // A partially refunded order ships once and completes once shipped.
+    .filter(|(e, _)| match e {
+        E::Ship => !shipped,
+        E::Complete => shipped,
+        _ => true,
+    })
     .map(|(_, a)| a)
     .collect()
 }
@@ -109,12 +116,18 @@ async fn render_order(
     let actor = Actor::user(user);
     let order = orders::find_for(&page.ctx.db, id, &actor).await?;
     let transactions = crate::models::payments::of_order(&page.ctx.db, order.id).await?;
+    let refund_list = refunds::of_order(&page.ctx.db, order.id).await?;
     let view = orders::view(&page.ctx.db, order).await?;
     let data = json!({
         "order": views::orders::order(&view),
         "transactions": views::orders::transactions(&transactions), "show_refs": true,
-        "actions": if actor.is_admin() { actions(view.status) } else { vec![] },
+        "actions": if actor.is_admin() { actions(view.status, view.shipped_at.is_some()) } else { vec![] },
         "errors": errors, "show_actor": true, "form": form,
+        "refund_list": views::orders::refunds(&refund_list),
+        "refundable_display": views::money::format(
+            (view.total_cents - view.refunded_cents).max(0),
+            &view.currency,
+        ),
         "refund_reasons": crate::domain::refund::RefundReason::ALL
             .iter()
             .map(|r| json!({"value": r.as_str(), "label": r.label()}))
@@ -163,36 +176,40 @@ async fn step(
         "ship" => Action::ship(Some(&f.carrier), Some(&f.tracking_number)).map_err(AppError::from),
         "complete" => Ok(Action::Complete),
         "cancel" => Ok(Action::Cancel),
-        "refund" => crate::domain::refund::staff_reason(&f.reason, &f.note)
-            .map(|reason| Action::Refund {
-                restock: f.restock == "on",
-                reason: Some(reason),
-            })
-            .map_err(AppError::from),
         _ => Err(AppError::NotFound),
     };
     let result = match action {
         Ok(a) => orders::act(&page.ctx, id, a, &Actor::user(user)).await,
         Err(e) => Err(e),
-    };
+    }
+    .map(|o| {
+        format!(
+            "Order #{} is now {}.",
+            o.number,
+            views::orders::status_label(o.status).to_lowercase()
+        )
+    });
+    answer(&page, &headers, id, result, &f).await
+}
+
+/// The answer to an admin's action on the order page: back to the order with `done` said
+/// (or the panel again, with htmx); the form again with its messages when it failed.
+async fn answer(
+    page: &Page,
+    headers: &HeaderMap,
+    id: Uuid,
+    result: Result<String, AppError>,
+    f: &StepForm,
+) -> PageResult {
     match result {
-        Ok(o) if !Page::is_htmx(&headers) => {
-            flash(
-                &page.session,
-                "success",
-                format!(
-                    "Order #{} is now {}.",
-                    o.number,
-                    views::orders::status_label(o.status).to_lowercase()
-                ),
-            )
-            .await;
+        Ok(done) if !Page::is_htmx(headers) => {
+            flash(&page.session, "success", done).await;
             Ok(Redirect::to(&format!("/admin/orders/{id}")).into_response())
         }
         Ok(_) => {
             render_order(
-                &page,
-                &headers,
+                page,
+                headers,
                 id,
                 StatusCode::OK,
                 &crate::domain::validation::FieldErrors::new(),
@@ -203,16 +220,119 @@ async fn step(
         Err(e) => {
             let errors = form_errors(e)?;
             render_order(
-                &page,
-                &headers,
+                page,
+                headers,
                 id,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &errors,
-                &f,
+                f,
             )
             .await
         }
     }
+}
+
+/// Refunds part of a paid order (`mode=part`: a quantity per item, `qty_<variant id>`, and
+/// optionally an amount) or everything that is left, with a reason.
+async fn refund(
+    page: Page,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let user = page.require_role(&[Role::Admin])?;
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let f = StepForm {
+        restock: get("restock"),
+        reason: get("reason"),
+        note: get("note"),
+        ..StepForm::default()
+    };
+    let result = match refund_command(&fields, &get, &f) {
+        Ok(cmd) => refunds::refund(&page.ctx, id, cmd, &Actor::user(user))
+            .await
+            .map(|(r, o)| {
+                format!(
+                    "Refunded {} of order #{}: credit note {}.",
+                    views::money::format(r.amount_cents, &r.currency),
+                    o.number,
+                    r.credit_note_reference.unwrap_or_default()
+                )
+            })
+            .map_err(|e| match e {
+                // The form names the fields its own way.
+                AppError::Validation(fields) => AppError::Validation(refund_form_errors(fields)),
+                e => e,
+            }),
+        Err(e) => Err(e),
+    };
+    answer(&page, &headers, id, result, &f).await
+}
+
+/// The refund the admin's form asks for.
+fn refund_command(
+    fields: &[(String, String)],
+    get: &dyn Fn(&str) -> String,
+    f: &StepForm,
+) -> Result<RefundCommand, AppError> {
+    let mut errors = crate::domain::validation::FieldErrors::new();
+    let reason = crate::domain::refund::staff_reason(&f.reason, &f.note)
+        .map_err(|e| errors.merge(e))
+        .ok();
+    let mut ask = RefundAsk::default();
+    if get("mode") == "part" {
+        for (k, v) in fields {
+            let Some(variant) = k.strip_prefix("qty_") else {
+                continue;
+            };
+            let v = v.trim();
+            if v.is_empty() || v == "0" {
+                continue;
+            }
+            match (variant.parse::<Uuid>(), v.parse::<i64>()) {
+                (Ok(variant), Ok(q)) => ask.lines.push((variant, q)),
+                _ => errors.add("refund_lines", "Enter whole numbers of items."),
+            }
+        }
+        ask.amount_cents = views::money::read(&mut errors, "amount", &get("amount"));
+        if ask.lines.is_empty() && ask.amount_cents.is_none() && errors.is_empty() {
+            errors.add(
+                "refund_lines",
+                "Choose items to refund, or enter an amount.",
+            );
+        }
+    }
+    errors.into_result()?;
+    Ok(RefundCommand {
+        ask,
+        restock: f.restock == "on",
+        reason,
+        cancels: false,
+    })
+}
+
+/// The refund's field messages under the form's names: lines together, the amount as typed.
+fn refund_form_errors(
+    fields: crate::domain::validation::FieldErrors,
+) -> crate::domain::validation::FieldErrors {
+    let mut out = crate::domain::validation::FieldErrors::new();
+    for (k, msgs) in fields.0 {
+        let to = match k.as_str() {
+            "amount_cents" => "amount",
+            k if k.starts_with("lines") => "refund_lines",
+            k => k,
+        };
+        for m in msgs {
+            out.add(to, m);
+        }
+    }
+    out
 }
 
 /// Most orders one export holds; narrow the filter for more.
@@ -288,5 +408,6 @@ pub fn routes() -> Routes {
         .add("/admin/orders", get(index))
         .add("/admin/orders/export.csv", get(export))
         .add("/admin/orders/{id}", get(show))
+        .add("/admin/orders/{id}/refund", post(refund))
         .add("/admin/orders/{id}/{step}", post(step))
 }

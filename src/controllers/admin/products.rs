@@ -137,6 +137,7 @@ struct ProductForm {
     price: String,
     stock: String,
     low_stock_threshold: String,
+    weight_grams: String,
     category_id: String,
     brand_id: String,
     tags: String,
@@ -156,6 +157,7 @@ const PRODUCT_FIELDS: &[&str] = &[
     "price_cents",
     "stock",
     "low_stock_threshold",
+    "weight_grams",
     "category_id",
     "brand_id",
     "tags",
@@ -177,6 +179,9 @@ impl ProductForm {
             stock: only.map_or_else(String::new, |v| v.stock.to_string()),
             low_stock_threshold: only
                 .map_or_else(String::new, |v| v.low_stock_threshold.to_string()),
+            weight_grams: only
+                .and_then(|v| v.weight_grams)
+                .map_or_else(String::new, |w| w.to_string()),
             category_id: p
                 .category
                 .as_ref()
@@ -198,6 +203,7 @@ impl ProductForm {
         let price = money::read(&mut e, "price_cents", &self.price);
         let stock = e.whole_number("stock", &self.stock);
         let threshold = e.whole_number("low_stock_threshold", &self.low_stock_threshold);
+        let weight = e.whole_number("weight_grams", &self.weight_grams);
         let options = parse_option_lines(&self.options).unwrap_or_else(|m| {
             e.add("options", m);
             Vec::new()
@@ -216,6 +222,7 @@ impl ProductForm {
             price.unwrap_or(0),
             stock.unwrap_or(0),
             threshold,
+            weight,
         );
         e.into_result()?;
         let simple = options.is_empty();
@@ -229,6 +236,7 @@ impl ProductForm {
             price_cents: if simple { price } else { None },
             stock: if simple { stock } else { None },
             low_stock_threshold: if simple { threshold } else { None },
+            weight_grams: if simple { weight } else { None },
             options,
             variants,
             tags: split_tags(&self.tags),
@@ -242,7 +250,7 @@ impl ProductForm {
     fn patch(&self, current: &ProductView) -> Result<ProductPatchInput, FieldErrors> {
         let mut e = FieldErrors::new();
         let simple = current.options.is_empty() && current.variants.len() == 1;
-        let (price, stock, threshold) = if simple {
+        let (price, stock, threshold, weight) = if simple {
             let price = money::read(&mut e, "price_cents", &self.price);
             if price.is_none() && self.price.trim().is_empty() {
                 e.add("price_cents", "This field is required.");
@@ -251,9 +259,11 @@ impl ProductForm {
                 price,
                 e.whole_number("stock", &self.stock),
                 e.whole_number("low_stock_threshold", &self.low_stock_threshold),
+                // An empty field clears the weight.
+                Some(e.whole_number("weight_grams", &self.weight_grams)),
             )
         } else {
-            (None, None, None)
+            (None, None, None, None)
         };
         let options = match parse_option_lines(&self.options) {
             Ok(o) if o == current.options => None,
@@ -274,6 +284,7 @@ impl ProductForm {
             price_cents: price,
             stock,
             low_stock_threshold: threshold,
+            weight_grams: weight,
             options,
             tags: Some(split_tags(&self.tags)),
             featured: Some(self.featured.is_some()),
@@ -363,6 +374,7 @@ fn variant_rows(p: &ProductView) -> Vec<Value> {
                 "price": money::plain(v.price_cents), "price_display": money::format(v.price_cents, &p.currency),
                 "stock": v.stock, "reserved": v.stock - v.available, "available": v.available,
                 "low_stock_threshold": v.low_stock_threshold,
+                "weight_grams": v.weight_grams.map_or_else(String::new, |w| w.to_string()),
             })
         })
         .collect()
@@ -494,6 +506,7 @@ struct VariantForm {
     price: String,
     stock: String,
     low_stock_threshold: String,
+    weight_grams: String,
 }
 
 const VARIANT_FIELDS: &[&str] = &[
@@ -502,6 +515,7 @@ const VARIANT_FIELDS: &[&str] = &[
     "price_cents",
     "stock",
     "low_stock_threshold",
+    "weight_grams",
     "options",
 ];
 
@@ -519,6 +533,7 @@ async fn update_variant(
         price_cents: money::read(&mut e, "price_cents", &f.price),
         stock: e.whole_number("stock", &f.stock),
         low_stock_threshold: e.whole_number("low_stock_threshold", &f.low_stock_threshold),
+        weight_grams: Some(e.whole_number("weight_grams", &f.weight_grams)),
     };
     let result = match e.into_result() {
         Ok(()) => products::update_variant(&page.ctx, &id, &input, &page.actor())
@@ -582,6 +597,7 @@ async fn add_variant(
         price_cents: price.unwrap_or(0),
         stock: e.whole_number("stock", &get("stock")).unwrap_or(0),
         low_stock_threshold: e.whole_number("low_stock_threshold", &get("low_stock_threshold")),
+        weight_grams: e.whole_number("weight_grams", &get("weight_grams")),
     };
     let result = match e.into_result() {
         Ok(()) => products::add_variant(&page.ctx, &id, &input, &page.actor())

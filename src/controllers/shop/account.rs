@@ -21,7 +21,7 @@ use crate::{
     errors::{AppError, PageError},
     models::{
         accounts,
-        accounts::addresses::{self, AddressView, BookAddress, Defaults},
+        accounts::addresses::{self, AddressView, BookAddress, Content, Defaults},
         users::{Model, Profile},
     },
     web::{
@@ -258,8 +258,39 @@ async fn reset(page: Page, Form(f): Form<ResetForm>) -> PageResult {
     }
 }
 
-async fn verify(page: Page, Query(q): Query<TokenQuery>) -> PageResult {
+/// The mail's link only asks: confirming is a button (a POST), so that a mail scanner that
+/// fetches links, or someone who did not make the account, confirms nothing (confirming gives
+/// the account the guest orders placed with the address).
+async fn verify_form(page: Page, Query(q): Query<TokenQuery>) -> PageResult {
+    use crate::models::{_entities::users, tokens};
+    use sea_orm::EntityTrait;
+    let user = match tokens::peek_one_time(&page.ctx.db, tokens::OneTimeKind::VerifyEmail, &q.token)
+        .await
+    {
+        Ok(id) => users::Entity::find_by_id(id).one(&page.ctx.db).await?,
+        Err(_) => None,
+    };
+    let Some(user) = user else {
+        return verify_outcome(&page, false, &q.token).await;
+    };
+    page.render(
+        "account/verify.html",
+        "Confirm your e-mail",
+        json!({ "confirm": true, "token": q.token, "email": user.email,
+                "created": user.created_at.format("%Y-%m-%d").to_string() }),
+    )
+    .await
+}
+
+async fn verify(page: Page, Form(q): Form<TokenQuery>) -> PageResult {
     let ok = accounts::verify_email(&page.ctx, &q.token).await.is_ok();
+    verify_outcome(&page, ok, &q.token).await
+}
+
+async fn verify_outcome(page: &Page, ok: bool, token: &str) -> PageResult {
+    let q = TokenQuery {
+        token: token.to_string(),
+    };
     let already = !ok && accounts::verified_earlier(&page.ctx, &q.token).await?;
     let status = if ok || already {
         StatusCode::OK
@@ -503,7 +534,14 @@ async fn save_address(
     addresses::find_own(&page.ctx.db, user.id, pid).await?;
     match f.parse() {
         Ok(a) => {
-            addresses::update(&page.ctx.db, user.id, pid, Some(a), Defaults::default()).await?;
+            addresses::update(
+                &page.ctx.db,
+                user.id,
+                pid,
+                Content::Replace(a),
+                Defaults::default(),
+            )
+            .await?;
             flash(&page.session, "success", "Your address has been saved.").await;
             Ok(Redirect::to("/account#address-title").into_response())
         }
@@ -549,7 +587,14 @@ async fn make_default(
         ),
         _ => return Err(AppError::BadRequest("Unknown kind of default.".into()).into()),
     };
-    addresses::update(&page.ctx.db, user.id, address_id(&id)?, None, defaults).await?;
+    addresses::update(
+        &page.ctx.db,
+        user.id,
+        address_id(&id)?,
+        Content::Keep,
+        defaults,
+    )
+    .await?;
     flash(&page.session, "success", said).await;
     Ok(Redirect::to("/account#address-title").into_response())
 }
@@ -605,7 +650,7 @@ pub fn routes() -> Routes {
         .add("/register", get(register_form).post(register))
         .add("/forgot", get(forgot_form).post(forgot))
         .add("/reset", get(reset_form).post(reset))
-        .add("/verify", get(verify))
+        .add("/verify", get(verify_form).post(verify))
         .add("/account", get(show))
         .add("/account/profile", post(update_profile))
         .add("/account/password", post(change_password))

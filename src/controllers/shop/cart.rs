@@ -35,12 +35,19 @@ async fn render_cart(
     errors: &FieldErrors,
     notices: Vec<String>,
     coupon_input: &str,
+    country: Option<String>,
 ) -> PageResult {
     let cart = page.cart().await?;
-    let view = carts::view(&page.ctx, cart.as_ref(), page.user.as_ref(), notices).await?;
+    let to = carts::Destination {
+        country,
+        method: None,
+    };
+    let view = carts::view_for(&page.ctx, cart.as_ref(), page.user.as_ref(), notices, to).await?;
+    let settings = Settings::get(&page.ctx);
     let data = json!({
         "cart": views::orders::cart(&view), "errors": errors, "coupon_input": coupon_input,
         "oob": Page::is_htmx(headers),
+        "ship_countries": views::countries::shipping(&settings.checkout.ship_to),
     });
     let template = if Page::is_htmx(headers) {
         "shop/cart/_cart.html"
@@ -51,7 +58,20 @@ async fn render_cart(
         .await
 }
 
-async fn show(page: Page, headers: HeaderMap) -> PageResult {
+#[derive(Debug, Default, Deserialize)]
+struct CartQuery {
+    /// The country to show tax and shipping for (an unknown code is ignored).
+    #[serde(default)]
+    country: String,
+}
+
+async fn show(
+    page: Page,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<CartQuery>,
+) -> PageResult {
+    let code = q.country.trim().to_ascii_uppercase();
+    let country = crate::domain::countries::name(&code).map(|_| code);
     render_cart(
         &page,
         &headers,
@@ -59,6 +79,7 @@ async fn show(page: Page, headers: HeaderMap) -> PageResult {
         &FieldErrors::new(),
         vec![],
         "",
+        country,
     )
     .await
 }
@@ -79,6 +100,7 @@ async fn after_change(
                 &FieldErrors::new(),
                 vec![],
                 "",
+                None,
             )
             .await
         }
@@ -93,6 +115,7 @@ async fn after_change(
                 &errors,
                 vec![],
                 coupon_input,
+                None,
             )
             .await
         }

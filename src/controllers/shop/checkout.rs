@@ -12,19 +12,20 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::{
-    domain::{account::Address, validation::FieldErrors},
+    domain::{account::Address, email::Email, validation::FieldErrors},
     errors::{AppError, PageError},
     models::{
         accounts::addresses::{self, BookAddress},
         actor::Actor,
         carts,
-        checkout::{self, PlaceOrder},
+        checkout::{self, Buyer, PlaceOrder},
         invoices,
         orders::{self, Action, OrderFilter},
     },
     settings::Settings,
     views,
     web::{
+        extract::ClientId,
         html::{flash, form_errors, Page},
         pagination::PageQuery,
     },
@@ -35,6 +36,8 @@ type PageResult = Result<Response, PageError>;
 #[derive(Debug, Deserialize, Default, Clone, serde::Serialize)]
 #[serde(default)]
 struct CheckoutForm {
+    /// A guest's e-mail address (signed-in shoppers' orders go to their account's).
+    email: String,
     line1: String,
     line2: String,
     city: String,
@@ -58,6 +61,11 @@ struct CheckoutForm {
     ship_to: String,
     /// "same", an address of the book, or "new" (the billing fields); empty: `billing_same`.
     bill_to: String,
+    /// The id of the shipping method chosen.
+    shipping_method: String,
+    /// "shipping": only show the delivery options for the address chosen (the form's "Update
+    /// delivery options" button, and htmx when the country or address changes).
+    update: String,
 }
 
 /// A choice of the address book's radio buttons: the saved address it names, if any.
@@ -112,10 +120,17 @@ impl TryFrom<&CheckoutForm> for PlaceOrder {
             })
             .ok()
         };
+        let shipping_method = match f.shipping_method.trim() {
+            "" => None,
+            id => Uuid::parse_str(id)
+                .map_err(|_| all.add("shipping_method_id", "Choose a shipping method."))
+                .ok(),
+        };
         all.into_result()?;
         Ok(Self {
             shipping: shipping.unwrap_or_default(),
             billing,
+            shipping_method,
         })
     }
 }
@@ -167,25 +182,42 @@ async fn render_checkout(
     form: &CheckoutForm,
     errors: &FieldErrors,
 ) -> PageResult {
-    let user = page.require_user()?;
-    let cart = carts::find(&page.ctx.db, &carts::CartKey::User(user)).await?;
-    let view = carts::view(&page.ctx, cart.as_ref(), Some(user), vec![]).await?;
+    let user = page.user.as_ref();
+    let settings = Settings::get(&page.ctx);
+    let book: Vec<BookAddress> = match user {
+        Some(u) => addresses::list(&page.ctx.db, u.id)
+            .await?
+            .iter()
+            .map(BookAddress::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    // Tax and delivery options are those of where the form says the order goes.
+    let typed = form.country.trim().to_ascii_uppercase();
+    let country = match saved_choice(&form.ship_to) {
+        Some(id) => book
+            .iter()
+            .find(|a| a.id.to_string() == id)
+            .map(|a| a.address.country.clone()),
+        None => crate::domain::countries::name(&typed).map(|_| typed),
+    };
+    let to = carts::Destination {
+        country,
+        method: Uuid::parse_str(form.shipping_method.trim()).ok(),
+    };
+    let cart = page.cart().await?;
+    let view = carts::view_for(&page.ctx, cart.as_ref(), user, vec![], to).await?;
     if view.items.is_empty() && status == StatusCode::OK {
         flash(&page.session, "info", "Your cart is empty.").await;
         return Ok(Redirect::to("/cart").into_response());
     }
-    let settings = Settings::get(&page.ctx);
-    let book: Vec<BookAddress> = addresses::list(&page.ctx.db, user.id)
-        .await?
-        .iter()
-        .map(BookAddress::from)
-        .collect();
     page.render_status(
         status,
         "shop/checkout/show.html",
         "Checkout",
         json!({
             "cart": views::orders::cart(&view), "form": form, "errors": errors, "book": book,
+            "guest": user.is_none(),
             "ttl_minutes": settings.checkout.order_ttl_minutes,
             "ship_countries": views::countries::shipping(&settings.checkout.ship_to),
         }),
@@ -194,8 +226,16 @@ async fn render_checkout(
 }
 
 async fn show(page: Page) -> PageResult {
-    let user = page.require_user()?;
     let settings = Settings::get(&page.ctx);
+    let Some(user) = page.user.as_ref() else {
+        // A guest checks out with an e-mail address, or logs in from the page first.
+        let form = CheckoutForm {
+            country: settings.checkout.default_country.clone(),
+            billing_same: "on".into(),
+            ..CheckoutForm::default()
+        };
+        return render_checkout(&page, StatusCode::OK, &form, &FieldErrors::new()).await;
+    };
     // The default addresses of the book are chosen; billing is the delivery address unless the
     // book says otherwise. Without a book, the fields are offered and saved.
     let ship = addresses::default_for(&page.ctx.db, user.id).await?;
@@ -229,8 +269,13 @@ async fn show(page: Page) -> PageResult {
     render_checkout(&page, StatusCode::OK, &form, &errors).await
 }
 
-async fn place(page: Page, Form(f): Form<CheckoutForm>) -> PageResult {
-    let user = page.require_user()?.clone();
+async fn place(page: Page, ClientId(client): ClientId, Form(f): Form<CheckoutForm>) -> PageResult {
+    if f.update == "shipping" {
+        return render_checkout(&page, StatusCode::OK, &f, &FieldErrors::new()).await;
+    }
+    let Some(user) = page.user.clone() else {
+        return place_as_guest(&page, &client, &f).await;
+    };
     let cmd = match command(&page, user.id, &f).await {
         Ok(c) => c,
         Err(e) => {
@@ -256,19 +301,78 @@ async fn place(page: Page, Form(f): Form<CheckoutForm>) -> PageResult {
             Ok(Redirect::to(&format!("/orders/{}", order.id)).into_response())
         }
         Err(e) => {
-            // Where the order cannot go is a fault of the country chosen: say it there.
-            let errors = match e {
-                AppError::Unprocessable {
-                    code: checkout::SHIPPING_UNAVAILABLE,
-                    message,
-                } if saved_choice(&f.ship_to).is_some() => FieldErrors::single("ship_to", message),
-                AppError::Unprocessable {
-                    code: checkout::SHIPPING_UNAVAILABLE,
-                    message,
-                } => FieldErrors::single("country", message),
-                e => form_errors(e)?,
-            };
+            let errors = checkout_errors(&f, e)?;
             render_checkout(&page, StatusCode::UNPROCESSABLE_ENTITY, &f, &errors).await
+        }
+    }
+}
+
+/// Where an order cannot go is a fault of the country chosen: said there.
+fn checkout_errors(f: &CheckoutForm, e: AppError) -> Result<FieldErrors, PageError> {
+    Ok(match e {
+        AppError::Unprocessable {
+            code: checkout::SHIPPING_UNAVAILABLE,
+            message,
+        } if saved_choice(&f.ship_to).is_some() => FieldErrors::single("ship_to", message),
+        AppError::Unprocessable {
+            code: checkout::SHIPPING_UNAVAILABLE,
+            message,
+        } => FieldErrors::single("country", message),
+        e => form_errors(e)?,
+    })
+}
+
+/// A guest's order: the session's cart, the typed addresses and an e-mail address. The order
+/// opens in this session at once, and from the confirmation mail's link anywhere.
+async fn place_as_guest(page: &Page, client: &str, f: &CheckoutForm) -> PageResult {
+    let mut typed = CheckoutForm {
+        ship_to: String::new(),
+        bill_to: String::new(),
+        save_address: String::new(),
+        ..f.clone()
+    };
+    if typed.billing_same.is_empty() {
+        typed.bill_to = "new".into();
+    }
+    let email = Email::parse(&f.email);
+    let cmd = PlaceOrder::try_from(&typed);
+    let (email, cmd) = match (email, cmd) {
+        (Ok(m), Ok(c)) => (m, c),
+        (m, c) => {
+            let mut errors = c.err().unwrap_or_default();
+            if let Err(msg) = m {
+                errors.add("email", msg);
+            }
+            return render_checkout(page, StatusCode::UNPROCESSABLE_ENTITY, f, &errors).await;
+        }
+    };
+    let Some(token) = page.cart_token().await? else {
+        flash(&page.session, "info", "Your cart is empty.").await;
+        return Ok(Redirect::to("/cart").into_response());
+    };
+    let buyer = Buyer::Guest {
+        cart_token: &token,
+        email: email.as_str(),
+        client,
+    };
+    match checkout::place(&page.ctx, buyer, cmd).await {
+        Ok(placed) => {
+            page.grant_guest_order(placed.order.id).await?;
+            flash(
+                &page.session,
+                "success",
+                format!(
+                    "Thank you! Your order #{} is placed. We sent its link to {}.",
+                    placed.order.number,
+                    email.as_str()
+                ),
+            )
+            .await;
+            Ok(Redirect::to(&format!("/orders/{}", placed.order.id)).into_response())
+        }
+        Err(e) => {
+            let errors = checkout_errors(f, e)?;
+            render_checkout(page, StatusCode::UNPROCESSABLE_ENTITY, f, &errors).await
         }
     }
 }
@@ -300,17 +404,31 @@ async fn list(
     .await
 }
 
-/// The shopper's own order; staff are sent to the admin page of it.
+/// The shopper's own order (a guest's through its link); staff find only their own here.
 async fn own_order(
     page: &Page,
     id: Uuid,
 ) -> Result<crate::models::_entities::orders::Model, PageError> {
-    let user = page.require_user()?;
-    let order = orders::find_for(&page.ctx.db, id, &Actor::user(user)).await?;
-    if order.user_id != user.id {
+    let actor = page.order_actor(id).await?;
+    let order = orders::find_for(&page.ctx.db, id, &actor).await?;
+    if !actor.owns(&order) {
         return Err(PageError(crate::errors::AppError::NotFound));
     }
     Ok(order)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct GuestLink {
+    token: String,
+}
+
+/// The link of a guest's confirmation mail: opens the order in this session, then shows it
+/// at its plain address (the token does not stay in the address bar or in a referrer).
+async fn guest_link(page: Page, Path(id): Path<Uuid>, Query(q): Query<GuestLink>) -> PageResult {
+    orders::guest_access(&page.ctx.db, id, &q.token).await?;
+    page.grant_guest_order(id).await?;
+    Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }
 
 async fn show_order(page: Page, Path(id): Path<Uuid>) -> PageResult {
@@ -324,6 +442,7 @@ async fn show_order(page: Page, Path(id): Path<Uuid>) -> PageResult {
         &title,
         json!({
             "order": views::orders::order(&view), "can_cancel": can_cancel,
+            "can_reorder": page.user.is_some(),
             "transactions": views::orders::transactions(&transactions),
         }),
     )
@@ -331,8 +450,8 @@ async fn show_order(page: Page, Path(id): Path<Uuid>) -> PageResult {
 }
 
 async fn cancel(page: Page, Path(id): Path<Uuid>) -> PageResult {
-    let user = page.require_user()?;
-    match orders::act(&page.ctx, id, Action::Cancel, &Actor::user(user)).await {
+    let actor = page.order_actor(id).await?;
+    match orders::act(&page.ctx, id, Action::Cancel, &actor).await {
         Ok(o) => {
             flash(
                 &page.session,
@@ -383,20 +502,41 @@ async fn reorder(page: Page, Path(id): Path<Uuid>) -> PageResult {
 }
 
 async fn invoice(page: Page, Path(id): Path<Uuid>) -> PageResult {
-    let user = page.require_user()?;
-    let actor = Actor::user(user);
+    let actor = page.order_actor(id).await?;
     let order = orders::find_for(&page.ctx.db, id, &actor).await?;
-    if !(actor.is_admin() || order.user_id == user.id) {
+    if !(actor.is_admin() || actor.owns(&order)) {
         return Err(PageError(crate::errors::AppError::NotFound));
     }
     // Staff reading a customer's invoice came from the admin's order page.
-    let back = if order.user_id == user.id {
+    let back = if actor.owns(&order) {
         format!("/orders/{id}")
     } else {
         format!("/admin/orders/{id}")
     };
     let inv = invoices::for_order(&page.ctx.db, &Settings::get(&page.ctx), order).await?;
     Ok(views::orders::invoice_html(&page.ctx, &inv, Some(&back))?.into_response())
+}
+
+/// A printable credit note of the order, for its owner (or the guest holding its link) and
+/// staff, like the invoice.
+async fn credit_note(page: Page, Path((id, number)): Path<(Uuid, String)>) -> PageResult {
+    let number: i64 = number
+        .parse()
+        .map_err(|_| PageError(crate::errors::AppError::NotFound))?;
+    let actor = page.order_actor(id).await?;
+    let order = orders::find_for(&page.ctx.db, id, &actor).await?;
+    if !(actor.is_admin() || actor.owns(&order)) {
+        return Err(PageError(crate::errors::AppError::NotFound));
+    }
+    let back = if actor.owns(&order) {
+        format!("/orders/{id}")
+    } else {
+        format!("/admin/orders/{id}")
+    };
+    let note =
+        crate::models::refunds::credit_note(&page.ctx.db, &Settings::get(&page.ctx), order, number)
+            .await?;
+    Ok(views::orders::credit_note_html(&page.ctx, &note, Some(&back))?.into_response())
 }
 
 #[must_use]
@@ -406,7 +546,9 @@ pub fn routes() -> Routes {
         .add("/checkout", get(show).post(place))
         .add("/orders", get(list))
         .add("/orders/{id}", get(show_order))
+        .add("/orders/{id}/access", get(guest_link))
         .add("/orders/{id}/cancel", post(cancel))
         .add("/orders/{id}/reorder", post(reorder))
         .add("/orders/{id}/invoice", get(invoice))
+        .add("/orders/{id}/credit-notes/{number}", get(credit_note))
 }

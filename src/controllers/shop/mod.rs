@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod checkout;
 pub mod customers;
 pub mod home;
+pub mod order_live;
 pub mod payments;
 pub mod two_factor;
 
@@ -19,6 +20,7 @@ pub fn routes() -> Vec<Routes> {
         two_factor::routes(),
         cart::routes(),
         checkout::routes(),
+        order_live::routes(),
         payments::routes(),
         customers::routes(),
     ]

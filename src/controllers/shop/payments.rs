@@ -12,10 +12,7 @@ use uuid::Uuid;
 use crate::{
     domain::payment::TransactionStatus,
     errors::{AppError, PageError},
-    models::{
-        actor::Actor,
-        payments::{self, Handled},
-    },
+    models::payments::{self, Handled},
     views,
     web::html::{error_sentence, flash, Page},
 };
@@ -23,8 +20,8 @@ use crate::{
 type PageResult = Result<Response, PageError>;
 
 async fn pay(page: Page, Path(id): Path<Uuid>) -> PageResult {
-    let user = page.require_user()?;
-    match payments::start(&page.ctx, id, &Actor::user(user)).await {
+    let actor = page.order_actor(id).await?;
+    match payments::start(&page.ctx, id, &actor).await {
         Ok(p) => Ok(Redirect::to(&p.checkout_url).into_response()),
         Err(e) => {
             let message = match e {
@@ -47,7 +44,7 @@ struct ReturnQuery {
 
 /// The provider sends the shopper back here; the webhook may or may not have arrived yet.
 async fn paid(page: Page, Path(id): Path<Uuid>, Query(q): Query<ReturnQuery>) -> PageResult {
-    page.require_user()?;
+    page.order_actor(id).await?;
     if !q.session_id.is_empty() && q.session_id.len() <= 255 {
         match payments::confirm_return(&page.ctx, &q.session_id).await {
             Ok(_) => {}

@@ -13,6 +13,7 @@ pub struct Model {
     pub unit_price_cents: i64,
     pub quantity: i32,
     pub line_total_cents: i64,
+    pub refunded_quantity: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

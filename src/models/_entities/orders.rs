@@ -9,7 +9,8 @@ pub struct Model {
     pub pid: Uuid,
     #[sea_orm(unique)]
     pub number: i64,
-    pub user_id: i32,
+    /// `None` for a guest's order (until its e-mail's owner registers and verifies it).
+    pub user_id: Option<i32>,
     pub email: String,
     pub status: String,
     pub currency: String,
@@ -26,6 +27,9 @@ pub struct Model {
     pub shipping_address: String,
     #[sea_orm(column_type = "Text")]
     pub billing_address: String,
+    /// The method the order ships with, as it was at checkout (JSON); `None` before zones.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub shipping_method: Option<String>,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub expires_at: Option<DateTimeWithTimeZone>,
@@ -33,6 +37,10 @@ pub struct Model {
     pub shipped_at: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    /// SHA-256 (hex) of a guest order's access token; the token itself is shown once.
+    pub access_token_hash: Option<String>,
+    /// What went back to the customer, summed over the order's succeeded refunds.
+    pub refunded_cents: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,7 +8,8 @@ pub struct Model {
     pub promo_code_id: i32,
     #[sea_orm(unique)]
     pub order_id: i32,
-    pub user_id: i32,
+    /// `None` for a guest's order.
+    pub user_id: Option<i32>,
     pub released_at: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,
 }

@@ -17,6 +17,7 @@ pub struct Model {
     pub reserved: i32,
     pub low_stock_threshold: i32,
     pub position: i32,
+    pub weight_grams: Option<i64>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }

@@ -4,16 +4,22 @@
 use chrono::Utc;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{
-    domain::{account::Address, validation::FieldErrors},
+    domain::{
+        account::{Address, AddressPatch},
+        validation::FieldErrors,
+    },
     errors::{AppError, AppResult},
     models::{
-        _entities::addresses::{self, Column, Entity, Model},
+        _entities::{
+            addresses::{self, Column, Entity, Model},
+            users,
+        },
         db::write_txn,
         idempotency,
     },
@@ -94,12 +100,21 @@ pub struct Defaults {
     pub billing: Option<bool>,
 }
 
+/// What a change does to an address's content.
+#[derive(Debug, Clone)]
+pub enum Content {
+    Keep,
+    Replace(Address),
+    /// Some parts, merged with the address as it is when the change runs.
+    Patch(AddressPatch),
+}
+
 /// The user's addresses: the default for shipping first, then the default for billing, then
 /// oldest first.
 ///
 /// # Errors
 /// Database errors.
-pub async fn list(db: &DatabaseConnection, user_id: i32) -> AppResult<Vec<Model>> {
+pub async fn list<C: ConnectionTrait>(db: &C, user_id: i32) -> AppResult<Vec<Model>> {
     Ok(Entity::find()
         .filter(Column::UserId.eq(user_id))
         .order_by_desc(Column::IsDefaultShipping)
@@ -145,7 +160,7 @@ pub async fn resolve(
 ///
 /// # Errors
 /// Database errors.
-pub async fn default_for(db: &DatabaseConnection, user_id: i32) -> AppResult<Option<Model>> {
+pub async fn default_for<C: ConnectionTrait>(db: &C, user_id: i32) -> AppResult<Option<Model>> {
     Ok(Entity::find()
         .filter(Column::UserId.eq(user_id))
         .order_by_desc(Column::IsDefaultShipping)
@@ -169,6 +184,17 @@ pub async fn default_billing_for(
         .order_by_asc(Column::Id)
         .one(db)
         .await?)
+}
+
+/// Locks the user's row for the rest of the transaction, so that one user's address-book writes
+/// run one after another: the size limit and the one-default-of-each-kind rule then see each
+/// other's work instead of racing into a full book or a unique-index error.
+async fn lock_book<C: ConnectionTrait>(txn: &C, user_id: i32) -> AppResult<()> {
+    users::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?;
+    Ok(())
 }
 
 /// Takes the defaults that `keep` is to become away from the user's other addresses first (the
@@ -207,7 +233,7 @@ fn fill(row: &mut addresses::ActiveModel, a: Address) {
     row.phone = Set(a.phone);
 }
 
-/// A new address unless the user has the same one already (then that one).
+/// A new address (the caller holds the book's lock).
 async fn insert<C: ConnectionTrait>(
     txn: &C,
     user_id: i32,
@@ -255,6 +281,7 @@ pub async fn add(
     defaults: Defaults,
 ) -> AppResult<Model> {
     let txn = write_txn(db).await?;
+    lock_book(&txn, user_id).await?;
     let row = insert(&txn, user_id, address, defaults).await?;
     idempotency::answer(&txn, 201, &BookAddress::from(&row)).await?;
     txn.commit().await?;
@@ -266,32 +293,41 @@ pub async fn add(
 /// # Errors
 /// `Validation` when the book is full; database errors.
 pub async fn remember(db: &DatabaseConnection, user_id: i32, address: Address) -> AppResult<()> {
-    let known = list(db, user_id)
+    let txn = write_txn(db).await?;
+    lock_book(&txn, user_id).await?;
+    let known = list(&txn, user_id)
         .await?
         .iter()
         .any(|a| to_address(a) == address);
     if !known {
-        let txn = write_txn(db).await?;
         insert(&txn, user_id, address, Defaults::default()).await?;
-        txn.commit().await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 
-/// Changes one of the user's addresses: its content when `address` is given, its defaults as
+/// Changes one of the user's addresses: its content as `content` says, its defaults as
 /// `defaults` says (an address stops being a default only when told `false`).
 ///
 /// # Errors
-/// `NotFound` for an address that is not the user's; database errors.
+/// `NotFound` for an address that is not the user's; `Validation` for a patch that leaves a
+/// bad address; database errors.
 pub async fn update(
     db: &DatabaseConnection,
     user_id: i32,
     pid: Uuid,
-    address: Option<Address>,
+    content: Content,
     defaults: Defaults,
 ) -> AppResult<Model> {
     let txn = write_txn(db).await?;
+    lock_book(&txn, user_id).await?;
     let current = find_own(&txn, user_id, pid).await?;
+    let address = match content {
+        Content::Keep => None,
+        Content::Replace(a) => Some(a),
+        Content::Patch(p) if p.is_empty() => None,
+        Content::Patch(p) => Some(p.apply(&to_address(&current))?),
+    };
     clear_defaults(&txn, user_id, current.id, defaults).await?;
     let mut row: addresses::ActiveModel = current.into();
     if let Some(a) = address {
@@ -316,6 +352,7 @@ pub async fn update(
 /// `NotFound` for an address that is not the user's; database errors.
 pub async fn delete(db: &DatabaseConnection, user_id: i32, pid: Uuid) -> AppResult<()> {
     let txn = write_txn(db).await?;
+    lock_book(&txn, user_id).await?;
     let gone = find_own(&txn, user_id, pid).await?;
     Entity::delete_by_id(gone.id).exec(&txn).await?;
     for (was, col) in [
@@ -342,7 +379,8 @@ pub async fn delete(db: &DatabaseConnection, user_id: i32, pid: Uuid) -> AppResu
     Ok(())
 }
 
-/// Replaces the default shipping address (API.md's `PUT /me/address`), or makes the first
+/// Replaces the address `GET /me/address` shows (API.md's `PUT /me/address`: the default
+/// shipping address, or else the oldest, which becomes the default), or makes the first
 /// address of the book.
 ///
 /// # Errors
@@ -353,15 +391,12 @@ pub async fn set_default(
     address: Address,
 ) -> AppResult<Model> {
     let txn = write_txn(db).await?;
-    let current = Entity::find()
-        .filter(Column::UserId.eq(user_id))
-        .filter(Column::IsDefaultShipping.eq(true))
-        .one(&txn)
-        .await?;
-    let saved = match current {
+    lock_book(&txn, user_id).await?;
+    let saved = match default_for(&txn, user_id).await? {
         Some(a) => {
             let mut row: addresses::ActiveModel = a.into();
             fill(&mut row, address);
+            row.is_default_shipping = Set(true);
             row.updated_at = Set(Utc::now().into());
             row.update(&txn).await?
         }

@@ -1,5 +1,5 @@
-//! Limits on the mails anyone can make the shop send: password resets, sign-ups and
-//! verification links. Without them the shop is a mail cannon: a script asks for a
+//! Limits on the mails anyone can make the shop send: password resets, sign-ups,
+//! verification links and guests' order confirmations. Without them the shop is a mail cannon: a script asks for a
 //! thousand resets for one victim's address (their inbox floods, the shop's sender reputation
 //! sinks), or for one reset each for a thousand addresses from one client.
 //!
@@ -22,6 +22,8 @@ pub enum Purpose {
     PasswordReset,
     SignUp,
     Verification,
+    /// A guest's order confirmation: anyone can name any address at a guest checkout.
+    GuestOrder,
 }
 
 impl Purpose {
@@ -30,6 +32,7 @@ impl Purpose {
             Self::PasswordReset => "reset",
             Self::SignUp => "signup",
             Self::Verification => "verify",
+            Self::GuestOrder => "guest-order",
         }
     }
 }

@@ -172,6 +172,7 @@ pub async fn verify_email(ctx: &AppContext, token: &str) -> AppResult<Model> {
     active.email_verified_at = Set(Some(Utc::now().into()));
     active.updated_at = Set(Utc::now().into());
     let user = active.update(&txn).await?;
+    super::orders::attach_guest_orders(&txn, &user).await?;
     super::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;
     Ok(user)
@@ -493,6 +494,9 @@ pub async fn reset_password(ctx: &AppContext, token: &str, password: &str) -> Ap
         a.email_verified_at = Set(Some(Utc::now().into()));
         a.update(&txn).await?;
     }
+    // The mailbox's holder, with a password only they know now (every other session ends):
+    // the orders placed as a guest with the address are theirs.
+    super::orders::attach_guest_orders(&txn, &user).await?;
     let user = end_other_sessions(&txn, user.id, Keep::Nothing).await?;
     super::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;

@@ -116,6 +116,7 @@ pub async fn products_csv(db: &DatabaseConnection) -> AppResult<String> {
                     v.price_cents.to_string(),
                     v.stock.to_string(),
                     v.low_stock_threshold.to_string(),
+                    v.weight_grams.map_or_else(String::new, |w| w.to_string()),
                 ]);
                 out.push_str(&csv::row(&row));
             }

@@ -759,6 +759,7 @@ fn plan_create(
         input.price_cents = v.price_cents;
         input.stock = v.stock;
         input.low_stock_threshold = v.low_stock_threshold;
+        input.weight_grams = v.weight_grams.flatten();
     } else {
         input.options = g.options();
         input.variants = g
@@ -792,6 +793,7 @@ fn variant_input(v: &VariantRow) -> VariantInput {
         price_cents: v.price_cents.unwrap_or(0),
         stock: v.stock.unwrap_or(0),
         low_stock_threshold: v.low_stock_threshold,
+        weight_grams: v.weight_grams.flatten(),
     }
 }
 
@@ -848,6 +850,7 @@ fn plan_update(
         patch.price_cents = v.price_cents;
         patch.stock = stock(v);
         patch.low_stock_threshold = v.low_stock_threshold;
+        patch.weight_grams = v.weight_grams.filter(|w| *w != only.weight_grams);
     } else {
         let same_names = declared.len() == g.option_names.len()
             && declared
@@ -905,6 +908,7 @@ fn plan_update(
                         price_cents: v.price_cents,
                         stock: stock(v),
                         low_stock_threshold: v.low_stock_threshold,
+                        weight_grams: v.weight_grams.filter(|w| *w != m.weight_grams),
                     };
                     if let Err(f) = input.parse(&extended) {
                         e = f;

@@ -190,6 +190,7 @@ fn variant_row(product_id: i32, position: i32, v: &VariantDraft) -> variants::Ac
         stock: Set(0),
         reserved: Set(0),
         low_stock_threshold: Set(v.low_stock_threshold),
+        weight_grams: Set(v.weight_grams),
         position: Set(position),
         created_at: Set(now),
         updated_at: Set(now),
@@ -434,8 +435,8 @@ async fn commit_write(
     Ok(fresh)
 }
 
-/// Applies a patch. On a simple product (one variant, no options) `sku`, `price_cents`, `stock`
-/// and `low_stock_threshold` write that variant.
+/// Applies a patch. On a simple product (one variant, no options) `sku`, `price_cents`, `stock`,
+/// `low_stock_threshold` and `weight_grams` write that variant.
 ///
 /// # Errors
 /// 404, 422 (variant fields on a product with options, unknown references), 409 (duplicates,
@@ -542,6 +543,9 @@ pub async fn update_in(
         }
         if let Some(v) = patch.low_stock_threshold {
             only.low_stock_threshold = Set(v);
+        }
+        if let Some(v) = patch.weight_grams {
+            only.weight_grams = Set(v);
         }
         only.updated_at = Set(chrono::Utc::now().into());
         only.update(txn).await.map_err(duplicate)?;
@@ -765,6 +769,9 @@ pub async fn update_variant_in(
     }
     if let Some(x) = patch.low_stock_threshold {
         row.low_stock_threshold = Set(x);
+    }
+    if let Some(x) = patch.weight_grams {
+        row.weight_grams = Set(x);
     }
     row.updated_at = Set(chrono::Utc::now().into());
     let variant_id = row.id.clone().unwrap();

@@ -50,6 +50,8 @@ pub struct VariantView {
     /// `stock - reserved`.
     pub available: i32,
     pub low_stock_threshold: i32,
+    /// Packed weight, for shipping methods with a weight limit.
+    pub weight_grams: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -70,6 +72,8 @@ pub struct ProductView {
     /// The only variant's stock, or the sum over variants.
     pub stock: i32,
     pub available: i32,
+    /// The only variant's weight; `null` for a product with several variants (see each).
+    pub weight_grams: Option<i64>,
     pub category: Option<GroupRef>,
     pub brand: Option<GroupRef>,
     pub tags: Vec<String>,
@@ -114,6 +118,7 @@ impl From<&variants::Model> for VariantView {
             stock: v.stock,
             available: available(v),
             low_stock_threshold: v.low_stock_threshold,
+            weight_grams: v.weight_grams,
         }
     }
 }
@@ -295,18 +300,20 @@ fn product_view(
     brands: &HashMap<i32, GroupRef>,
     currency: &str,
 ) -> ProductView {
-    let (sku, price, stock, avail) = match vs {
+    let (sku, price, stock, avail, weight) = match vs {
         [only] => (
             only.sku.clone(),
             only.price_cents,
             only.stock,
             available(only),
+            only.weight_grams,
         ),
         _ => (
             p.sku.clone(),
             vs.iter().map(|v| v.price_cents).min().unwrap_or(0),
             vs.iter().map(|v| v.stock).sum(),
             vs.iter().map(available).sum(),
+            None,
         ),
     };
     ProductView {
@@ -322,6 +329,7 @@ fn product_view(
         currency: currency.to_string(),
         stock,
         available: avail,
+        weight_grams: weight,
         category: p.category_id.and_then(|id| cats.get(&id).cloned()),
         brand: p.brand_id.and_then(|id| brands.get(&id).cloned()),
         tags,

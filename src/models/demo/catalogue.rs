@@ -323,7 +323,8 @@ fn draft(i: usize, d: &Demo, name: &str) -> AppResult<catalogue::ProductDraft> {
     let base = catalogue::sku_from_name(name);
     let options = parse_option_lines(&d.options.replace("; ", "\n"))
         .map_err(|m| crate::domain::validation::FieldErrors::single("options", m))?;
-    let mut variants = catalogue::variants_for(&base, &options, d.price, 0, Some(3));
+    let weight = Some(packed_grams(d));
+    let mut variants = catalogue::variants_for(&base, &options, d.price, 0, Some(3), weight);
     for (k, v) in variants.iter_mut().enumerate() {
         // The first option's later values cost more (A4 over A5, 26 cm over 20 cm).
         let step = options
@@ -348,6 +349,7 @@ fn draft(i: usize, d: &Demo, name: &str) -> AppResult<catalogue::ProductDraft> {
         price_cents: simple.then_some(d.price),
         stock: simple.then(|| stock_of(0)),
         low_stock_threshold: simple.then_some(3),
+        weight_grams: weight.filter(|_| simple),
         options,
         variants,
         tags: d.tags.split(", ").map(str::to_string).collect(),
@@ -355,6 +357,25 @@ fn draft(i: usize, d: &Demo, name: &str) -> AppResult<catalogue::ProductDraft> {
         active: true,
     };
     Ok(input.parse()?)
+}
+
+/// A believable packed weight, so the demo's weight-limited express methods leave out the
+/// family tent (over 5 kg for the EU) and keep the rest.
+fn packed_grams(d: &Demo) -> i64 {
+    match (d.name, d.category) {
+        ("Family Tent 4P", _) => 11_500,
+        ("Ridge Tent 2P", _) => 2_100,
+        ("Cast Iron Skillet", _) => 2_600,
+        ("Sleeping Bag -5°C", _) => 1_900,
+        (_, "shirts") => 350,
+        (_, "knitwear") => 550,
+        (_, "clothing") => 1_100,
+        (_, "footwear") => 1_300,
+        (_, "tents") => 900,
+        (_, "outdoor") => 700,
+        (_, "kitchen") => 1_000,
+        _ => 250,
+    }
 }
 
 /// The pictures of a demo product, different per product and per picture.

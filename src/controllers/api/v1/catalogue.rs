@@ -123,6 +123,8 @@ pub struct VariantRequest {
     #[serde(default)]
     pub stock: i64,
     pub low_stock_threshold: Option<i64>,
+    /// Grams, 1 to 10,000,000.
+    pub weight_grams: Option<i64>,
 }
 
 impl From<VariantRequest> for VariantInput {
@@ -133,6 +135,7 @@ impl From<VariantRequest> for VariantInput {
             price_cents: v.price_cents,
             stock: v.stock,
             low_stock_threshold: v.low_stock_threshold,
+            weight_grams: v.weight_grams,
         }
     }
 }
@@ -151,6 +154,8 @@ pub struct CreateProductRequest {
     pub price_cents: Option<i64>,
     pub stock: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    /// Grams, 1 to 10,000,000 (simple products; variants take their own).
+    pub weight_grams: Option<i64>,
     /// Category UUID or slug.
     pub category_id: Option<String>,
     /// Brand UUID or slug.
@@ -185,6 +190,7 @@ async fn create(
         price_cents: req.price_cents,
         stock: req.stock,
         low_stock_threshold: req.low_stock_threshold,
+        weight_grams: req.weight_grams,
         options: req.options,
         variants: req.variants.into_iter().map(VariantInput::from).collect(),
         tags: req.tags,
@@ -213,6 +219,9 @@ pub struct UpdateProductRequest {
     pub price_cents: Option<i64>,
     pub stock: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    /// Grams; `null` removes the weight.
+    #[serde(default, deserialize_with = "double_option")]
+    pub weight_grams: Option<Option<i64>>,
     /// Category UUID or slug; `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
     pub category_id: Option<Option<String>>,
@@ -245,6 +254,7 @@ async fn update(
         price_cents: req.price_cents,
         stock: req.stock,
         low_stock_threshold: req.low_stock_threshold,
+        weight_grams: req.weight_grams,
         options: req.options,
         tags: req.tags,
         featured: req.featured,
@@ -300,6 +310,9 @@ pub struct UpdateVariantRequest {
     pub price_cents: Option<i64>,
     pub stock: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    /// Grams; `null` removes the weight.
+    #[serde(default, deserialize_with = "double_option")]
+    pub weight_grams: Option<Option<i64>>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/variants/{id}", tag = "catalogue", security(("bearer" = [])),
@@ -318,6 +331,7 @@ async fn update_variant(
         price_cents: req.price_cents,
         stock: req.stock,
         low_stock_threshold: req.low_stock_threshold,
+        weight_grams: req.weight_grams,
     };
     Ok(Json(
         products::update_variant(&ctx, &id, &input, &Actor::user(&m.0)).await?,

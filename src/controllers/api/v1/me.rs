@@ -9,11 +9,11 @@ use loco_rs::{app::AppContext, prelude::Routes};
 use serde::Deserialize;
 
 use crate::{
-    domain::account::{Address, ProfileUpdate},
+    domain::account::{Address, AddressPatch, ProfileUpdate},
     errors::{ApiError, AppError},
     models::{
         accounts,
-        accounts::addresses::{self, AddressView, BookAddress, Defaults},
+        accounts::addresses::{self, AddressView, BookAddress, Content, Defaults},
         users::Profile,
     },
     settings::Settings,
@@ -264,40 +264,21 @@ async fn update_address(
     ApiJson(p): ApiJson<BookAddressPatch>,
 ) -> Result<Json<BookAddress>, ApiError> {
     let pid = address_id(&id)?;
-    let current = addresses::find_own(&ctx.db, user.0.id, pid).await?;
-    let touches = [
-        &p.name,
-        &p.company,
-        &p.line1,
-        &p.line2,
-        &p.city,
-        &p.postal_code,
-        &p.country,
-        &p.phone,
-    ]
-    .iter()
-    .any(|f| f.is_some());
-    let address = if touches {
-        let pick = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_string());
-        Some(Address::parse_with_recipient(
-            &pick(&p.name, &current.name),
-            &pick(&p.company, &current.company),
-            false,
-            &pick(&p.line1, &current.line1),
-            &pick(&p.line2, &current.line2),
-            &pick(&p.city, &current.city),
-            &pick(&p.postal_code, &current.postal_code),
-            &pick(&p.country, &current.country),
-            &pick(&p.phone, &current.phone),
-        )?)
-    } else {
-        None
-    };
+    let content = Content::Patch(AddressPatch {
+        name: p.name,
+        company: p.company,
+        line1: p.line1,
+        line2: p.line2,
+        city: p.city,
+        postal_code: p.postal_code,
+        country: p.country,
+        phone: p.phone,
+    });
     let defaults = Defaults {
         shipping: p.is_default_shipping,
         billing: p.is_default_billing,
     };
-    let saved = addresses::update(&ctx.db, user.0.id, pid, address, defaults).await?;
+    let saved = addresses::update(&ctx.db, user.0.id, pid, content, defaults).await?;
     Ok(Json(BookAddress::from(&saved)))
 }
 

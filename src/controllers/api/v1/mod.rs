@@ -10,6 +10,7 @@ pub mod me;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
+pub mod shipping;
 pub mod shop;
 pub mod webhooks;
 
@@ -32,6 +33,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         api_keys::routes(),
         admin_webhooks::routes(),
         back_office::routes(),
+        shipping::routes(),
         openapi::routes(),
     ]
 }

@@ -11,7 +11,7 @@ use utoipa::{
 
 use super::{
     admin_users, admin_webhooks, api_keys, auth, back_office, cart, catalogue, customers, me,
-    orders, payments, shop, webhooks,
+    orders, payments, shipping, shop, webhooks,
 };
 
 struct BearerAuth;
@@ -145,7 +145,8 @@ impl Modify for CommonErrors {
         catalogue::update_brand, catalogue::delete_brand,
         cart::show, cart::add_item, cart::update_item, cart::remove_item, cart::apply_coupon, cart::remove_coupon,
         orders::place, orders::list, orders::show, orders::cancel, orders::ship, orders::complete,
-        orders::refund, orders::mark_paid, orders::pay, orders::invoice, payments::list,
+        orders::refund, orders::mark_paid, orders::pay, orders::invoice, orders::credit_note,
+        payments::list,
         webhooks::stripe_webhook,
         customers::list, customers::create, customers::update, customers::destroy, customers::moderate,
         customers::wishlist_list, customers::wishlist_add, customers::wishlist_remove,
@@ -160,6 +161,9 @@ impl Modify for CommonErrors {
         back_office::list_notifications, back_office::mark_notification, back_office::delete_notification,
         back_office::list_tax_rates, back_office::create_tax_rate, back_office::update_tax_rate,
         back_office::delete_tax_rate,
+        shipping::offers, shipping::list_zones, shipping::create_zone, shipping::show_zone,
+        shipping::update_zone, shipping::delete_zone, shipping::list_methods, shipping::create_method,
+        shipping::show_method, shipping::update_method, shipping::delete_method,
         crate::controllers::health::health,
     ),
     tags(
@@ -170,7 +174,7 @@ impl Modify for CommonErrors {
         (name = "catalogue", description = "Products, variants, images, categories and brands"),
         (name = "cart", description = "Guest and user carts, promo codes on carts"),
         (name = "orders", description = "Checkout, orders and their state machine, invoices"),
-        (name = "back office", description = "Promo codes, purchase orders, stock, notifications, tax rates"),
+        (name = "back office", description = "Promo codes, purchase orders, stock, notifications, tax rates, shipping zones and methods"),
     )
 )]
 pub struct ApiDoc;

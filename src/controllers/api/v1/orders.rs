@@ -9,22 +9,25 @@ use loco_rs::{app::AppContext, prelude::Routes};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::me::AddressRequest;
+use super::{cart::CartCaller, me::AddressRequest};
 use crate::{
-    domain::{account::Address, validation::FieldErrors},
+    domain::{account::Address, email::Email, refund::RefundAsk, validation::FieldErrors},
     errors::{ApiError, AppError},
     models::{
         accounts::addresses,
         actor::Actor,
-        checkout::{self, PlaceOrder},
+        carts,
+        checkout::{self, Buyer, PlaceOrder, Placed},
         invoices::{self, InvoiceView},
         orders::{self, Action, OrderFilter, OrderView},
         payments::{self, PayView},
+        refunds::{self, CreditNoteView, RefundCommand, RefundView},
     },
     settings::Settings,
     views::api::{ErrorBody, OrderPage},
     web::{
-        extract::{ApiJson, CurrentUser, OptionalJson},
+        extract::{ApiJson, ClientId, CurrentUser, MaybeUser, OptionalJson},
+        idempotency::shows_secret,
         pagination::PageQuery,
     },
 };
@@ -55,7 +58,27 @@ pub struct CheckoutRequest {
     pub shipping_address_id: Option<Uuid>,
     /// An address of the caller's address book, instead of `billing_address`.
     pub billing_address_id: Option<Uuid>,
+    /// One of `GET /shipping-methods` for the shipping country; required when more than one
+    /// method ships there.
+    pub shipping_method_id: Option<Uuid>,
+    /// Guests only (with `X-Cart-Token`, no bearer token): where the order's mail goes.
+    #[schema(max_length = 254)]
+    pub email: Option<String>,
 }
+
+/// The answer of a checkout: the order, and for a guest its access token.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct CheckoutAnswer {
+    #[serde(flatten)]
+    pub order: OrderView,
+    /// Guests only, shown this once: send it as `X-Order-Token` to read, pay or cancel the
+    /// order. The shop keeps only its hash; the confirmation mail links the order too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_token: Option<String>,
+}
+
+/// The header a guest reaches their order with.
+pub const ORDER_TOKEN: &str = "x-order-token";
 
 /// One address of a checkout: given, or named from the address book (not both).
 async fn checkout_address(
@@ -80,12 +103,64 @@ async fn checkout_address(
     }
 }
 
+/// A guest's checkout: given addresses only (a guest has no address book) and an e-mail.
+fn guest_order_command(r: &CheckoutRequest) -> Result<(Email, PlaceOrder), AppError> {
+    let mut e = FieldErrors::new();
+    let email = match Email::parse(r.email.as_deref().unwrap_or_default()) {
+        Ok(m) => Some(m),
+        Err(m) => {
+            e.add("email", m);
+            None
+        }
+    };
+    for (given, field) in [
+        (r.shipping_address_id, "shipping_address_id"),
+        (r.billing_address_id, "billing_address_id"),
+    ] {
+        if given.is_some() {
+            e.add(field, "Sign in to use your address book.");
+        }
+    }
+    let mut address = |a: Option<&AddressRequest>, field: &str| {
+        a.map(|a| parse_address(a, field))
+            .transpose()
+            .unwrap_or_else(|f| {
+                e.merge(f);
+                None
+            })
+    };
+    let shipping = address(r.shipping_address.as_ref(), "shipping_address");
+    let billing = address(r.billing_address.as_ref(), "billing_address");
+    if r.shipping_address.is_none() {
+        e.add("shipping_address", "This field is required.");
+    }
+    e.into_result()?;
+    match (email, shipping) {
+        (Some(email), Some(shipping)) => Ok((
+            email,
+            PlaceOrder {
+                shipping,
+                billing,
+                shipping_method: r.shipping_method_id,
+            },
+        )),
+        _ => Err(FieldErrors::single("shipping_address", "This field is required.").into()),
+    }
+}
+
 /// The checkout the request asks for, with every field message at once.
 async fn place_order_command(
     ctx: &AppContext,
     user: &crate::models::users::Model,
     r: &CheckoutRequest,
 ) -> Result<PlaceOrder, AppError> {
+    if r.email.is_some() {
+        return Err(FieldErrors::single(
+            "email",
+            "Signed in, the order's mail goes to your account's address.",
+        )
+        .into());
+    }
     let shipping = checkout_address(
         ctx,
         user,
@@ -103,7 +178,11 @@ async fn place_order_command(
     )
     .await;
     match (shipping, billing) {
-        (Ok(Some(shipping)), Ok(billing)) => Ok(PlaceOrder { shipping, billing }),
+        (Ok(Some(shipping)), Ok(billing)) => Ok(PlaceOrder {
+            shipping,
+            billing,
+            shipping_method: r.shipping_method_id,
+        }),
         (s, b) => {
             let mut all = FieldErrors::new();
             if matches!(s, Ok(None)) {
@@ -123,18 +202,54 @@ async fn place_order_command(
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/checkout", tag = "orders", security(("bearer" = [])), request_body = CheckoutRequest,
-    responses((status = 201, body = OrderView, description = "A pending order; its stock is reserved until `expires_at`"),
-        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody, description = "`insufficient_stock`: nothing was reserved; `too_many_pending_orders`: the customer already holds the most unpaid orders the shop allows (`MAX_PENDING_ORDERS`, default 3)"),
-        (status = 422, body = ErrorBody, description = "`validation_failed`: empty cart (`details.cart`), a bad address (a country not in ISO 3166-1 included) or a promo code that no longer applies; `shipping_unavailable`: the shop does not ship to the shipping country")))]
+#[utoipa::path(post, path = "/api/v1/checkout", tag = "orders", security(("bearer" = []), ()), request_body = CheckoutRequest,
+    params(("X-Cart-Token" = Option<String>, Header, description = "A guest's cart (no bearer token): the guest checks out with `email`")),
+    responses((status = 201, body = CheckoutAnswer, description = "A pending order; its stock is reserved until `expires_at`. A guest's answer carries `order_token`, shown once"),
+        (status = 401, body = ErrorBody, description = "Neither a bearer token nor a guest's cart token"), (status = 409, body = ErrorBody, description = "`insufficient_stock`: nothing was reserved; `too_many_pending_orders`: the customer already holds the most unpaid orders the shop allows (`MAX_PENDING_ORDERS`, default 3)"),
+        (status = 422, body = ErrorBody, description = "`validation_failed`: empty cart (`details.cart`), a bad address (a country not in ISO 3166-1 included) or a promo code that no longer applies; `shipping_unavailable`: no shipping method takes this order to the shipping country; `details.shipping_method_id`: the method named does not ship it there, or none was named and there is a choice")))]
 async fn place(
     State(ctx): State<AppContext>,
-    CurrentUser(user): CurrentUser,
+    caller: CartCaller,
+    ClientId(client): ClientId,
     ApiJson(req): ApiJson<CheckoutRequest>,
-) -> Result<impl IntoResponse, ApiError> {
-    let cmd = place_order_command(&ctx, &user, &req).await?;
-    let order = checkout::place_order(&ctx, &user, cmd).await?;
-    Ok((StatusCode::CREATED, Json(order)))
+) -> Result<Response, ApiError> {
+    match (&caller.user, &caller.token) {
+        (Some(user), token) => {
+            // As on the cart's endpoints, a guest cart sent along joins the user's first.
+            if let Some(t) = token {
+                carts::merge_guest(&ctx, user, t).await?;
+            }
+            let cmd = place_order_command(&ctx, user, &req).await?;
+            let placed = checkout::place(&ctx, Buyer::Customer(user), cmd).await?;
+            Ok(created(placed))
+        }
+        (None, Some(token)) => {
+            let (email, cmd) = guest_order_command(&req)?;
+            let buyer = Buyer::Guest {
+                cart_token: token,
+                email: email.as_str(),
+                client: &client,
+            };
+            let placed = checkout::place(&ctx, buyer, cmd).await?;
+            // The token is shown once: a repeat of this request is not answered with it.
+            Ok(shows_secret(created(placed)))
+        }
+        (None, None) => Err(AppError::Unauthorized(
+            "Sign in, or check out as a guest with your cart's X-Cart-Token.".into(),
+        )
+        .into()),
+    }
+}
+
+fn created(placed: Placed) -> Response {
+    (
+        StatusCode::CREATED,
+        Json(CheckoutAnswer {
+            order: placed.order,
+            order_token: placed.access_token,
+        }),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -192,15 +307,62 @@ fn order_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| AppError::NotFound)
 }
 
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+/// Who asks about one order: a signed-in user, or a guest with that order's `X-Order-Token`.
+pub struct OrderCaller {
+    user: Option<crate::models::users::Model>,
+    token: Option<String>,
+}
+
+impl axum::extract::FromRequestParts<AppContext> for OrderCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        let MaybeUser(user) = MaybeUser::from_request_parts(parts, ctx).await?;
+        let token = parts
+            .headers
+            .get(ORDER_TOKEN)
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.trim().to_string());
+        Ok(Self { user, token })
+    }
+}
+
+impl OrderCaller {
+    /// The actor for order `pid`; a token that is not that order's is `NotFound`.
+    async fn actor(&self, ctx: &AppContext, pid: Uuid) -> Result<Actor, AppError> {
+        match (&self.user, &self.token) {
+            (Some(u), _) => Ok(Actor::user(u)),
+            (None, Some(t)) => orders::guest_access(&ctx.db, pid, t).await,
+            (None, None) => Err(AppError::Unauthorized(
+                "The access token is missing, invalid or expired.".into(),
+            )),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = []), ()), params(("id" = Uuid, Path), OrderTokenHeader),
+    responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "Not the caller's order, or not the order of the token")))]
 pub(crate) async fn show(
     State(ctx): State<AppContext>,
-    CurrentUser(user): CurrentUser,
+    caller: OrderCaller,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let order = orders::find_for(&ctx.db, order_id(&id)?, &Actor::user(&user)).await?;
+    let pid = order_id(&id)?;
+    let order = orders::find_for(&ctx.db, pid, &caller.actor(&ctx, pid).await?).await?;
     Ok(Json(orders::view(&ctx.db, order).await?))
+}
+
+/// A guest's order token (the `order_token` of their checkout).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct OrderTokenHeader {
+    /// A guest's order token, instead of a bearer token.
+    #[param(rename = "X-Order-Token")]
+    #[allow(dead_code)]
+    x_order_token: Option<String>,
 }
 
 async fn step(
@@ -214,15 +376,17 @@ async fn step(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = OrderView, description = "Owner: while pending. Admin: pending or paid (restocked; the payment is refunded)."),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_transition`")))]
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = []), ()), params(("id" = Uuid, Path), OrderTokenHeader),
+    responses((status = 200, body = OrderView, description = "Owner (or the guest holding the order's token): while pending. Admin: pending or paid (restocked; the payment is refunded)."),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_transition`")))]
 async fn cancel(
     State(ctx): State<AppContext>,
-    CurrentUser(user): CurrentUser,
+    caller: OrderCaller,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    step(&ctx, &user, &id, Action::Cancel).await
+    let pid = order_id(&id)?;
+    let actor = caller.actor(&ctx, pid).await?;
+    Ok(Json(orders::act(&ctx, pid, Action::Cancel, &actor).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -255,37 +419,64 @@ async fn complete(
     step(&ctx, &user, &id, Action::Complete).await
 }
 
+/// One line of a refund: which item, and how many of it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundLineRequest {
+    pub variant_id: Uuid,
+    #[schema(minimum = 1)]
+    pub quantity: i64,
+}
+
+/// A refund: lines, an amount, or both; an empty body refunds everything that is left.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
-    /// Put the goods of a shipped or completed order back in stock (a paid, unshipped
-    /// order is always restocked).
+    /// The items refunded; each is worth its share of what was paid for it.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub lines: Vec<RefundLineRequest>,
+    /// The amount that goes back, instead of what the lines are worth (shipping, a goodwill
+    /// amount, less for a used item).
+    #[schema(minimum = 1)]
+    pub amount_cents: Option<i64>,
+    /// Put the refunded goods of a shipped order back in stock (goods of an order that
+    /// never shipped always go back).
     #[serde(default)]
     pub restock: bool,
-    /// Why, kept in the order's timeline.
+    /// Why, kept with the refund, on its credit note and in the order's timeline.
     #[schema(max_length = 200)]
     pub reason: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = RefundRequest,
-    responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = RefundView, description = "The refund went through; its credit note is numbered. The order is `partially_refunded`, or `refunded` once nothing is left."),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: more than is left of what was paid; `invalid_transition`: the order was not paid"),
+        (status = 422, body = ErrorBody, description = "Lines that are not the order's, quantities beyond what is left, a non-positive amount"),
+        (status = 503, body = ErrorBody, description = "The payment provider refused or cannot be reached; nothing was refunded")))]
 async fn refund(
     State(ctx): State<AppContext>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     OptionalJson(req): OptionalJson<RefundRequest>,
-) -> Result<Json<OrderView>, ApiError> {
-    step(
-        &ctx,
-        &user,
-        &id,
-        Action::Refund {
-            restock: req.restock,
-            reason: crate::domain::refund::api_reason(req.reason.as_deref())?,
+) -> Result<(StatusCode, Json<RefundView>), ApiError> {
+    let cmd = RefundCommand {
+        ask: RefundAsk {
+            lines: req
+                .lines
+                .iter()
+                .map(|l| (l.variant_id, l.quantity))
+                .collect(),
+            amount_cents: req.amount_cents,
         },
-    )
-    .await
+        restock: req.restock,
+        reason: crate::domain::refund::api_reason(req.reason.as_deref())?,
+        cancels: false,
+    };
+    let (out, _) = refunds::refund(&ctx, order_id(&id)?, cmd, &Actor::user(&user)).await?;
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/mark-paid", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
@@ -299,16 +490,17 @@ async fn mark_paid(
     step(&ctx, &user, &id, Action::Pay).await
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pay", tag = "orders", security(("bearer" = []), ()), params(("id" = Uuid, Path), OrderTokenHeader),
     responses((status = 200, body = PayView, description = "Open the provider's checkout page at `checkout_url`; the amount is the order's total"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_transition`: the order is not pending; `conflict`: its time to pay has run out (paying never extends it)"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "`invalid_transition`: the order is not pending; `conflict`: its time to pay has run out (paying never extends it)"),
         (status = 503, body = ErrorBody, description = "The payment provider cannot be reached")))]
 async fn pay(
     State(ctx): State<AppContext>,
-    CurrentUser(user): CurrentUser,
+    caller: OrderCaller,
     Path(id): Path<String>,
 ) -> Result<Json<PayView>, ApiError> {
-    let pay = payments::start(&ctx, order_id(&id)?, &Actor::user(&user)).await?;
+    let pid = order_id(&id)?;
+    let pay = payments::start(&ctx, pid, &caller.actor(&ctx, pid).await?).await?;
     Ok(Json(pay.absolute(&Settings::get(&ctx).base_url)))
 }
 
@@ -324,7 +516,7 @@ async fn invoice(
     let actor = Actor::user(&user);
     let order = orders::find_for(&ctx.db, order_id(&id)?, &actor).await?;
     // API.md: owner and admin; other staff roles have no business with invoices.
-    if !(actor.is_admin() || actor.user_id == Some(order.user_id)) {
+    if !(actor.is_admin() || actor.owns(&order)) {
         return Err(AppError::NotFound.into());
     }
     let inv = invoices::for_order(&ctx.db, &Settings::get(&ctx), order).await?;
@@ -337,6 +529,34 @@ async fn invoice(
         return Ok(html.into_response());
     }
     Ok(Json(inv).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}/credit-notes/{number}", tag = "orders", security(("bearer" = []), ()), params(("id" = Uuid, Path), ("number" = i64, Path), OrderTokenHeader),
+    responses((status = 200, body = CreditNoteView, description = "JSON; with `Accept: text/html` the printable page"),
+        (status = 404, body = ErrorBody, description = "Not the caller's order, or no such credit note of it")))]
+async fn credit_note(
+    State(ctx): State<AppContext>,
+    caller: OrderCaller,
+    Path((id, number)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pid = order_id(&id)?;
+    let actor = caller.actor(&ctx, pid).await?;
+    let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
+    let order = orders::find_for(&ctx.db, pid, &actor).await?;
+    // As invoices: the owner and admins.
+    if !(actor.is_admin() || actor.owns(&order)) {
+        return Err(AppError::NotFound.into());
+    }
+    let note = refunds::credit_note(&ctx.db, &Settings::get(&ctx), order, number).await?;
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        return Ok(crate::views::orders::credit_note_html(&ctx, &note, None)?.into_response());
+    }
+    Ok(Json(note).into_response())
 }
 
 #[must_use]
@@ -354,4 +574,5 @@ pub fn routes() -> Routes {
         .add("/orders/{id}/mark-paid", post(mark_paid))
         .add("/orders/{id}/pay", post(pay))
         .add("/orders/{id}/invoice", get(invoice))
+        .add("/orders/{id}/credit-notes/{number}", get(credit_note))
 }
