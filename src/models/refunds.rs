@@ -267,7 +267,12 @@ fn claim_ref(refund_pid: Uuid) -> String {
 
 /// Step 1: plans the refund with the order locked and writes the pending refund, its lines
 /// and its pending money row. A retry of a request whose claim is still pending resumes it.
-async fn claim(
+/// [`refund`] goes on to the provider; a process that dies here leaves the claim to the
+/// sweep ([`resume_stale`]).
+///
+/// # Errors
+/// As [`refund`], before anything is written.
+pub async fn claim(
     ctx: &AppContext,
     pid: Uuid,
     cmd: &RefundCommand,

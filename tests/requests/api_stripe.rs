@@ -607,3 +607,93 @@ async fn cancelling_an_order_closes_its_stripe_session_and_a_payment_that_beat_i
     })
     .await;
 }
+
+/// Issue 19, item 4, under crashes: a refund whose process died after Stripe made it, before
+/// it was recorded, holds its money meanwhile and is finished by the sweep, once: Stripe is
+/// asked again with the refund's own key and answers with the refund it made.
+#[tokio::test]
+#[parallel]
+async fn a_refund_whose_process_died_after_stripe_made_it_is_finished_once_by_the_sweep() {
+    use emporium::models::{
+        _entities::refunds as refund_rows,
+        actor::Actor,
+        refunds::{self, RefundCommand},
+    };
+    with_app(|server, ctx| async move {
+        let p = paying(&server, &ctx).await;
+        deliver(&server, &p.fake.pay(&p.session_id)).await;
+        let id: uuid::Uuid = p.order["id"].as_str().unwrap().parse().unwrap();
+        let total = p.order["total_cents"].as_i64().unwrap();
+        let cmd = RefundCommand {
+            ask: emporium::domain::refund::RefundAsk {
+                lines: vec![],
+                amount_cents: Some(500),
+            },
+            reason: Some("goodwill".into()),
+            ..RefundCommand::default()
+        };
+        let claimed = refunds::claim(&ctx, id, &cmd, &Actor::system("test"))
+            .await
+            .unwrap();
+        let money = transactions::Entity::find_by_id(claimed.transaction_id.unwrap())
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        // Stripe made it; then the process died.
+        emporium::payments::Payments::get(&ctx)
+            .refund(
+                money.payment_ref.as_deref().unwrap(),
+                500,
+                &format!("refund-{}", claimed.pid),
+            )
+            .await
+            .unwrap();
+        // Meanwhile the claim holds its money: the rest is all that can still go back.
+        let too_much = post(
+            &server,
+            &p.shop.admin,
+            &format!("/api/v1/orders/{id}/refund"),
+            json!({"amount_cents": total}),
+        )
+        .await;
+        assert_error(&too_much, 409, "conflict");
+        assert_eq!(
+            refunds::resume_stale(&ctx, 10).await.unwrap(),
+            0,
+            "too fresh"
+        );
+        refund_rows::Entity::update_many()
+            .col_expr(
+                refund_rows::Column::UpdatedAt,
+                Expr::value((chrono::Utc::now() - chrono::Duration::minutes(10)).fixed_offset()),
+            )
+            .exec(&ctx.db)
+            .await
+            .unwrap();
+        assert_eq!(refunds::resume_stale(&ctx, 10).await.unwrap(), 1);
+        assert_eq!(
+            refunds::resume_stale(&ctx, 10).await.unwrap(),
+            0,
+            "done once"
+        );
+        let row = refund_rows::Entity::find_by_id(claimed.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, "succeeded");
+        assert!(row.credit_note_number.is_some());
+        assert_eq!(
+            p.fake.state.lock().unwrap().refunds.len(),
+            1,
+            "the money went back once"
+        );
+        let order: Value = get(&server, &p.shop.admin, &format!("/api/v1/orders/{id}"))
+            .await
+            .json();
+        assert_eq!(order["status"], "partially_refunded");
+        assert_eq!(order["refunded_cents"], 500);
+    })
+    .await;
+}
