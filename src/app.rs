@@ -49,6 +49,15 @@ async fn seed_demo(ctx: &AppContext) -> Result<()> {
         println!(
             "  Demo catalogue loaded: {loaded} products; pictures are resized in the background.\n"
         );
+        if Settings::get(ctx).demo_history {
+            // Something to look at, not something to stop the start for.
+            match crate::models::demo::history::ensure_demo_history(ctx).await {
+                Ok(orders) => {
+                    println!("  Demo history loaded: {orders} orders over the past month.\n");
+                }
+                Err(e) => eprintln!("  The demo order history could not be loaded: {e:?}\n"),
+            }
+        }
     }
     Ok(())
 }

@@ -30,6 +30,10 @@ pub struct Settings {
     /// Create a demo admin (and later the demo catalogue) on the first start.
     #[serde(default)]
     pub seed_demo: bool,
+    /// With the demo catalogue, also a month of orders through the real use-cases (customers,
+    /// guests, payments, shipments, refunds), so the dashboard and reports have something to show.
+    #[serde(default)]
+    pub demo_history: bool,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]

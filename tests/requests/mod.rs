@@ -15,6 +15,7 @@ mod api_reviews;
 mod api_stripe;
 mod api_webhooks;
 mod authorization;
+mod demo;
 mod guest_checkout;
 mod pages;
 mod pages_account;

@@ -1,6 +1,7 @@
-//! Demo data for a newcomer's first start: an admin whose password is printed once, and the
-//! demo catalogue.
+//! Demo data for a newcomer's first start: an admin whose password is printed once, the demo
+//! catalogue, and a month of order history.
 pub mod catalogue;
+pub mod history;
 
 use loco_rs::app::AppContext;
 use sea_orm::{EntityTrait, PaginatorTrait};
