@@ -169,7 +169,16 @@ impl MigrationTrait for Migration {
                 .add_column(integer(OrderLines::RefundedQuantity).default(0))
                 .to_owned(),
         )
-        .await
+        .await?;
+        // Orders refunded before: what went back is in their refund transactions.
+        m.get_connection()
+            .execute_unprepared(
+                "UPDATE orders SET refunded_cents = COALESCE((SELECT SUM(t.amount_cents) \
+                 FROM transactions t WHERE t.order_id = orders.id AND t.kind = 'refund' \
+                 AND t.status = 'succeeded'), 0)",
+            )
+            .await?;
+        Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

@@ -172,11 +172,27 @@ async fn finish(
     actor: &Actor,
 ) -> AppResult<(RefundView, OrderView)> {
     let made = match money_row(&ctx.db, &refund).await? {
+        // The provider's own refund event recorded it on the claim already.
+        Some(claim) if claim.status == TransactionStatus::Succeeded.as_str() => {
+            let provider_ref = claim.provider_ref.clone();
+            Some((claim, provider_ref))
+        }
         Some(claim) => match send(ctx, &refund, &claim).await {
             Ok(provider_ref) => Some((claim, provider_ref)),
-            Err(e) => {
+            // A clear "no": nothing went back, and what the refund held is free again.
+            Err(e @ AppError::Conflict(_)) => {
                 fail(&ctx.db, &refund, &claim, &e.to_string()).await?;
                 return Err(e);
+            }
+            // No clear answer: the refund may have been made. It stays claimed (holding its
+            // money) and the sweep asks again with the same key soon.
+            Err(e) => {
+                retry_later(&ctx.db, &refund, &e.to_string()).await?;
+                return Err(AppError::Unavailable(
+                    "The payment provider could not be reached; the refund is claimed and will \
+                     be retried automatically."
+                        .into(),
+                ));
             }
         },
         None => None,
@@ -192,6 +208,17 @@ async fn money_row<C: ConnectionTrait>(
         Some(id) => transactions::Entity::find_by_id(id).one(db).await?,
         None => None,
     })
+}
+
+/// Locks the order row (PostgreSQL; SQLite's write transaction holds the database): every
+/// write of a refund takes it first, so claims, completions and failures of one order's
+/// refunds happen one after the other.
+async fn lock_order<C: ConnectionTrait>(db: &C, order_id: i32) -> AppResult<orders::Model> {
+    orders::Entity::find_by_id(order_id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// The provider call. One key per refund: a retry (after a timeout, or a crash) gets the
@@ -213,6 +240,21 @@ async fn send(
         .await
 }
 
+/// A try that got no clear answer, on record; the refund stays pending for the sweep.
+async fn retry_later(db: &DatabaseConnection, refund: &refunds::Model, why: &str) -> AppResult<()> {
+    refunds::Entity::update_many()
+        .col_expr(refunds::Column::FailureReason, Expr::value(why))
+        .col_expr(
+            refunds::Column::UpdatedAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .filter(refunds::Column::Id.eq(refund.id))
+        .filter(refunds::Column::Status.eq(RefundStatus::Pending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The provider refused: the refund and its money row fail, which frees what they held (the
 /// limits count pending and succeeded refunds only).
 async fn fail(
@@ -222,6 +264,8 @@ async fn fail(
     why: &str,
 ) -> AppResult<()> {
     let txn = write_txn(db).await?;
+    // The order's lock orders this against a completion of the same refund.
+    lock_order(&txn, refund.order_id).await?;
     let now = Utc::now().fixed_offset();
     let failed = refunds::Entity::update_many()
         .col_expr(
@@ -278,6 +322,9 @@ pub async fn claim(
     cmd: &RefundCommand,
     actor: &Actor,
 ) -> AppResult<refunds::Model> {
+    if !(actor.is_admin() || actor.is_system()) {
+        return Err(AppError::Forbidden);
+    }
     let txn = write_txn(&ctx.db).await?;
     let order = orders::Entity::find()
         .filter(orders::Column::Pid.eq(pid))
@@ -508,12 +555,15 @@ async fn complete(
 ) -> AppResult<(RefundView, OrderView)> {
     let settings = Settings::get(ctx);
     let txn = write_txn(&ctx.db).await?;
-    let refund = refunds::Entity::find_by_id(refund_id)
-        .one(&txn)
+    let order_id = refunds::Entity::find_by_id(refund_id)
+        .one(&ctx.db)
         .await?
-        .ok_or(AppError::NotFound)?;
-    let order = orders::Entity::find_by_id(refund.order_id)
-        .lock_exclusive()
+        .ok_or(AppError::NotFound)?
+        .order_id;
+    // The order first, then the refund as it is now: two completions of one refund (a slow
+    // request and the sweep) wait for each other, and the second finds it done.
+    let order = lock_order(&txn, order_id).await?;
+    let refund = refunds::Entity::find_by_id(refund_id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -527,7 +577,7 @@ async fn complete(
     }
     let number = counters::next(&txn, "credit_note", 1).await?;
     let now = Utc::now().fixed_offset();
-    refunds::Entity::update_many()
+    let won = refunds::Entity::update_many()
         .col_expr(
             refunds::Column::Status,
             Expr::value(RefundStatus::Succeeded.as_str()),
@@ -539,8 +589,17 @@ async fn complete(
         )
         .col_expr(refunds::Column::UpdatedAt, Expr::value(now))
         .filter(refunds::Column::Id.eq(refund.id))
+        .filter(refunds::Column::Status.eq(RefundStatus::Pending.as_str()))
         .exec(&txn)
         .await?;
+    if won.rows_affected != 1 {
+        // Only possible without the order lock's protection; nothing was written that
+        // counts (the counter's number goes back with the rollback).
+        txn.rollback().await?;
+        return Err(AppError::Conflict(
+            "This refund was recorded already.".into(),
+        ));
+    }
     let lines = refund_lines::Entity::find()
         .filter(refund_lines::Column::RefundId.eq(refund.id))
         .all(&txn)
@@ -614,11 +673,23 @@ async fn complete(
     } else {
         Action::RefundPart { note: note.clone() }
     };
-    let system = Actor::system("refund");
     // The money went back whatever happened to the order meanwhile (an admin cancelled or
     // refunded it in another tab): the refund is recorded, the step only when it still fits.
-    let mut after = match act_in(&txn, &settings, order.pid, step, &system).await {
+    let mut after = match act_in(&txn, &settings, order.pid, step, actor).await {
         Ok((_, after)) => after,
+        // A cancel that another refund overtook (the order is partly refunded now): nothing is
+        // left, so the order is refunded.
+        Err(AppError::InvalidTransition(_)) if settled => {
+            let whole = Action::Refund {
+                restock: false,
+                reason: Some(note.clone()),
+            };
+            match act_in(&txn, &settings, order.pid, whole, actor).await {
+                Ok((_, after)) => after,
+                Err(AppError::InvalidTransition(_)) => AfterCommit::default(),
+                Err(e) => return Err(e),
+            }
+        }
         Err(AppError::InvalidTransition(_)) => AfterCommit::default(),
         Err(e) => return Err(e),
     };
@@ -633,47 +704,60 @@ async fn complete(
     let refund_out = refund_view(&txn, succeeded).await?;
     let order_out = view(&txn, fresh.clone()).await?;
     if !refund.cancels {
-        // The cancellation mail says the money goes back; any other refund has its own.
-        let all_lines = order_lines::Entity::find()
-            .filter(order_lines::Column::OrderId.eq(order.id))
-            .order_by_asc(order_lines::Column::Id)
-            .all(&txn)
-            .await?;
-        after.mail_ids.push(
-            super::orders::queue_mail(
-                &txn,
-                &settings,
-                &fresh,
-                &all_lines,
-                OrderMail::Refunded,
-                super::orders::MailAbout {
-                    paid: true,
-                    access_token: None,
-                    extra: json!({
-                    "refunded": money::format(refund.amount_cents, &order.currency),
-                    "credit_note": credit_note_reference(number),
-                    "credit_note_url": format!(
-                        "{}/orders/{}/credit-notes/{number}",
-                        settings.base_url, order.pid
-                    ),
-                    }),
-                },
-            )
-            .await?,
-        );
-        // A cancellation reports `order.cancelled` (its step did); refunds report this.
-        let hooks = super::webhooks::subscribed(&txn, Event::OrderRefunded).await?;
-        let mut body = json!(order_out);
-        body["refund"] = json!(refund_out);
-        after
-            .webhook_ids
-            .extend(super::webhooks::record(&txn, &hooks, Event::OrderRefunded, body).await?);
+        // The cancellation mail says the money goes back (and its step reports
+        // `order.cancelled`); any other refund has its own mail and `order.refunded`.
+        after.merge(announce(&txn, &settings, &fresh, &refund_out, &order_out).await?);
         super::idempotency::answer(&txn, 201, &refund_out).await?;
     }
     after.stock_changed |= refund.restock && !lines.is_empty();
     txn.commit().await?;
     after.run(ctx).await;
     Ok((refund_out, order_out))
+}
+
+/// Tells of a refund that went through: the customer's mail (amount, credit note) and the
+/// `order.refunded` webhook (the order with the refund), in the caller's transaction.
+async fn announce(
+    txn: &DatabaseTransaction,
+    settings: &Settings,
+    order: &orders::Model,
+    refund: &RefundView,
+    order_out: &OrderView,
+) -> AppResult<AfterCommit> {
+    let mut after = AfterCommit::default();
+    let lines = order_lines::Entity::find()
+        .filter(order_lines::Column::OrderId.eq(order.id))
+        .order_by_asc(order_lines::Column::Id)
+        .all(txn)
+        .await?;
+    let number = refund.credit_note_number.unwrap_or_default();
+    after.mail_ids.push(
+        super::orders::queue_mail(
+            txn,
+            settings,
+            order,
+            &lines,
+            OrderMail::Refunded,
+            super::orders::MailAbout {
+                paid: true,
+                access_token: None,
+                extra: json!({
+                    "refunded": money::format(refund.amount_cents, &order.currency),
+                    "credit_note": credit_note_reference(number),
+                    "credit_note_url": format!(
+                        "{}/orders/{}/credit-notes/{number}",
+                        settings.base_url, order.pid
+                    ),
+                }),
+            },
+        )
+        .await?,
+    );
+    let hooks = super::webhooks::subscribed(txn, Event::OrderRefunded).await?;
+    let mut body = json!(order_out);
+    body["refund"] = json!(refund);
+    after.webhook_ids = super::webhooks::record(txn, &hooks, Event::OrderRefunded, body).await?;
+    Ok(after)
 }
 
 /// What was paid for the order: its succeeded payments, or its total for an order paid
@@ -707,13 +791,16 @@ pub async fn record_external(
     order: &orders::Model,
     claim: &transactions::Model,
 ) -> AppResult<AfterCommit> {
+    // The order first (as every refund write), and its money as it is now.
+    let order = lock_order(txn, order.id).await?;
+    let amount = std::cmp::max(claim.amount_cents, 1);
     let now = Utc::now().fixed_offset();
     let number = counters::next(txn, "credit_note", 1).await?;
-    refunds::ActiveModel {
+    let row = refunds::ActiveModel {
         pid: Set(Uuid::new_v4()),
         order_id: Set(order.id),
         transaction_id: Set(Some(claim.id)),
-        amount_cents: Set(std::cmp::max(claim.amount_cents, 1)),
+        amount_cents: Set(amount),
         currency: Set(order.currency.clone()),
         status: Set(RefundStatus::Succeeded.as_str().into()),
         restock: Set(false),
@@ -731,15 +818,15 @@ pub async fn record_external(
     orders::Entity::update_many()
         .col_expr(
             orders::Column::RefundedCents,
-            Expr::col(orders::Column::RefundedCents).add(std::cmp::max(claim.amount_cents, 0)),
+            Expr::col(orders::Column::RefundedCents).add(amount),
         )
         .filter(orders::Column::Id.eq(order.id))
         .exec(txn)
         .await?;
-    let settled = order.refunded_cents + claim.amount_cents >= paid_cents(txn, order).await?;
+    let settled = order.refunded_cents + amount >= paid_cents(txn, &order).await?;
     let note = format!(
         "{} back at the payment provider, credit note {}",
-        money::format(claim.amount_cents, &order.currency),
+        money::format(amount, &order.currency),
         credit_note_reference(number)
     );
     let step = if settled {
@@ -750,19 +837,28 @@ pub async fn record_external(
     } else {
         Action::RefundPart { note }
     };
-    Ok(
-        match act_in(txn, settings, order.pid, step, &Actor::system("refund")).await {
-            Ok((_, after)) => after,
-            // Already refunded or cancelled here: the money movement is recorded all the same.
-            Err(AppError::InvalidTransition(_)) => AfterCommit::default(),
-            Err(e) => return Err(e),
-        },
-    )
+    let mut after = match act_in(txn, settings, order.pid, step, &Actor::system("refund")).await {
+        Ok((_, after)) => after,
+        // Already refunded or cancelled here: the money movement is recorded all the same.
+        Err(AppError::InvalidTransition(_)) => AfterCommit::default(),
+        Err(e) => return Err(e),
+    };
+    let fresh = orders::Entity::find_by_id(order.id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let refund_out = refund_view(txn, row).await?;
+    let order_out = view(txn, fresh.clone()).await?;
+    after.merge(announce(txn, settings, &fresh, &refund_out, &order_out).await?);
+    Ok(after)
 }
 
 /// How long a claim may stay pending before the sweep takes it for a dead process's: longer
 /// than any provider call takes.
 const STALE_SECS: i64 = 180;
+
+/// How long after a try that got no clear answer the sweep asks again.
+const RETRY_SECS: i64 = 30;
 
 /// Finishes refunds left pending by a process that died (the recovery sweep): asks the
 /// provider again with the refund's own key (which answers with the refund made, or makes
@@ -772,9 +868,19 @@ const STALE_SECS: i64 = 180;
 /// Database errors; a provider that still refuses leaves the refund failed.
 pub async fn resume_stale(ctx: &AppContext, limit: u64) -> AppResult<usize> {
     let stale = (Utc::now() - Duration::seconds(STALE_SECS)).fixed_offset();
+    // One whose last try got no clear answer is asked again sooner.
+    let retry = (Utc::now() - Duration::seconds(RETRY_SECS)).fixed_offset();
     let pending = refunds::Entity::find()
         .filter(refunds::Column::Status.eq(RefundStatus::Pending.as_str()))
-        .filter(refunds::Column::UpdatedAt.lt(stale))
+        .filter(
+            sea_orm::Condition::any()
+                .add(refunds::Column::UpdatedAt.lt(stale))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(refunds::Column::FailureReason.is_not_null())
+                        .add(refunds::Column::UpdatedAt.lt(retry)),
+                ),
+        )
         .order_by_asc(refunds::Column::UpdatedAt)
         .limit(limit)
         .all(&ctx.db)

@@ -13,10 +13,12 @@ use serde::Serialize;
 use super::_entities::{order_lines, orders};
 use crate::{domain::order_status::OrderStatus, errors::AppResult};
 
-const SOLD: [OrderStatus; 3] = [
+/// Orders that count as sales (a partly refunded one counts for what it kept).
+const SOLD: [OrderStatus; 4] = [
     OrderStatus::Paid,
     OrderStatus::Shipped,
     OrderStatus::Completed,
+    OrderStatus::PartiallyRefunded,
 ];
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -42,18 +44,24 @@ pub async fn sales(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<Sal
     let since = first.and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
     // One indexed read of the month's paid orders; summed and bucketed here, the same way on
     // SQLite and PostgreSQL.
-    let rows: Vec<(Option<sea_orm::prelude::DateTimeWithTimeZone>, i64)> = orders::Entity::find()
-        .select_only()
-        .columns([orders::Column::PaidAt, orders::Column::TotalCents])
-        .filter(orders::Column::Status.is_in(SOLD.map(OrderStatus::as_str)))
-        .filter(orders::Column::PaidAt.gte(since.fixed_offset()))
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows: Vec<(Option<sea_orm::prelude::DateTimeWithTimeZone>, i64, i64)> =
+        orders::Entity::find()
+            .select_only()
+            .columns([
+                orders::Column::PaidAt,
+                orders::Column::TotalCents,
+                orders::Column::RefundedCents,
+            ])
+            .filter(orders::Column::Status.is_in(SOLD.map(OrderStatus::as_str)))
+            .filter(orders::Column::PaidAt.gte(since.fixed_offset()))
+            .into_tuple()
+            .all(db)
+            .await?;
     let mut by_day: BTreeMap<NaiveDate, Period> = (0..30)
         .map(|i| (first + Duration::days(i), Period::default()))
         .collect();
-    for (paid_at, total) in rows {
+    for (paid_at, total, refunded) in rows {
+        let total = total - refunded;
         let Some(day) = paid_at.map(|t| t.with_timezone(&Utc).date_naive()) else {
             continue;
         };

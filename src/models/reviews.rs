@@ -127,6 +127,7 @@ pub async fn has_bought<C: ConnectionTrait>(
         OrderStatus::Paid,
         OrderStatus::Shipped,
         OrderStatus::Completed,
+        OrderStatus::PartiallyRefunded,
     ]
     .map(OrderStatus::as_str);
     let n = order_lines::Entity::find()

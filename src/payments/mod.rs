@@ -77,7 +77,9 @@ pub trait PaymentProvider: Send + Sync {
     /// Returns the provider's refund id.
     ///
     /// # Errors
-    /// `Unavailable` when the provider cannot be reached or refuses.
+    /// `Conflict` when the provider answered that it will not make this refund (nothing went
+    /// back); `Unavailable` for anything else (unreachable, no clear answer: the refund may
+    /// have been made, and the same key finds it).
     async fn refund(
         &self,
         payment_ref: &str,

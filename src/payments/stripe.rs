@@ -117,7 +117,18 @@ impl PaymentProvider for StripeProvider {
             .request_strategy(RequestStrategy::Idempotent(key))
             .send(&self.client)
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| match e {
+                // Stripe looked at it and said no (already refunded, more than the charge):
+                // nothing went back, and asking again will not change that. A 409 (the same
+                // key still in flight) or 429 is not an answer: the refund may have been made.
+                stripe::StripeError::Stripe(e, status)
+                    if (400..500).contains(&status) && status != 409 && status != 429 =>
+                {
+                    tracing::warn!(status, error = ?e, "stripe refused a refund");
+                    AppError::Conflict("The payment provider refused this refund.".into())
+                }
+                e => unavailable(e),
+            })?;
         Ok(refund.id.as_str().to_string())
     }
 

@@ -697,3 +697,61 @@ async fn a_refund_whose_process_died_after_stripe_made_it_is_finished_once_by_th
     })
     .await;
 }
+
+/// A refund whose call to Stripe got no answer (a 500) is not given up: it stays claimed,
+/// holding its money, and the sweep asks Stripe again with the same key once it is back.
+#[tokio::test]
+#[parallel]
+async fn an_admin_refund_that_got_no_answer_from_stripe_is_retried_by_the_sweep() {
+    use emporium::models::{_entities::refunds as refund_rows, refunds};
+    with_app(|server, ctx| async move {
+        let p = paying(&server, &ctx).await;
+        deliver(&server, &p.fake.pay(&p.session_id)).await;
+        let id = p.order["id"].as_str().unwrap();
+        let path = format!("/api/v1/orders/{id}/refund");
+        p.fake.state.lock().unwrap().refunds_failing = true;
+        let res = post(&server, &p.shop.admin, &path, json!({"amount_cents": 700})).await;
+        assert_error(&res, 503, "unavailable");
+        let row = refund_rows::Entity::find()
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, "pending");
+        assert!(row.failure_reason.is_some());
+        let total = p.order["total_cents"].as_i64().unwrap();
+        assert_error(
+            &post(
+                &server,
+                &p.shop.admin,
+                &path,
+                json!({"amount_cents": total}),
+            )
+            .await,
+            409,
+            "conflict",
+        );
+        p.fake.state.lock().unwrap().refunds_failing = false;
+        refund_rows::Entity::update_many()
+            .col_expr(
+                refund_rows::Column::UpdatedAt,
+                Expr::value((chrono::Utc::now() - chrono::Duration::minutes(1)).fixed_offset()),
+            )
+            .exec(&ctx.db)
+            .await
+            .unwrap();
+        assert_eq!(refunds::resume_stale(&ctx, 10).await.unwrap(), 1);
+        let row = refund_rows::Entity::find_by_id(row.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, "succeeded");
+        assert_eq!(p.fake.state.lock().unwrap().refunds.len(), 1);
+        let order: Value = get(&server, &p.shop.admin, &format!("/api/v1/orders/{id}"))
+            .await
+            .json();
+        assert_eq!(order["refunded_cents"], 700);
+    })
+    .await;
+}
