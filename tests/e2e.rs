@@ -233,6 +233,35 @@ impl Browser {
         panic!("{css}: {}", last.unwrap_or_default());
     }
 
+    /// The texts of every element `css` finds, read again when a live page swapped them
+    /// between finding and reading (up to 5 s).
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut last = String::new();
+        'again: for _ in 0..100 {
+            let found = match self.client.find_all(Locator::Css(css)).await {
+                Ok(found) => found,
+                Err(e) => {
+                    last = e.to_string();
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let mut out = Vec::new();
+            for el in found {
+                match el.text().await {
+                    Ok(t) => out.push(t),
+                    Err(e) => {
+                        last = e.to_string();
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue 'again;
+                    }
+                }
+            }
+            return out;
+        }
+        panic!("{css}: {last}");
+    }
+
     /// Waits (up to 5 s) until `css` exists and its text satisfies `ok`; returns the text.
     async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
         let mut last = String::new();
@@ -780,18 +809,7 @@ async fn a_shopper_pays_with_the_test_provider_after_a_declined_card() {
             assert!(b.text("#flash").await.contains("Payment received"));
             assert_eq!(b.text("#order-status").await, "Paid");
             // Payments are listed in the order they happened (issue 17, item 12).
-            let attempts: Vec<String> = {
-                let mut out = Vec::new();
-                for li in b
-                    .client
-                    .find_all(Locator::Css("#transactions li"))
-                    .await
-                    .unwrap()
-                {
-                    out.push(li.text().await.unwrap());
-                }
-                out
-            };
+            let attempts = b.texts("#transactions li").await;
             assert_eq!(attempts.len(), 2, "{attempts:?}");
             assert!(
                 attempts[0].contains("failed") && attempts[1].contains("succeeded"),

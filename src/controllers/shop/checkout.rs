@@ -432,6 +432,9 @@ async fn guest_link(page: Page, Path(id): Path<Uuid>, Query(q): Query<GuestLink>
 }
 
 async fn show_order(page: Page, Path(id): Path<Uuid>) -> PageResult {
+    // Taken before the order is read: the page's live stream leaves out moves from before it
+    // that the page already shows.
+    let live_since = chrono::Utc::now().timestamp_millis();
     let order = own_order(&page, id).await?;
     let transactions = crate::models::payments::of_order(&page.ctx.db, order.id).await?;
     let view = orders::view(&page.ctx.db, order).await?;
@@ -444,6 +447,7 @@ async fn show_order(page: Page, Path(id): Path<Uuid>) -> PageResult {
             "order": views::orders::order(&view), "can_cancel": can_cancel,
             "can_reorder": page.user.is_some(),
             "transactions": views::orders::transactions(&transactions),
+            "live_since": live_since,
         }),
     )
     .await

@@ -6,7 +6,7 @@
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
-    extract::Path,
+    extract::{Path, Query},
     response::{sse::Event, Response},
 };
 use loco_rs::prelude::Routes;
@@ -22,7 +22,32 @@ use crate::{
     web::html::Page,
 };
 
-async fn stream(page: Page, Path(id): Path<Uuid>) -> Result<Response, PageError> {
+/// What the page that opens the stream shows: its order's status, as of when it was made
+/// (milliseconds since 1970).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Shown {
+    shown: String,
+    since: Option<i64>,
+}
+
+impl Shown {
+    /// Whether a move is one the page already shows: the status it shows, from before the
+    /// page was made. (The database feed reads with an overlap, so a page can be told of the
+    /// very step it was made after; refetching for it would be for nothing.)
+    fn already(&self, status: &str, at: &str) -> bool {
+        let (Some(since), Ok(at)) = (self.since, chrono::DateTime::parse_from_rfc3339(at)) else {
+            return false;
+        };
+        status == self.shown && at.timestamp_millis() <= since
+    }
+}
+
+async fn stream(
+    page: Page,
+    Path(id): Path<Uuid>,
+    Query(shown): Query<Shown>,
+) -> Result<Response, PageError> {
     let actor = page.order_actor(id).await?;
     let order = orders::find_for(&page.ctx.db, id, &actor).await?;
     if !actor.owns(&order) {
@@ -47,8 +72,10 @@ async fn stream(page: Page, Path(id): Path<Uuid>) -> Result<Response, PageError>
     let state = (live.subscribe(), recheck, slot, page.ctx.db.clone());
     let stop = live.shutdown();
     let pid = order.pid;
+    let shown = std::sync::Arc::new(shown);
     let events = futures_util::stream::unfold(state, move |mut s| {
         let mut stop = stop.clone();
+        let shown = shown.clone();
         async move {
             loop {
                 if *stop.borrow() {
@@ -56,7 +83,9 @@ async fn stream(page: Page, Path(id): Path<Uuid>) -> Result<Response, PageError>
                 }
                 tokio::select! {
                     got = s.0.recv() => match got {
-                        Ok(LiveEvent::OrderStatus { id, status, .. }) if id == pid => {
+                        Ok(LiveEvent::OrderStatus { id, status, at })
+                            if id == pid && !shown.already(&status, &at) =>
+                        {
                             let event = Event::default().event("status").data(status);
                             return Some((Ok::<_, Infallible>(event), s));
                         }
