@@ -91,10 +91,18 @@ fn refuse_unsafe_production(environment: &Environment, config: &Config) -> Resul
 }
 
 fn with_api_stack(routes: Routes, ctx: &AppContext) -> Routes {
-    routes.layer(middleware::from_fn_with_state(
+    let routes = routes.layer(middleware::from_fn_with_state(
         ctx.clone(),
         web::api_middleware::api_stack,
-    ))
+    ));
+    // Outermost: a preflight is answered before rate limits and authentication, which a
+    // browser's preflight never carries. The list was checked when the process started.
+    let origins =
+        web::cors::parse_origins(&Settings::get(ctx).cors_allowed_origins).unwrap_or_default();
+    match web::cors::layer(origins) {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    }
 }
 
 #[async_trait]
@@ -127,6 +135,8 @@ impl Hooks for App {
         ctx.shared_store
             .insert(Arc::new(crate::sealing::Sealer::new(&settings.secrets_key)));
         let proxies = web::client_ip::TrustedProxies::parse(&settings.trusted_proxies)
+            .map_err(|e| loco_rs::Error::string(&e))?;
+        web::cors::parse_origins(&settings.cors_allowed_origins)
             .map_err(|e| loco_rs::Error::string(&e))?;
         ctx.shared_store.insert(proxies);
         ctx.shared_store

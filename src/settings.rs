@@ -57,6 +57,10 @@ pub struct Settings {
     /// client; empty: the connection's peer is the client.
     #[serde(default)]
     pub trusted_proxies: String,
+    /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`, comma-separated;
+    /// [`crate::web::cors`]); empty: none, and the API answers no CORS headers.
+    #[serde(default)]
+    pub cors_allowed_origins: String,
     /// Key that seals stored secrets (`crate::sealing`); outside production, derived from the
     /// JWT secret when empty.
     #[serde(default)]

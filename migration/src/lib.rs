@@ -21,6 +21,7 @@ mod m20261204_000014_shipping;
 mod m20261204_000015_guest_orders;
 mod m20261204_000016_order_events_created;
 mod m20261204_000017_refunds;
+mod m20261205_000018_back_office;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000015_guest_orders::Migration),
             Box::new(m20261204_000016_order_events_created::Migration),
             Box::new(m20261204_000017_refunds::Migration),
+            Box::new(m20261205_000018_back_office::Migration),
         ]
     }
 }

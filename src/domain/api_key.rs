@@ -88,7 +88,7 @@ impl Scope {
         };
         match first {
             "products" | "categories" | "brands" | "variants" => Some(catalogue(read)),
-            "orders" | "transactions" => Some(orders(read)),
+            "orders" | "transactions" | "invoices" => Some(orders(read)),
             "admin" => match p.split('/').nth(1).unwrap_or_default() {
                 "promo-codes" => Some(catalogue(read)),
                 "stock-ledger" | "stock-adjustments" | "purchase-orders" | "notifications" => {
@@ -127,6 +127,10 @@ mod tests {
         );
         assert_eq!(
             S::required("GET", "/api/v1/transactions"),
+            Some(S::OrdersRead)
+        );
+        assert_eq!(
+            S::required("GET", "/api/v1/invoices/INV-000001"),
             Some(S::OrdersRead)
         );
         assert_eq!(

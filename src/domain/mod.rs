@@ -11,6 +11,7 @@ pub mod payment;
 pub mod pricing;
 pub mod product_csv;
 pub mod promo;
+pub mod purchase_order;
 pub mod redirect;
 pub mod refund;
 pub mod role;

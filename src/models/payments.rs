@@ -1003,6 +1003,30 @@ pub async fn list(
     Ok((views(db, rows).await?, count))
 }
 
+/// One transaction, for its order's owner or an admin (anyone else: not found).
+///
+/// # Errors
+/// `NotFound`; database errors.
+pub async fn find_transaction(
+    db: &DatabaseConnection,
+    viewer: &Actor,
+    pid: Uuid,
+) -> AppResult<TransactionView> {
+    let t = transactions::Entity::find()
+        .filter(transactions::Column::Pid.eq(pid))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let order = orders::Entity::find_by_id(t.order_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !(viewer.is_admin() || viewer.owns(&order)) {
+        return Err(AppError::NotFound);
+    }
+    views(db, vec![t]).await?.pop().ok_or(AppError::NotFound)
+}
+
 /// The transactions of one order, oldest first (order pages).
 ///
 /// # Errors

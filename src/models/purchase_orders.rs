@@ -1,13 +1,18 @@
-//! Purchase orders: staff order stock from a supplier and receive it, exactly once.
+//! Purchase orders: staff order stock from a supplier and receive it, whole or in parts.
 //!
-//! Receiving is a compare-and-set from `open` to `received` followed by one `receipt` ledger
-//! row per line, in one transaction: a second receive (a double click, two staff members,
-//! a retried request) finds the order no longer open and answers 409.
+//! A delivery is one transaction: it takes the purchase order's row (a write that waits for
+//! any other delivery of the same order), reads what is still to come, adds each line's
+//! `received_quantity` under a guard that it never passes what was ordered, writes one
+//! `receipt` ledger row per line and moves the status by [`po::next`]. So two staff members
+//! receiving the same box, or a retried request, can never count goods in twice: the second
+//! finds less (or nothing) still to come and is refused. Cancelling is the same compare-and-set
+//! from `open`, so it cannot race a first delivery.
 use chrono::{DateTime, Utc};
 use loco_rs::app::AppContext;
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -20,7 +25,11 @@ use super::{
     stock::{self, Change},
 };
 use crate::{
-    domain::{stock::StockReason, validation::FieldErrors},
+    domain::{
+        purchase_order::{self as po, LineState, PoEvent, PoStatus},
+        stock::StockReason,
+        validation::FieldErrors,
+    },
     errors::{AppError, AppResult},
 };
 
@@ -33,6 +42,8 @@ pub struct PurchaseOrderLineView {
     pub sku: String,
     pub name: String,
     pub quantity: i32,
+    /// How many of `quantity` have arrived.
+    pub received_quantity: i32,
     pub unit_cost_cents: i64,
 }
 
@@ -42,13 +53,15 @@ pub struct PurchaseOrderView {
     pub number: i64,
     pub supplier: String,
     pub expected_at: Option<String>,
-    /// `open` or `received`.
-    pub status: String,
+    pub status: PoStatus,
     pub lines: Vec<PurchaseOrderLineView>,
     pub total_cost_cents: i64,
     pub created_by: String,
+    /// When the last line came in (the order became `received`), and who received it.
     pub received_at: Option<String>,
     pub received_by: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub cancelled_by: Option<String>,
     pub created_at: String,
 }
 
@@ -94,6 +107,7 @@ async fn views<C: ConnectionTrait>(
                         sku: v.sku.clone(),
                         name: p.name.clone(),
                         quantity: l.quantity,
+                        received_quantity: l.received_quantity,
                         unit_cost_cents: l.unit_cost_cents,
                     })
                 })
@@ -103,7 +117,7 @@ async fn views<C: ConnectionTrait>(
                 number: po.number,
                 supplier: po.supplier,
                 expected_at: po.expected_at.as_ref().map(crate::views::rfc3339),
-                status: po.status,
+                status: PoStatus::parse(&po.status).unwrap_or(PoStatus::Open),
                 total_cost_cents: mine
                     .iter()
                     .map(|l| l.unit_cost_cents * i64::from(l.quantity))
@@ -112,6 +126,8 @@ async fn views<C: ConnectionTrait>(
                 created_by: po.created_by,
                 received_at: po.received_at.as_ref().map(crate::views::rfc3339),
                 received_by: po.received_by,
+                cancelled_at: po.cancelled_at.as_ref().map(crate::views::rfc3339),
+                cancelled_by: po.cancelled_by,
                 created_at: crate::views::rfc3339(&po.created_at),
             }
         })
@@ -185,6 +201,7 @@ pub async fn create(
             variant_id: Set(v.id),
             quantity: Set(i32::try_from(l.quantity).unwrap_or(0)),
             unit_cost_cents: Set(l.unit_cost_cents),
+            received_quantity: Set(0),
             ..Default::default()
         }
         .insert(&txn)
@@ -214,13 +231,13 @@ pub async fn show(db: &DatabaseConnection, pid: Uuid) -> AppResult<PurchaseOrder
     views(db, vec![po]).await?.pop().ok_or(AppError::NotFound)
 }
 
-/// One page of purchase orders, newest first, optionally only `open` or `received` ones.
+/// One page of purchase orders, newest first, optionally only those in one status.
 ///
 /// # Errors
 /// Database errors.
 pub async fn list(
     db: &DatabaseConnection,
-    status: Option<&str>,
+    status: Option<PoStatus>,
     page: u64,
     page_size: u64,
 ) -> AppResult<(Vec<PurchaseOrderView>, u64)> {
@@ -228,7 +245,7 @@ pub async fn list(
         .order_by_desc(purchase_orders::Column::CreatedAt)
         .order_by_desc(purchase_orders::Column::Id);
     if let Some(s) = status {
-        q = q.filter(purchase_orders::Column::Status.eq(s));
+        q = q.filter(purchase_orders::Column::Status.eq(s.as_str()));
     }
     let paginator = q.paginate(db, page_size);
     let count = paginator.num_items().await?;
@@ -236,52 +253,114 @@ pub async fn list(
     Ok((views(db, rows).await?, count))
 }
 
-/// Adds the purchase order's quantities to stock, once.
-///
-/// # Errors
-/// `NotFound`; `Conflict` when it was already received.
-pub async fn receive(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PurchaseOrderView> {
-    let txn = write_txn(&ctx.db).await?;
-    let po = find(&txn, pid).await?;
-    let now = Utc::now();
-    let claimed = purchase_orders::Entity::update_many()
-        .col_expr(purchase_orders::Column::Status, Expr::value("received"))
-        .col_expr(
-            purchase_orders::Column::ReceivedAt,
-            Expr::value(now.fixed_offset()),
-        )
-        .col_expr(
-            purchase_orders::Column::ReceivedBy,
-            Expr::value(actor.label.clone()),
-        )
+/// What a delivery brings: `None` for everything still to come, or `(variant id, quantity)`
+/// pairs for part of it.
+pub type Delivery = Option<Vec<(Uuid, i64)>>;
+
+/// Takes the purchase order for this transaction. The update is the lock: on PostgreSQL it
+/// holds the row until commit, so a racing delivery or cancel waits and then reads what this
+/// one wrote (on SQLite the write transaction already runs alone).
+async fn take<C: ConnectionTrait>(db: &C, pid: Uuid) -> AppResult<purchase_orders::Model> {
+    let taken = purchase_orders::Entity::update_many()
         .col_expr(
             purchase_orders::Column::UpdatedAt,
-            Expr::value(now.fixed_offset()),
+            Expr::value(Utc::now().fixed_offset()),
         )
-        .filter(purchase_orders::Column::Id.eq(po.id))
-        .filter(purchase_orders::Column::Status.eq("open"))
-        .exec(&txn)
+        .filter(purchase_orders::Column::Pid.eq(pid))
+        .exec(db)
         .await?;
-    if claimed.rows_affected != 1 {
-        return Err(AppError::Conflict(
-            "This purchase order has already been received.".into(),
-        ));
+    if taken.rows_affected != 1 {
+        return Err(AppError::NotFound);
     }
+    find(db, pid).await
+}
+
+fn status_of(row: &purchase_orders::Model) -> PoStatus {
+    PoStatus::parse(&row.status).unwrap_or(PoStatus::Open)
+}
+
+/// Adds a delivery to stock: everything still to come, or the part named.
+///
+/// # Errors
+/// `NotFound`; `Conflict` when nothing more can be received (already received or cancelled);
+/// field messages for a part that names other goods or more than is still to come.
+pub async fn receive(
+    ctx: &AppContext,
+    pid: Uuid,
+    delivery: Delivery,
+    actor: &Actor,
+) -> AppResult<PurchaseOrderView> {
+    let txn = write_txn(&ctx.db).await?;
+    let order = take(&txn, pid).await?;
+    let from = status_of(&order);
+    // A finished order refuses any delivery with its own sentence, before the lines are read.
+    po::next(from, PoEvent::Receive { complete: true }).map_err(AppError::Conflict)?;
     let lines = purchase_order_lines::Entity::find()
-        .filter(purchase_order_lines::Column::PurchaseOrderId.eq(po.id))
-        .order_by_asc(purchase_order_lines::Column::VariantId)
+        .filter(purchase_order_lines::Column::PurchaseOrderId.eq(order.id))
+        .order_by_asc(purchase_order_lines::Column::Id)
         .all(&txn)
         .await?;
-    let note = format!("purchase order {} from {}", po.number, po.supplier);
-    for l in &lines {
+    let (variants, _) =
+        super::catalogue::variants_with_products(&txn, lines.iter().map(|l| l.variant_id)).await?;
+    let state: Vec<LineState<i32>> = lines
+        .iter()
+        .map(|l| LineState {
+            variant: l.variant_id,
+            ordered: l.quantity,
+            received: l.received_quantity,
+        })
+        .collect();
+    // The delivery's variant ids, as the lines know them (an unknown id stays `None`).
+    let asked: Option<Vec<(Option<i32>, i64)>> = delivery.map(|parts| {
+        parts
+            .into_iter()
+            .map(|(vpid, q)| (variants.iter().find(|v| v.pid == vpid).map(|v| v.id), q))
+            .collect()
+    });
+    let plan = po::plan_receipt(&state, asked.as_deref())?;
+    if plan.is_empty() {
+        return Err(AppError::Conflict(
+            "Everything on this purchase order has already been received.".into(),
+        ));
+    }
+    let complete = po::complete_after(&state, &plan);
+    let to = po::next(from, PoEvent::Receive { complete }).map_err(AppError::Conflict)?;
+    let note = if complete && from == PoStatus::Open {
+        format!("purchase order {} from {}", order.number, order.supplier)
+    } else {
+        format!(
+            "purchase order {} from {} (part delivery)",
+            order.number, order.supplier
+        )
+    };
+    for (j, quantity) in &plan {
+        let line = &lines[*j];
+        let counted = purchase_order_lines::Entity::update_many()
+            .col_expr(
+                purchase_order_lines::Column::ReceivedQuantity,
+                Expr::col(purchase_order_lines::Column::ReceivedQuantity).add(*quantity),
+            )
+            .filter(purchase_order_lines::Column::Id.eq(line.id))
+            .filter(
+                Expr::col(purchase_order_lines::Column::ReceivedQuantity)
+                    .add(*quantity)
+                    .lte(Expr::col(purchase_order_lines::Column::Quantity)),
+            )
+            .exec(&txn)
+            .await?;
+        if counted.rows_affected != 1 {
+            return Err(AppError::Conflict(
+                "Another delivery of this purchase order was received at the same moment: reload and try again.".into(),
+            ));
+        }
         stock::apply(
             &txn,
             &Change {
-                variant_id: l.variant_id,
+                variant_id: line.variant_id,
                 reason: StockReason::Receipt,
-                quantity: l.quantity,
+                quantity: *quantity,
                 order_id: None,
-                purchase_order_id: Some(po.id),
+                purchase_order_id: Some(order.id),
                 note: &note,
                 actor,
             },
@@ -289,8 +368,27 @@ pub async fn receive(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<Pu
         .await?
         .ok_or_else(|| AppError::Internal("receipt refused by the stock guard".into()))?;
     }
-    let fresh = find(&txn, pid).await?;
-    let out = views(&txn, vec![fresh])
+    let now = Utc::now().fixed_offset();
+    let mut update = purchase_orders::Entity::update_many()
+        .col_expr(purchase_orders::Column::Status, Expr::value(to.as_str()))
+        .col_expr(purchase_orders::Column::UpdatedAt, Expr::value(now))
+        .filter(purchase_orders::Column::Id.eq(order.id))
+        .filter(purchase_orders::Column::Status.eq(from.as_str()));
+    if to == PoStatus::Received {
+        update = update
+            .col_expr(purchase_orders::Column::ReceivedAt, Expr::value(now))
+            .col_expr(
+                purchase_orders::Column::ReceivedBy,
+                Expr::value(actor.label.clone()),
+            );
+    }
+    if update.exec(&txn).await?.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "This purchase order changed while the delivery was counted: reload and try again."
+                .into(),
+        ));
+    }
+    let out = views(&txn, vec![find(&txn, pid).await?])
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
@@ -298,4 +396,49 @@ pub async fn receive(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<Pu
     txn.commit().await?;
     super::catalogue::cache::invalidate(&ctx.cache).await;
     Ok(out)
+}
+
+/// Cancels a purchase order sent by mistake, while nothing of it has arrived.
+///
+/// # Errors
+/// `NotFound`; `Conflict` once anything was received, or when already cancelled.
+pub async fn cancel(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<PurchaseOrderView> {
+    let txn = write_txn(&ctx.db).await?;
+    let order = take(&txn, pid).await?;
+    let from = status_of(&order);
+    let to = po::next(from, PoEvent::Cancel).map_err(AppError::Conflict)?;
+    let now = Utc::now().fixed_offset();
+    let done = purchase_orders::Entity::update_many()
+        .col_expr(purchase_orders::Column::Status, Expr::value(to.as_str()))
+        .col_expr(purchase_orders::Column::CancelledAt, Expr::value(now))
+        .col_expr(
+            purchase_orders::Column::CancelledBy,
+            Expr::value(actor.label.clone()),
+        )
+        .col_expr(purchase_orders::Column::UpdatedAt, Expr::value(now))
+        .filter(purchase_orders::Column::Id.eq(order.id))
+        .filter(purchase_orders::Column::Status.eq(from.as_str()))
+        .exec(&txn)
+        .await?;
+    if done.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "This purchase order changed at the same moment: reload and try again.".into(),
+        ));
+    }
+    let out = views(&txn, vec![find(&txn, pid).await?])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    super::idempotency::answer(&txn, 200, &out).await?;
+    txn.commit().await?;
+    Ok(out)
+}
+
+/// The receipt rows a purchase order wrote into the stock ledger, oldest first.
+///
+/// # Errors
+/// `NotFound`; database errors.
+pub async fn receipts(db: &DatabaseConnection, pid: Uuid) -> AppResult<Vec<stock::LedgerEntry>> {
+    let order = find(db, pid).await?;
+    stock::of_purchase_order(db, order.id).await
 }

@@ -402,6 +402,22 @@ pub async fn ledger(
     Ok((entries(db, rows).await?, count))
 }
 
+/// The rows a purchase order's deliveries wrote, oldest first (its page shows them).
+///
+/// # Errors
+/// Database errors.
+pub async fn of_purchase_order<C: ConnectionTrait>(
+    db: &C,
+    purchase_order_id: i32,
+) -> AppResult<Vec<LedgerEntry>> {
+    let rows = stock_ledger::Entity::find()
+        .filter(stock_ledger::Column::PurchaseOrderId.eq(purchase_order_id))
+        .order_by_asc(stock_ledger::Column::Id)
+        .all(db)
+        .await?;
+    entries(db, rows).await
+}
+
 /// Resolves a product-or-variant reference (API.md: lines name a `variant_id`, or a
 /// `product_id` for a product with one variant) to the variant row.
 ///

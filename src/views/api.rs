@@ -111,3 +111,33 @@ page_schema!(
     crate::models::webhooks::DeliveryView,
     "A page of one endpoint's deliveries, newest first."
 );
+page_schema!(
+    ApiKeyPage,
+    crate::models::api_keys::ApiKeyView,
+    "A page of API keys (secrets are never listed)."
+);
+page_schema!(
+    TaxRatePage,
+    crate::models::tax_rates::TaxRateView,
+    "A page of tax rates, by country."
+);
+page_schema!(
+    CategoryPage,
+    crate::models::catalogue::groups::CategoryView,
+    "A page of categories."
+);
+page_schema!(
+    BrandPage,
+    crate::models::catalogue::groups::BrandView,
+    "A page of brands."
+);
+page_schema!(
+    ProductPage,
+    crate::models::catalogue::views::ProductView,
+    "A page of products (the wishlist)."
+);
+page_schema!(
+    InvoicePage,
+    crate::models::invoices::InvoiceSummary,
+    "A page of invoices, newest first."
+);

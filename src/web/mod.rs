@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the API and the pages: extractors, middleware, pagination.
 pub mod api_middleware;
 pub mod client_ip;
+pub mod cors;
 pub mod csrf;
 pub mod extract;
 pub mod html;

@@ -1,9 +1,18 @@
 //! API.md pagination: `?page=1&page_size=20`, and the `{results, count, page, page_size, next,
 //! previous}` envelope with absolute URLs that keep the other query parameters.
-use axum::http::Uri;
+use axum::{
+    extract::{FromRequestParts, OriginalUri},
+    http::{request::Parts, Uri},
+    Json,
+};
+use loco_rs::app::AppContext;
 use serde::{Deserialize, Serialize};
 
-use crate::{domain::validation::FieldErrors, errors::AppError};
+use crate::{
+    domain::validation::FieldErrors,
+    errors::{ApiError, AppError},
+    settings::Settings,
+};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -110,6 +119,79 @@ impl PageRequest {
             "page": self.page, "pages": pages, "count": count,
             "prev_url": links.previous, "next_url": links.next,
         }))
+    }
+}
+
+/// One page of an API list: the paging input (bad values answer 422 before the handler runs)
+/// and what the envelope's links are built from. Every API list handler takes it and answers
+/// with [`Listing::answer`], so every list has the one envelope of API.md.
+pub struct Listing {
+    page: PageRequest,
+    uri: Uri,
+    base_url: String,
+}
+
+impl std::ops::Deref for Listing {
+    type Target = PageRequest;
+
+    fn deref(&self) -> &PageRequest {
+        &self.page
+    }
+}
+
+impl Listing {
+    /// The envelope around one page of results.
+    #[must_use]
+    pub fn wrap<T>(&self, results: Vec<T>, count: u64) -> Paginated<T> {
+        self.page.wrap(results, count, &self.base_url, &self.uri)
+    }
+
+    /// The envelope as the handler's answer.
+    pub fn answer<T>(&self, results: Vec<T>, count: u64) -> Json<Paginated<T>> {
+        Json(self.wrap(results, count))
+    }
+
+    /// Answers a list that is short by nature (a shop's API keys, its tax rates) from all its
+    /// rows: the page is cut here, so the caller still pages as with every other list.
+    pub fn answer_all<T>(&self, mut all: Vec<T>) -> Json<Paginated<T>> {
+        let count = all.len() as u64;
+        let skip =
+            usize::try_from((self.page.page - 1) * self.page.page_size).unwrap_or(usize::MAX);
+        let take = usize::try_from(self.page.page_size).unwrap_or(usize::MAX);
+        let results = if skip >= all.len() {
+            Vec::new()
+        } else {
+            all.drain(skip..).take(take).collect()
+        };
+        self.answer(results, count)
+    }
+}
+
+impl FromRequestParts<AppContext> for Listing {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &AppContext,
+    ) -> Result<Self, Self::Rejection> {
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.clone(), |u| u.0.clone());
+        // The last value wins for a repeated key, as with every other query parameter here.
+        let mut query = PageQuery::default();
+        for (k, v) in form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+            match &*k {
+                "page" => query.page = Some(v.into_owned()),
+                "page_size" => query.page_size = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        Ok(Self {
+            page: query.parse().map_err(AppError::from)?,
+            uri,
+            base_url: Settings::get(ctx).base_url.clone(),
+        })
     }
 }
 

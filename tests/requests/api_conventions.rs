@@ -3,7 +3,10 @@ use emporium::domain::role::Role;
 use serde_json::{json, Value};
 use serial_test::parallel;
 
-use crate::support::*;
+use crate::support::{
+    orders::{get, shop},
+    *,
+};
 
 #[tokio::test]
 #[parallel]
@@ -101,6 +104,10 @@ async fn openapi_document_describes_every_contract_path() {
             "/api/v1/admin/tax-rates",
             "/api/v1/orders/{id}/pay",
             "/api/v1/transactions",
+            "/api/v1/transactions/{id}",
+            "/api/v1/invoices",
+            "/api/v1/invoices/{number}",
+            "/api/v1/admin/purchase-orders/{id}/cancel",
             "/api/v1/webhooks/stripe",
             "/api/v1/products/{id}/reviews",
             "/api/v1/reviews/{id}",
@@ -203,6 +210,172 @@ async fn rate_limits_count_per_caller_and_answer_429_with_retry_after() {
         res.assert_status_ok();
         assert_eq!(res.headers()["x-ratelimit-limit"], "5");
         assert_eq!(res.headers()["x-ratelimit-remaining"], "4");
+    })
+    .await;
+}
+
+/// API.md "Lists": every list the document names answers the one envelope, documents its
+/// paging parameters, and checks them (a bad page size is a 422, not a silent default).
+#[tokio::test]
+#[parallel]
+async fn every_list_answers_the_one_paginated_envelope() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let doc: Value = server.get("/api/v1/openapi.json").await.json();
+        let mut lists = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let Some(op) = item.get("get") else { continue };
+            let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+            assert_ne!(schema["type"], "array", "{path} answers a bare array");
+            let Some(name) = schema["$ref"]
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            else {
+                continue;
+            };
+            let props = &doc["components"]["schemas"][name]["properties"];
+            if props.get("results").is_none() {
+                continue;
+            }
+            for field in ["count", "page", "page_size", "next", "previous"] {
+                assert!(props.get(field).is_some(), "{path}: {name} lacks `{field}`");
+            }
+            let params: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+                .unwrap_or_default();
+            assert!(
+                params.contains(&"page") && params.contains(&"page_size"),
+                "{path} does not document page and page_size"
+            );
+            lists.push(path.clone());
+        }
+        assert!(lists.len() >= 20, "only {lists:?}");
+        assert!(lists.iter().any(|p| p == "/api/v1/admin/api-keys"));
+
+        // The lists without a path parameter, asked by an admin.
+        for path in lists.iter().filter(|p| !p.contains('{')) {
+            let bad = get(&server, &shop.admin, &format!("{path}?page_size=0")).await;
+            assert_eq!(bad.status_code(), 422, "{path}: {}", bad.text());
+            let body: Value = bad.json();
+            assert!(
+                body["error"]["details"]["page_size"].is_array(),
+                "{path}: {body}"
+            );
+            if path.ends_with("/shipping-methods") {
+                continue; // needs a country and a cart; tested in tests/requests/shipping.rs
+            }
+            let one = get(&server, &shop.admin, &format!("{path}?page_size=1&page=1")).await;
+            assert_eq!(one.status_code(), 200, "{path}: {}", one.text());
+            let body: Value = one.json();
+            assert_eq!(body["page"], 1, "{path}");
+            assert_eq!(body["page_size"], 1, "{path}");
+            assert!(body["results"].as_array().unwrap().len() <= 1, "{path}");
+            let count = body["count"].as_u64().unwrap();
+            assert_eq!(body["next"].is_string(), count > 1, "{path}: {body}");
+            assert!(body["previous"].is_null(), "{path}");
+        }
+    })
+    .await;
+}
+
+/// API.md "General", CORS: origins listed in the configuration (config/test.yaml lists
+/// `https://headless.example`) call the API from a browser, preflight included, without
+/// credentials; other origins, and the HTML pages, get no CORS headers.
+#[tokio::test]
+#[parallel]
+async fn listed_origins_may_call_the_api_from_a_browser_and_no_one_else() {
+    with_app(|server, _ctx| async move {
+        let preflight = |origin: &'static str| {
+            server
+                .method(axum::http::Method::OPTIONS, "/api/v1/cart/items")
+                .add_header("origin", origin)
+                .add_header("access-control-request-method", "POST")
+                .add_header(
+                    "access-control-request-headers",
+                    "content-type, idempotency-key, x-cart-token, authorization",
+                )
+        };
+        let ok = preflight("https://headless.example").await;
+        assert!(ok.status_code().is_success(), "{}", ok.status_code());
+        let h = ok.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://headless.example");
+        assert!(h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST"));
+        let allowed = h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        for name in [
+            "idempotency-key",
+            "x-cart-token",
+            "authorization",
+            "content-type",
+        ] {
+            assert!(allowed.contains(name), "{allowed}");
+        }
+        assert!(h.get("access-control-allow-credentials").is_none());
+        assert!(h["vary"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("origin"));
+
+        let stranger = preflight("https://evil.example").await;
+        assert!(stranger
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none());
+
+        // A real call: the answer names the origin and lets the page read the API's headers.
+        let list = server
+            .get("/api/v1/products")
+            .add_header("origin", "https://headless.example")
+            .await;
+        list.assert_status_ok();
+        let h = list.headers();
+        assert_eq!(h["access-control-allow-origin"], "https://headless.example");
+        let exposed = h["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase();
+        for name in [
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-cart-token",
+            "idempotent-replayed",
+            "retry-after",
+        ] {
+            assert!(exposed.contains(name), "{exposed}");
+        }
+        assert!(h.get("x-ratelimit-remaining").is_some());
+        assert!(h.get("access-control-allow-credentials").is_none());
+        let other = server
+            .get("/api/v1/products")
+            .add_header("origin", "https://evil.example")
+            .await;
+        other.assert_status_ok();
+        assert!(other.headers().get("access-control-allow-origin").is_none());
+        // A listed origin's subdomain or another scheme is another origin.
+        for near in [
+            "https://x.headless.example",
+            "http://headless.example",
+            "https://headless.example.evil",
+        ] {
+            let res = server.get("/api/v1/shop").add_header("origin", near).await;
+            assert!(
+                res.headers().get("access-control-allow-origin").is_none(),
+                "{near}"
+            );
+        }
+        // The shop's pages never answer CORS.
+        let page = server
+            .get("/")
+            .add_header("origin", "https://headless.example")
+            .await;
+        assert!(page.headers().get("access-control-allow-origin").is_none());
     })
     .await;
 }

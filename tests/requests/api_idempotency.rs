@@ -435,6 +435,11 @@ async fn every_post_of_the_api_answers_a_repeat_after_a_crash_as_it_first_answer
             Same).await;
         c.post("/api/v1/admin/purchase-orders/{id}/receive",
             &format!("/api/v1/admin/purchase-orders/{}/receive", id_of(&po)), Some(&shop.staff), j(json!({})), Same).await;
+        let mistake = c.post("/api/v1/admin/purchase-orders", "/api/v1/admin/purchase-orders", Some(&shop.staff),
+            j(json!({"supplier": "Oops", "lines": [{"product_id": shop.id("KTL-1"), "quantity": 1, "unit_cost_cents": 900}]})),
+            Same).await;
+        c.post("/api/v1/admin/purchase-orders/{id}/cancel",
+            &format!("/api/v1/admin/purchase-orders/{}/cancel", id_of(&mistake)), Some(&shop.staff), j(json!({})), Same).await;
         c.post("/api/v1/admin/stock-adjustments", "/api/v1/admin/stock-adjustments", Some(admin),
             j(json!({"product_id": shop.id("KTL-1"), "delta": 2, "reason": "found"})), Same).await;
         c.post("/api/v1/admin/tax-rates", "/api/v1/admin/tax-rates", Some(admin),

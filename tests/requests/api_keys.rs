@@ -141,7 +141,8 @@ async fn a_key_acts_only_within_its_scopes_and_stops_when_revoked() {
         let listed: Value = get(&server, &shop.admin, "/api/v1/admin/api-keys")
             .await
             .json();
-        let cat_row = listed
+        assert!(listed["count"].as_u64().unwrap() >= 1 && listed["page"] == 1);
+        let cat_row = listed["results"]
             .as_array()
             .unwrap()
             .iter()

@@ -361,3 +361,135 @@ async fn an_admin_refund_goes_back_through_the_provider_once_even_when_clicked_t
     })
     .await;
 }
+
+/// Issue 20, item 4: invoices listed and fetched by number, one transaction by id — the
+/// caller's own, or any for an admin; another customer's is a 404.
+#[tokio::test]
+#[parallel]
+async fn invoices_and_transactions_are_looked_up_by_their_owner_or_an_admin() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let (ann, order, _session) = pending_order(&server, &ctx, &shop).await;
+        let ann_order = order["id"].as_str().unwrap();
+        let bob = customer(&server, &ctx, "bob@example.com").await;
+        add(&server, &bob, shop.id("MUG-2"), 1).await;
+        let bobs: Value = checkout(&server, &bob).await.json();
+        for id in [ann_order, bobs["id"].as_str().unwrap()] {
+            post(
+                &server,
+                &shop.admin,
+                &format!("/api/v1/orders/{id}/mark-paid"),
+                json!({}),
+            )
+            .await
+            .assert_status_ok();
+        }
+
+        let mine: Value = get(&server, &ann, "/api/v1/invoices").await.json();
+        assert_eq!(mine["count"], 1, "{mine}");
+        let inv = &mine["results"][0];
+        assert_eq!(inv["order_id"], order["id"]);
+        assert_eq!(inv["total_cents"], order["total_cents"]);
+        assert_eq!(inv["tax_cents"], order["tax_cents"]);
+        let number = inv["number"].as_i64().unwrap();
+        assert_eq!(inv["reference"], format!("INV-{number:06}"));
+        let all: Value = get(&server, &shop.admin, "/api/v1/invoices").await.json();
+        assert_eq!(all["count"], 2);
+        assert!(all["results"][0]["number"].as_i64() > all["results"][1]["number"].as_i64());
+        // Staff who are not admins see only their own (none).
+        let staff: Value = get(&server, &shop.staff, "/api/v1/invoices").await.json();
+        assert_eq!(staff["count"], 0);
+        assert_error(&server.get("/api/v1/invoices").await, 401, "unauthorized");
+
+        // Dates are whole UTC days; a bad one or an upside-down range is a 422.
+        let today = chrono::Utc::now().date_naive();
+        let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let range = |from: String, to: String| format!("/api/v1/invoices?from={from}&to={to}");
+        let todays: Value = get(&server, &shop.admin, &range(day(today), day(today)))
+            .await
+            .json();
+        assert_eq!(todays["count"], 2);
+        let tomorrow = today.succ_opt().unwrap();
+        let none: Value = get(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/invoices?from={}", day(tomorrow)),
+        )
+        .await
+        .json();
+        assert_eq!(none["count"], 0);
+        let bad = assert_error(
+            &get(&server, &ann, "/api/v1/invoices?from=2026-02-30&to=x").await,
+            422,
+            "validation_failed",
+        );
+        assert!(
+            bad["error"]["details"]["from"].is_array() && bad["error"]["details"]["to"].is_array()
+        );
+        let upside = assert_error(
+            &get(&server, &ann, &range(day(tomorrow), day(today))).await,
+            422,
+            "validation_failed",
+        );
+        assert!(upside["error"]["details"]["to"].is_array());
+
+        // One invoice, by number or as printed; the printable page on request.
+        for key in [number.to_string(), format!("INV-{number:06}")] {
+            let one = get(&server, &ann, &format!("/api/v1/invoices/{key}")).await;
+            one.assert_status_ok();
+            assert_eq!(one.json::<Value>()["order"]["id"], order["id"]);
+            assert_error(
+                &get(&server, &bob, &format!("/api/v1/invoices/{key}")).await,
+                404,
+                "not_found",
+            );
+            get(&server, &shop.admin, &format!("/api/v1/invoices/{key}"))
+                .await
+                .assert_status_ok();
+        }
+        for junk in ["0", "abc", "INV-", "99999999", "-1"] {
+            assert_error(
+                &get(&server, &ann, &format!("/api/v1/invoices/{junk}")).await,
+                404,
+                "not_found",
+            );
+        }
+        let html = server
+            .get(&format!("/api/v1/invoices/{number}"))
+            .add_header(ann.0.clone(), ann.1.clone())
+            .add_header("accept", "text/html")
+            .await;
+        html.assert_status_ok();
+        assert!(html.text().contains(&format!("INV-{number:06}")));
+
+        // One transaction.
+        let txs: Value = get(
+            &server,
+            &ann,
+            &format!("/api/v1/transactions?order={ann_order}"),
+        )
+        .await
+        .json();
+        let tx = txs["results"][0]["id"].as_str().unwrap().to_string();
+        let one: Value = get(&server, &ann, &format!("/api/v1/transactions/{tx}"))
+            .await
+            .json();
+        assert_eq!(one["id"], tx.as_str());
+        assert_eq!(one["order_id"], order["id"]);
+        get(&server, &shop.admin, &format!("/api/v1/transactions/{tx}"))
+            .await
+            .assert_status_ok();
+        for (who, path) in [
+            (&bob, format!("/api/v1/transactions/{tx}")),
+            (&shop.staff, format!("/api/v1/transactions/{tx}")),
+            (
+                &ann,
+                format!("/api/v1/transactions/{}", uuid::Uuid::new_v4()),
+            ),
+            (&ann, "/api/v1/transactions/nope".to_string()),
+        ] {
+            assert_error(&get(&server, who, &path).await, 404, "not_found");
+        }
+    })
+    .await;
+}

@@ -277,11 +277,11 @@ async fn a_purchase_order_made_and_received_through_the_forms_raises_stock_once(
         // Receiving adds the stock, once; the ledger says where it came from.
         let res = server
             .post(&format!("{detail}/receive"))
-            .form(&[("csrf_token", csrf.as_str())])
+            .form(&[("csrf_token", csrf.as_str()), ("all", "1")])
             .await;
         let html = follow(&server, &res).await;
         assert!(
-            html.contains("Received purchase order #1: 15 units added to stock."),
+            html.contains("Received purchase order #1: every line is in stock."),
             "{html}"
         );
         assert_css_not_exists(&html, &format!("form[action='{detail}/receive']"));
@@ -289,7 +289,7 @@ async fn a_purchase_order_made_and_received_through_the_forms_raises_stock_once(
         assert_eq!(stock_of(&server, shop.id("MUG-2")).await, (45, 45));
         let res = server
             .post(&format!("{detail}/receive"))
-            .form(&[("csrf_token", csrf.as_str())])
+            .form(&[("csrf_token", csrf.as_str()), ("all", "1")])
             .await;
         let html = follow(&server, &res).await;
         assert!(
@@ -323,6 +323,105 @@ async fn a_purchase_order_made_and_received_through_the_forms_raises_stock_once(
             .await
             .text()
             .contains("Fjell AS"));
+    })
+    .await;
+}
+
+/// Issue 20: a delivery in two boxes is received in two parts from the page, a quantity over
+/// what is still to come is refused on its row, and an order sent by mistake is cancelled.
+#[tokio::test]
+#[parallel]
+async fn a_purchase_order_is_received_in_parts_and_cancelled_from_its_page() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let po: Value = post(
+            &server,
+            &shop.staff,
+            "/api/v1/admin/purchase-orders",
+            serde_json::json!({"supplier": "Fjell AS", "lines": [
+                {"product_id": shop.id("TNT-2"), "quantity": 10, "unit_cost_cents": 9000},
+                {"product_id": shop.id("MUG-2"), "quantity": 4, "unit_cost_cents": 200},
+            ]}),
+        )
+        .await
+        .json();
+        let detail = format!("/admin/purchase-orders/{}", po["id"].as_str().unwrap());
+        let csrf = sign_in(&server, "staff@example.com").await;
+        let html = server.get(&detail).await.text();
+        assert_css_exists(&html, "input[name='received[0]'][max='10']");
+        assert_css_exists(&html, &format!("form[action='{detail}/cancel']"));
+        let before = stock_of(&server, shop.id("TNT-2")).await;
+
+        // More than was ordered: the page again, the message on its row, nothing written.
+        let over = server
+            .post(&format!("{detail}/receive"))
+            .form(&[("csrf_token", csrf.as_str()), ("received[0]", "11"), ("received[1]", "")])
+            .await;
+        assert_eq!(over.status_code(), 422);
+        let html = over.text();
+        assert!(html.contains("More than was ordered: 10 of 10 are still to come."), "{html}");
+        assert_css_exists(&html, "#received-0[aria-invalid='true'][value='11']");
+        assert_eq!(stock_of(&server, shop.id("TNT-2")).await, before);
+        let nothing = server
+            .post(&format!("{detail}/receive"))
+            .form(&[("csrf_token", csrf.as_str()), ("received[0]", "x")])
+            .await;
+        assert_eq!(nothing.status_code(), 422);
+        assert!(nothing.text().contains("Enter a whole number."));
+
+        // The first box.
+        let res = server
+            .post(&format!("{detail}/receive"))
+            .form(&[("csrf_token", csrf.as_str()), ("received[0]", "6"), ("received[1]", "0")])
+            .await;
+        let html = follow(&server, &res).await;
+        assert!(html.contains("Received part of purchase order #1: 8 units still to come."), "{html}");
+        assert_css_eq(&html, "#po-status", "Partly received");
+        assert_eq!(texts(&html, "td.po-received"), ["6", "0"]);
+        assert_count(&html, "#po-receipts tbody tr", 1);
+        assert_css_not_exists(&html, &format!("form[action='{detail}/cancel']"));
+        assert_eq!(stock_of(&server, shop.id("TNT-2")).await.0, before.0 + 6);
+        let res = server
+            .post(&format!("{detail}/cancel"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert!(follow(&server, &res).await.contains("it can no longer be cancelled"));
+
+        // The second box: everything else.
+        let res = server
+            .post(&format!("{detail}/receive"))
+            .form(&[("csrf_token", csrf.as_str()), ("all", "1")])
+            .await;
+        let html = follow(&server, &res).await;
+        assert_css_eq(&html, "#po-status", "Received");
+        assert_count(&html, "#po-receipts tbody tr", 3);
+        assert_css_not_exists(&html, &format!("form[action='{detail}/receive']"));
+        assert_eq!(stock_of(&server, shop.id("TNT-2")).await.0, before.0 + 10);
+        assert_ledger_explains(&ctx, &variant_of(&server, shop.id("TNT-2")).await).await;
+
+        // An order sent by mistake.
+        let mistake: Value = post(
+            &server,
+            &shop.staff,
+            "/api/v1/admin/purchase-orders",
+            serde_json::json!({"supplier": "Wrong AS", "lines": [{"product_id": shop.id("MUG-2"), "quantity": 3}]}),
+        )
+        .await
+        .json();
+        let wrong = format!("/admin/purchase-orders/{}", mistake["id"].as_str().unwrap());
+        let res = server
+            .post(&format!("{wrong}/cancel"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        let html = follow(&server, &res).await;
+        assert!(html.contains("Cancelled purchase order #2."), "{html}");
+        assert_css_eq(&html, "#po-status", "Cancelled");
+        assert_css_not_exists(&html, &format!("form[action='{wrong}/receive']"));
+        let listed = server.get("/admin/purchase-orders?status=cancelled").await.text();
+        assert!(listed.contains("Wrong AS") && !listed.contains("Fjell AS"));
+        // Without the form's token, nothing happens.
+        let forged = server.post(&format!("{detail}/cancel")).form(&[("x", "1")]).await;
+        assert_eq!(forged.status_code(), 403);
     })
     .await;
 }
@@ -620,7 +719,12 @@ async fn tax_rates_are_added_edited_and_deleted_by_admins() {
     with_app(|server, ctx| async move {
         let shop = shop(&server, &ctx).await;
         let csrf = sign_in(&server, "admin@example.com").await;
-        let rates = || get(&server, &shop.admin, "/api/v1/admin/tax-rates");
+        let rates = || async {
+            let page: Value = get(&server, &shop.admin, "/api/v1/admin/tax-rates")
+                .await
+                .json();
+            page["results"].as_array().unwrap().clone()
+        };
         let add = |country: &'static str, rate: &'static str, name: &'static str| {
             server.post("/admin/tax-rates").form(&[
                 ("csrf_token", csrf.clone()),
@@ -640,7 +744,7 @@ async fn tax_rates_are_added_edited_and_deleted_by_admins() {
             &html,
             "tr.tax-rate[data-country='AT'] input[name='rate'][value='5.5']",
         );
-        let list: Vec<Value> = rates().await.json();
+        let list: Vec<Value> = rates().await;
         let bp: Vec<(String, i64)> = list
             .iter()
             .map(|t| {
@@ -674,7 +778,7 @@ async fn tax_rates_are_added_edited_and_deleted_by_admins() {
         let res = add("DE", "7", "Reduced").await;
         assert_eq!(res.status_code(), 422);
         assert!(res.text().contains("This country already has a tax rate."));
-        assert_eq!(rates().await.json::<Vec<Value>>().len(), 2);
+        assert_eq!(rates().await.len(), 2);
 
         // The inline row form edits; the delete button removes.
         let de = list.iter().find(|t| t["country"] == "DE").unwrap()["id"]
@@ -716,7 +820,7 @@ async fn tax_rates_are_added_edited_and_deleted_by_admins() {
         let html = follow(&server, &res).await;
         assert!(html.contains("Deleted the tax rate."));
         assert_count(&html, "tr.tax-rate", 1);
-        let list: Vec<Value> = rates().await.json();
+        let list: Vec<Value> = rates().await;
         assert_eq!(list.len(), 1);
         assert_eq!(list[0]["country"], "AT");
     })

@@ -1,10 +1,12 @@
 //! `/admin/purchase-orders`: the list (by status), a form to order stock from a supplier by
-//! SKU, and the detail page with the button that receives it. Staff and admins.
+//! SKU, and the detail page that receives deliveries (all that is still to come, or the
+//! quantities typed per line), cancels an order sent by mistake and lists the ledger rows its
+//! deliveries wrote. Staff and admins.
 //!
 //! The form speaks in SKUs and shop money ("12.50"); each filled line becomes the API's
 //! `LineInput` naming the variant, and `purchase_orders::create` checks every rule. Receiving
-//! is `purchase_orders::receive`, which adds stock exactly once: a second press is answered
-//! with its "already received" message.
+//! is `purchase_orders::receive`, which never counts goods in twice: a second press finds
+//! less (or nothing) still to come and is answered with the page and its message.
 use std::collections::BTreeMap;
 
 use axum::{
@@ -21,7 +23,7 @@ use uuid::Uuid;
 
 use super::inventory::STOCK_VIEWERS;
 use crate::{
-    domain::validation::FieldErrors,
+    domain::{purchase_order::PoStatus, validation::FieldErrors},
     errors::{AppError, PageError},
     models::{
         inventory,
@@ -52,9 +54,23 @@ fn present(po: &PurchaseOrderView, currency: &str) -> Value {
         .as_deref()
         .map(|t| t.get(..10).unwrap_or(t).to_string()));
     v["received_display"] = json!(po.received_at.as_deref().map(when));
+    v["cancelled_display"] = json!(po.cancelled_at.as_deref().map(when));
     v["units"] = json!(po.lines.iter().map(|l| i64::from(l.quantity)).sum::<i64>());
+    v["units_to_come"] = json!(po
+        .lines
+        .iter()
+        .map(|l| i64::from(l.quantity - l.received_quantity))
+        .sum::<i64>());
+    v["status_label"] = json!(match po.status {
+        PoStatus::Open => "Open",
+        PoStatus::PartiallyReceived => "Partly received",
+        PoStatus::Received => "Received",
+        PoStatus::Cancelled => "Cancelled",
+    });
+    v["awaits_goods"] = json!(po.status.awaits_goods());
     if let Some(lines) = v["lines"].as_array_mut() {
         for (line, l) in lines.iter_mut().zip(&po.lines) {
+            line["to_come"] = json!(l.quantity - l.received_quantity);
             line["unit_cost_display"] = json!(money::format(l.unit_cost_cents, currency));
             line["line_total_display"] = json!(money::format(
                 l.unit_cost_cents * i64::from(l.quantity),
@@ -71,7 +87,7 @@ fn present(po: &PurchaseOrderView, currency: &str) -> Value {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ListFilter {
-    /// "", "open" or "received".
+    /// "" or a status.
     status: String,
 }
 
@@ -83,10 +99,7 @@ async fn index(
 ) -> Result<Response, PageError> {
     page.require_role(STOCK_VIEWERS)?;
     let request = paging.parse()?;
-    let status = match filter.status.as_str() {
-        s @ ("open" | "received") => Some(s),
-        _ => None,
-    };
+    let status = PoStatus::parse(&filter.status);
     let (rows, count) =
         purchase_orders::list(&page.ctx.db, status, request.page, request.page_size).await?;
     let currency = Settings::get(&page.ctx).currency.clone();
@@ -95,7 +108,7 @@ async fn index(
         "Purchase orders",
         json!({
             "orders": rows.iter().map(|po| present(po, &currency)).collect::<Vec<_>>(),
-            "status": status.unwrap_or(""),
+            "status": status.map_or("", PoStatus::as_str),
             "pagination": request.page_nav(count, &uri)?,
         }),
     )
@@ -417,31 +430,167 @@ async fn create(
 // ---------------------------------------------------------------------------------------------
 // Detail and receiving
 
-async fn show(page: Page, Path(id): Path<String>) -> Result<Response, PageError> {
+/// The detail page; `typed` and `errors` bring back a refused delivery form.
+async fn show_page(
+    page: &Page,
+    pid: Uuid,
+    typed: &BTreeMap<String, String>,
+    errors: &FieldErrors,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     page.require_role(STOCK_VIEWERS)?;
-    let po = purchase_orders::show(&page.ctx.db, parse_id(&id)?).await?;
+    let po = purchase_orders::show(&page.ctx.db, pid).await?;
+    let receipts = purchase_orders::receipts(&page.ctx.db, pid).await?;
     let currency = Settings::get(&page.ctx).currency.clone();
-    page.render(
+    let mut shown = present(&po, &currency);
+    if let Some(lines) = shown["lines"].as_array_mut() {
+        for (i, line) in lines.iter_mut().enumerate() {
+            let key = format!("received[{i}]");
+            line["typed"] = json!(typed.get(&key));
+            line["errors"] = json!(errors.0.get(&format!("lines[{i}].quantity")));
+        }
+    }
+    page.render_status(
+        status,
         "admin/purchase_orders/show.html",
         &format!("Purchase order #{}", po.number),
-        json!({ "po": present(&po, &currency) }),
+        json!({
+            "po": shown,
+            "receipts": receipts.iter().map(|r| json!({
+                "sku": r.sku, "product_name": r.product_name, "quantity": r.stock_delta,
+                "stock_after": r.stock_after, "note": r.note, "actor": r.actor,
+                "at": when(&r.created_at),
+            })).collect::<Vec<_>>(),
+            "errors": errors,
+        }),
     )
     .await
 }
 
-async fn receive(page: Page, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn show(page: Page, Path(id): Path<String>) -> Result<Response, PageError> {
+    let pid = parse_id(&id)?;
+    show_page(
+        &page,
+        pid,
+        &BTreeMap::new(),
+        &FieldErrors::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The delivery form: `all` receives everything still to come; otherwise `received[<line>]`
+/// holds the quantity that arrived of each line (blank or 0: none of it).
+async fn receive(
+    page: Page,
+    Path(id): Path<String>,
+    Form(fields): Form<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
     page.require_role(STOCK_VIEWERS)?;
     let pid = parse_id(&id)?;
-    match purchase_orders::receive(&page.ctx, pid, &page.actor()).await {
+    let delivery = if fields.contains_key("all") {
+        None
+    } else {
+        let po = purchase_orders::show(&page.ctx.db, pid).await?;
+        let mut errors = FieldErrors::new();
+        let mut parts = Vec::new();
+        for (i, line) in po.lines.iter().enumerate() {
+            let typed = fields
+                .get(&format!("received[{i}]"))
+                .map_or("", |v| v.trim());
+            if typed.is_empty() {
+                continue;
+            }
+            match errors.whole_number(&format!("lines[{i}].quantity"), typed) {
+                Some(0) | None => {}
+                Some(q) => parts.push((line.variant_id, q)),
+            }
+        }
+        if parts.is_empty() && errors.is_empty() {
+            errors.add("_form", "Type how many of each line arrived.");
+        }
+        if !errors.is_empty() {
+            return show_page(
+                &page,
+                pid,
+                &fields,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        // The model names a line by its place among the delivery's parts; the page by its row.
+        Some(parts)
+    };
+    let part = delivery.is_some();
+    match purchase_orders::receive(&page.ctx, pid, delivery, &page.actor()).await {
         Ok(po) => {
-            let units: i64 = po.lines.iter().map(|l| i64::from(l.quantity)).sum();
+            let message = if po.status == PoStatus::Received {
+                format!(
+                    "Received purchase order #{}: every line is in stock.",
+                    po.number
+                )
+            } else {
+                let to_come: i64 = po
+                    .lines
+                    .iter()
+                    .map(|l| i64::from(l.quantity - l.received_quantity))
+                    .sum();
+                format!(
+                    "Received part of purchase order #{}: {to_come} units still to come.",
+                    po.number
+                )
+            };
+            flash(&page.session, "success", message).await;
+        }
+        Err(AppError::Conflict(m)) => flash(&page.session, "error", m).await,
+        Err(AppError::Validation(e)) if part => {
+            // Sent again as rows: the model's `lines[k]` is the k-th non-blank row.
+            let rows: Vec<usize> = (0..purchase_orders::MAX_LINES)
+                .filter(|i| {
+                    fields
+                        .get(&format!("received[{i}]"))
+                        .and_then(|v| v.trim().parse::<i64>().ok())
+                        .is_some_and(|q| q != 0)
+                })
+                .collect();
+            let mut errors = FieldErrors::new();
+            for (key, messages) in e.0 {
+                let row = key
+                    .strip_prefix("lines[")
+                    .and_then(|k| k.split(']').next())
+                    .and_then(|k| k.parse::<usize>().ok())
+                    .and_then(|k| rows.get(k).copied());
+                for m in messages {
+                    match row {
+                        Some(r) => errors.add(&format!("lines[{r}].quantity"), m),
+                        None => errors.add("_form", m),
+                    }
+                }
+            }
+            return show_page(
+                &page,
+                pid,
+                &fields,
+                &errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Redirect::to(&format!("/admin/purchase-orders/{pid}")).into_response())
+}
+
+async fn cancel(page: Page, Path(id): Path<String>) -> Result<Response, PageError> {
+    page.require_role(STOCK_VIEWERS)?;
+    let pid = parse_id(&id)?;
+    match purchase_orders::cancel(&page.ctx, pid, &page.actor()).await {
+        Ok(po) => {
             flash(
                 &page.session,
                 "success",
-                format!(
-                    "Received purchase order #{}: {units} units added to stock.",
-                    po.number
-                ),
+                format!("Cancelled purchase order #{}.", po.number),
             )
             .await;
         }
@@ -460,4 +609,5 @@ pub fn routes() -> Routes {
         .add("/admin/purchase-orders/skus", get(sku_options))
         .add("/admin/purchase-orders/{id}", get(show))
         .add("/admin/purchase-orders/{id}/receive", post(receive))
+        .add("/admin/purchase-orders/{id}/cancel", post(cancel))
 }

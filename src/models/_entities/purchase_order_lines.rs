@@ -9,6 +9,7 @@ pub struct Model {
     pub variant_id: i32,
     pub quantity: i32,
     pub unit_cost_cents: i64,
+    pub received_quantity: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

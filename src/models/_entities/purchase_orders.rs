@@ -15,6 +15,8 @@ pub struct Model {
     pub created_by: String,
     pub received_at: Option<DateTimeWithTimeZone>,
     pub received_by: Option<String>,
+    pub cancelled_at: Option<DateTimeWithTimeZone>,
+    pub cancelled_by: Option<String>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/admin/users*`: user management for admins.
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::IntoResponse,
     Json,
@@ -16,11 +16,10 @@ use crate::{
         accounts::{self, AdminUpdate, Origin},
         users::{self, Profile},
     },
-    settings::Settings,
     views::api::{ErrorBody, ProfilePage},
     web::{
         extract::{AdminOnly, ApiJson, Authorized},
-        pagination::PageQuery,
+        pagination::{Listing, PageQuery},
     },
 };
 
@@ -43,11 +42,9 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
 async fn list(
     State(ctx): State<AppContext>,
     _admin: Admin,
-    OriginalUri(uri): OriginalUri,
     Query(filter): Query<UserFilter>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let role = match filter.role.as_deref().filter(|r| !r.is_empty()) {
         Some(r) => Some(
             r.parse::<Role>()
@@ -64,12 +61,7 @@ async fn list(
     )
     .await?;
     let results = rows.iter().map(Profile::from).collect();
-    Ok(Json(page.wrap(
-        results,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(results, count))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

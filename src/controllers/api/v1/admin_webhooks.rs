@@ -1,7 +1,7 @@
 //! `/api/v1/admin/webhooks*`: outgoing webhook endpoints and their delivery log (API.md "Back
 //! office"). Admins only; API keys cannot reach these routes (no scope covers them).
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::IntoResponse,
     Json,
@@ -18,11 +18,10 @@ use crate::{
     errors::{ApiError, AppError},
     models::webhooks::{self, DeliveryView, EndpointView, Status},
     sealing::Sealer,
-    settings::Settings,
     views::api::{DeliveryPage, ErrorBody, WebhookPage},
     web::{
         extract::{AdminOnly, ApiJson, Authorized},
-        pagination::PageQuery,
+        pagination::{Listing, PageQuery},
     },
 };
 
@@ -37,17 +36,10 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
 async fn list(
     State(ctx): State<AppContext>,
     _a: Admin,
-    OriginalUri(uri): OriginalUri,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let (rows, count) = webhooks::list(&ctx.db, page.page, page.page_size).await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -153,12 +145,10 @@ async fn deliveries(
     State(ctx): State<AppContext>,
     _a: Admin,
     Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
     Query(q): Query<DeliveryQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
-    let page = page.parse()?;
     let status =
         match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
@@ -168,12 +158,7 @@ async fn deliveries(
         };
     let (rows, count) =
         webhooks::deliveries(&ctx.db, id, status, page.page, page.page_size).await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "back office", security(("bearer" = [])),

@@ -13,16 +13,23 @@ use uuid::Uuid;
 use crate::{
     errors::{ApiError, AppError},
     models::api_keys::{self, ApiKeyView, KeyDraft, NewApiKey},
-    views::api::ErrorBody,
-    web::extract::{AdminOnly, ApiJson, Authorized},
+    views::api::{ApiKeyPage, ErrorBody},
+    web::{
+        extract::{AdminOnly, ApiJson, Authorized},
+        pagination::{Listing, PageQuery, Paginated},
+    },
 };
 
 type Admin = Authorized<AdminOnly>;
 
 #[utoipa::path(get, path = "/api/v1/admin/api-keys", tag = "back office", security(("bearer" = [])),
-    responses((status = 200, body = [ApiKeyView]), (status = 403, body = ErrorBody)))]
-async fn list(State(ctx): State<AppContext>, _a: Admin) -> Result<Json<Vec<ApiKeyView>>, ApiError> {
-    Ok(Json(api_keys::list(&ctx.db).await?))
+    params(PageQuery), responses((status = 200, body = ApiKeyPage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list(
+    State(ctx): State<AppContext>,
+    _a: Admin,
+    page: Listing,
+) -> Result<Json<Paginated<ApiKeyView>>, ApiError> {
+    Ok(page.answer_all(api_keys::list(&ctx.db).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

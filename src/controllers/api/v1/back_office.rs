@@ -1,7 +1,7 @@
 //! `/api/v1/admin/*` for the shop's back office: promo codes, purchase orders, the stock
 //! ledger and adjustments, notifications and tax rates (API.md "Back office").
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::IntoResponse,
     Json,
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         promo::{PromoDraft, PromoInput},
+        purchase_order::PoStatus,
         validation::FieldErrors,
     },
     errors::{ApiError, AppError},
@@ -25,11 +26,14 @@ use crate::{
         stock::{self, Adjustment, LedgerEntry, LedgerFilter},
         tax_rates::{self, TaxRateDraft, TaxRateView},
     },
-    settings::Settings,
-    views::api::{ErrorBody, LedgerPage, NotificationPage, PromoPage, PurchaseOrderPage},
+    views::api::{
+        ErrorBody, LedgerPage, NotificationPage, PromoPage, PurchaseOrderPage, TaxRatePage,
+    },
     web::{
-        extract::{AdminOnly, ApiJson, Authorized, CatalogueManagers, StaffAndAdmins},
-        pagination::PageQuery,
+        extract::{
+            AdminOnly, ApiJson, Authorized, CatalogueManagers, MaybeApiJson, StaffAndAdmins,
+        },
+        pagination::{Listing, PageQuery, Paginated},
     },
 };
 
@@ -129,11 +133,9 @@ pub struct PromoQuery {
 async fn list_promos(
     State(ctx): State<AppContext>,
     _m: Manager,
-    OriginalUri(uri): OriginalUri,
     Query(q): Query<PromoQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let (rows, count) = promos::list(
         &ctx.db,
         q.q.as_deref().unwrap_or(""),
@@ -141,12 +143,7 @@ async fn list_promos(
         page.page_size,
     )
     .await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/promo-codes", tag = "back office", security(("bearer" = [])), request_body = PromoRequest,
@@ -254,7 +251,7 @@ pub struct PurchaseOrderRequest {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PurchaseOrderQuery {
-    /// `open` or `received`.
+    /// `open`, `partially_received`, `received` or `cancelled`.
     pub status: Option<String>,
 }
 
@@ -263,23 +260,20 @@ pub struct PurchaseOrderQuery {
 async fn list_purchase_orders(
     State(ctx): State<AppContext>,
     _s: Staff,
-    OriginalUri(uri): OriginalUri,
     Query(q): Query<PurchaseOrderQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s @ ("open" | "received")) => Some(s),
-        Some(_) => return Err(FieldErrors::single("status", "Must be open or received.").into()),
+        Some(s) => Some(PoStatus::parse(s).ok_or_else(|| {
+            FieldErrors::single(
+                "status",
+                "Must be open, partially_received, received or cancelled.",
+            )
+        })?),
         None => None,
     };
     let (rows, count) = purchase_orders::list(&ctx.db, status, page.page, page.page_size).await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/purchase-orders", tag = "back office", security(("bearer" = [])), request_body = PurchaseOrderRequest,
@@ -317,16 +311,59 @@ async fn show_purchase_order(
     Ok(Json(purchase_orders::show(&ctx.db, parse_id(&id)?).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveLineRequest {
+    /// A variant on the purchase order.
+    pub variant_id: Uuid,
+    /// At least 1, at most what of it is still to come.
+    #[schema(minimum = 1)]
+    pub quantity: i64,
+}
+
+/// Part of a delivery. Leave the body (or `lines`) out to receive everything still to come.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveRequest {
+    #[serde(default)]
+    #[schema(min_items = 1, max_items = 200)]
+    pub lines: Option<Vec<ReceiveLineRequest>>,
+}
+
 #[utoipa::path(post, path = "/api/v1/admin/purchase-orders/{id}/receive", tag = "back office", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = PurchaseOrderView, description = "Stock added, one `receipt` ledger row per line"),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already received")))]
+    request_body(content = Option<ReceiveRequest>, description = "Leave out to receive everything still to come"),
+    responses((status = 200, body = PurchaseOrderView, description = "Stock added, one `receipt` ledger row per line received; `partially_received` until every line is in"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Already received, or cancelled"),
+        (status = 422, body = ErrorBody, description = "A line not on the order, or more than is still to come")))]
 async fn receive_purchase_order(
+    State(ctx): State<AppContext>,
+    staff: Staff,
+    Path(id): Path<String>,
+    MaybeApiJson(req): MaybeApiJson<ReceiveRequest>,
+) -> Result<Json<PurchaseOrderView>, ApiError> {
+    let delivery = req.and_then(|r| r.lines).map(|lines| {
+        lines
+            .into_iter()
+            .map(|l| (l.variant_id, l.quantity))
+            .collect()
+    });
+    Ok(Json(
+        purchase_orders::receive(&ctx, parse_id(&id)?, delivery, &Actor::user(&staff.0)).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/purchase-orders/{id}/cancel", tag = "back office", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = PurchaseOrderView, description = "Cancelled"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Something was already received, or it is already cancelled")))]
+async fn cancel_purchase_order(
     State(ctx): State<AppContext>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Json<PurchaseOrderView>, ApiError> {
     Ok(Json(
-        purchase_orders::receive(&ctx, parse_id(&id)?, &Actor::user(&staff.0)).await?,
+        purchase_orders::cancel(&ctx, parse_id(&id)?, &Actor::user(&staff.0)).await?,
     ))
 }
 
@@ -357,19 +394,12 @@ impl LedgerQuery {
 async fn ledger(
     State(ctx): State<AppContext>,
     _s: Staff,
-    OriginalUri(uri): OriginalUri,
     Query(q): Query<LedgerQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let filter = q.parse()?;
     let (rows, count) = stock::ledger(&ctx.db, &filter, page.page, page.page_size).await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -411,11 +441,9 @@ pub struct NotificationQuery {
 async fn list_notifications(
     State(ctx): State<AppContext>,
     _s: Staff,
-    OriginalUri(uri): OriginalUri,
     Query(q): Query<NotificationQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let (rows, count) = notifications::list(
         &ctx.db,
         q.unread.unwrap_or(false),
@@ -423,12 +451,7 @@ async fn list_notifications(
         page.page_size,
     )
     .await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -475,12 +498,13 @@ pub struct TaxRateRequest {
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/tax-rates", tag = "back office", security(("bearer" = [])),
-    responses((status = 200, body = [TaxRateView]), (status = 403, body = ErrorBody)))]
+    params(PageQuery), responses((status = 200, body = TaxRatePage), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list_tax_rates(
     State(ctx): State<AppContext>,
     _a: Admin,
-) -> Result<Json<Vec<TaxRateView>>, ApiError> {
-    Ok(Json(tax_rates::list(&ctx).await?))
+    page: Listing,
+) -> Result<Json<Paginated<TaxRateView>>, ApiError> {
+    Ok(page.answer_all(tax_rates::list(&ctx).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/tax-rates", tag = "back office", security(("bearer" = [])), request_body = TaxRateRequest,
@@ -537,6 +561,7 @@ pub fn routes() -> Routes {
             "/purchase-orders/{id}/receive",
             post(receive_purchase_order),
         )
+        .add("/purchase-orders/{id}/cancel", post(cancel_purchase_order))
         .add("/stock-ledger", get(ledger))
         .add("/stock-adjustments", post(adjust))
         .add("/notifications", get(list_notifications))

@@ -28,10 +28,10 @@ use crate::{
         views::{ImageView, ProductView, VariantView},
     },
     settings::Settings,
-    views::api::ErrorBody,
+    views::api::{BrandPage, CategoryPage, ErrorBody},
     web::{
         extract::{ApiJson, Authorized, CatalogueManagers, Viewer},
-        pagination::{PageQuery, Paginated},
+        pagination::{Listing, PageQuery, Paginated},
     },
 };
 
@@ -79,18 +79,12 @@ async fn list(
     viewer: Viewer,
     OriginalUri(uri): OriginalUri,
     Query(params): Query<ListParams>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<Json<ProductList>, ApiError> {
-    let page = page.parse()?;
     let mut filter = params.parse()?;
     filter.include_inactive = viewer.is_staff() && params_include_inactive(&uri);
     let found = listing::list(&ctx, &filter, page.page, page.page_size).await?;
-    let wrapped = page.wrap(
-        found.results,
-        found.count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    );
+    let wrapped = page.wrap(found.results, found.count);
     Ok(Json(ProductList::new(wrapped, found.facets)))
 }
 
@@ -381,19 +375,6 @@ async fn delete_image(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `{"results": [...]}` for the small, unpaginated category and brand lists.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CategoryList {
-    pub results: Vec<CategoryView>,
-    pub count: usize,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct BrandList {
-    pub results: Vec<BrandView>,
-    pub count: usize,
-}
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRequest {
@@ -406,13 +387,12 @@ pub struct GroupRequest {
 }
 
 #[utoipa::path(get, path = "/api/v1/categories", tag = "catalogue",
-    responses((status = 200, body = CategoryList)))]
-async fn list_categories(State(ctx): State<AppContext>) -> Result<Json<CategoryList>, ApiError> {
-    let results = groups::categories(&ctx).await?;
-    Ok(Json(CategoryList {
-        count: results.len(),
-        results,
-    }))
+    params(PageQuery), responses((status = 200, body = CategoryPage), (status = 422, body = ErrorBody)))]
+async fn list_categories(
+    State(ctx): State<AppContext>,
+    page: Listing,
+) -> Result<Json<Paginated<CategoryView>>, ApiError> {
+    Ok(page.answer_all(groups::categories(&ctx).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/categories", tag = "catalogue", security(("bearer" = [])),
@@ -475,13 +455,12 @@ async fn delete_category(
 }
 
 #[utoipa::path(get, path = "/api/v1/brands", tag = "catalogue",
-    responses((status = 200, body = BrandList)))]
-async fn list_brands(State(ctx): State<AppContext>) -> Result<Json<BrandList>, ApiError> {
-    let results = groups::brands(&ctx).await?;
-    Ok(Json(BrandList {
-        count: results.len(),
-        results,
-    }))
+    params(PageQuery), responses((status = 200, body = BrandPage), (status = 422, body = ErrorBody)))]
+async fn list_brands(
+    State(ctx): State<AppContext>,
+    page: Listing,
+) -> Result<Json<Paginated<BrandView>>, ApiError> {
+    Ok(page.answer_all(groups::brands(&ctx).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/brands", tag = "catalogue", security(("bearer" = [])),

@@ -1,7 +1,7 @@
 //! `/api/v1/products/{id}/reviews`, `/api/v1/reviews/{id}`, `/api/v1/wishlist*`, and review
 //! moderation under `/api/v1/admin/reviews` (API.md "Catalogue", "Wishlist").
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::IntoResponse,
     Json,
@@ -19,11 +19,10 @@ use crate::{
         reviews::{self, ReviewDraft, ReviewView},
         wishlist,
     },
-    settings::Settings,
-    views::api::{ErrorBody, ReviewPage},
+    views::api::{ErrorBody, ProductPage, ReviewPage},
     web::{
         extract::{ApiJson, Authorized, CatalogueManagers, CurrentUser},
-        pagination::PageQuery,
+        pagination::{Listing, PageQuery, Paginated},
     },
 };
 
@@ -36,17 +35,10 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
 async fn list(
     State(ctx): State<AppContext>,
     Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let (rows, count) = reviews::list(&ctx.db, &id, page.page, page.page_size).await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -129,12 +121,13 @@ async fn moderate(
 }
 
 #[utoipa::path(get, path = "/api/v1/wishlist", tag = "account", security(("bearer" = [])),
-    responses((status = 200, body = [ProductView]), (status = 401, body = ErrorBody)))]
+    params(PageQuery), responses((status = 200, body = ProductPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn wishlist_list(
     State(ctx): State<AppContext>,
     CurrentUser(user): CurrentUser,
-) -> Result<Json<Vec<ProductView>>, ApiError> {
-    Ok(Json(wishlist::list(&ctx, &user).await?))
+    page: Listing,
+) -> Result<Json<Paginated<ProductView>>, ApiError> {
+    Ok(page.answer_all(wishlist::list(&ctx, &user).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -144,21 +137,23 @@ pub struct WishlistRequest {
 }
 
 #[utoipa::path(post, path = "/api/v1/wishlist", tag = "account", security(("bearer" = [])), request_body = WishlistRequest,
-    responses((status = 201, description = "Added"), (status = 200, description = "Already there"), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = ProductPage, description = "Added; the wishlist's first page"), (status = 200, body = ProductPage, description = "Already there"), (status = 404, body = ErrorBody)))]
 async fn wishlist_add(
     State(ctx): State<AppContext>,
     CurrentUser(user): CurrentUser,
+    page: Listing,
     ApiJson(req): ApiJson<WishlistRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let added = wishlist::add(&ctx, &user, req.product_id.trim()).await?;
     let items = wishlist::list(&ctx, &user).await?;
+    // The wishlist as `GET /wishlist` answers it (a replay after a crash answers with that).
     Ok((
         if added {
             StatusCode::CREATED
         } else {
             StatusCode::OK
         },
-        Json(items),
+        page.answer_all(items),
     ))
 }
 

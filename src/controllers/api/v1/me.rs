@@ -1,6 +1,6 @@
 //! `/api/v1/me*`: the signed-in user's profile, password and address book.
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::IntoResponse,
     Json,
@@ -16,11 +16,10 @@ use crate::{
         accounts::addresses::{self, AddressView, BookAddress, Content, Defaults},
         users::Profile,
     },
-    settings::Settings,
     views::api::{AddressPage, ErrorBody},
     web::{
         extract::{ApiJson, ApiSession, CurrentUser},
-        pagination::PageQuery,
+        pagination::{Listing, PageQuery},
     },
 };
 
@@ -159,10 +158,8 @@ async fn put_address(
 async fn list_addresses(
     State(ctx): State<AppContext>,
     user: CurrentUser,
-    OriginalUri(uri): OriginalUri,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let all = addresses::list(&ctx.db, user.0.id).await?;
     let count = all.len() as u64;
     let skip = usize::try_from((page.page - 1) * page.page_size).unwrap_or(usize::MAX);
@@ -173,12 +170,7 @@ async fn list_addresses(
         .take(take)
         .map(BookAddress::from)
         .collect();
-    Ok(Json(page.wrap(
-        results,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(results, count))
 }
 
 /// An address for the book: API.md's address object and which defaults it is.

@@ -6,6 +6,7 @@ pub mod back_office;
 pub mod cart;
 pub mod catalogue;
 pub mod customers;
+pub mod invoices;
 pub mod me;
 pub mod openapi;
 pub mod orders;
@@ -28,6 +29,7 @@ pub fn routes(ctx: &AppContext) -> Vec<Routes> {
         cart::routes(),
         orders::routes(),
         payments::routes(),
+        invoices::routes(),
         webhooks::routes(),
         customers::routes(),
         api_keys::routes(),

@@ -10,8 +10,8 @@ use utoipa::{
 };
 
 use super::{
-    admin_users, admin_webhooks, api_keys, auth, back_office, cart, catalogue, customers, me,
-    orders, payments, shipping, shop, webhooks,
+    admin_users, admin_webhooks, api_keys, auth, back_office, cart, catalogue, customers, invoices,
+    me, orders, payments, shipping, shop, webhooks,
 };
 
 struct BearerAuth;
@@ -146,7 +146,7 @@ impl Modify for CommonErrors {
         cart::show, cart::add_item, cart::update_item, cart::remove_item, cart::apply_coupon, cart::remove_coupon,
         orders::place, orders::list, orders::show, orders::cancel, orders::ship, orders::complete,
         orders::refund, orders::mark_paid, orders::pay, orders::invoice, orders::credit_note,
-        payments::list,
+        payments::list, payments::show, invoices::list, invoices::show,
         webhooks::stripe_webhook,
         customers::list, customers::create, customers::update, customers::destroy, customers::moderate,
         customers::wishlist_list, customers::wishlist_add, customers::wishlist_remove,
@@ -156,7 +156,7 @@ impl Modify for CommonErrors {
         back_office::list_promos, back_office::create_promo, back_office::show_promo,
         back_office::update_promo, back_office::delete_promo,
         back_office::list_purchase_orders, back_office::create_purchase_order,
-        back_office::show_purchase_order, back_office::receive_purchase_order,
+        back_office::show_purchase_order, back_office::receive_purchase_order, back_office::cancel_purchase_order,
         back_office::ledger, back_office::adjust,
         back_office::list_notifications, back_office::mark_notification, back_office::delete_notification,
         back_office::list_tax_rates, back_office::create_tax_rate, back_office::update_tax_rate,

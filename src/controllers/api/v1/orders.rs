@@ -1,6 +1,6 @@
 //! `/api/v1/checkout`, `/api/v1/orders*`: API.md "Checkout, orders, payments".
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{Path, Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -28,7 +28,7 @@ use crate::{
     web::{
         extract::{ApiJson, ClientId, CurrentUser, MaybeUser, OptionalJson},
         idempotency::shows_secret,
-        pagination::PageQuery,
+        pagination::{Listing, PageQuery},
     },
 };
 
@@ -281,11 +281,9 @@ impl OrderQuery {
 async fn list(
     State(ctx): State<AppContext>,
     CurrentUser(user): CurrentUser,
-    OriginalUri(uri): OriginalUri,
     Query(filter): Query<OrderQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let filter = filter.parse()?;
     let (rows, count) = orders::list(
         &ctx.db,
@@ -295,12 +293,7 @@ async fn list(
         page.page_size,
     )
     .await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 fn order_id(id: &str) -> Result<Uuid, AppError> {

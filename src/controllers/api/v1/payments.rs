@@ -1,7 +1,7 @@
 //! `/api/v1/transactions`: every payment, refund and failed attempt (API.md "Checkout,
 //! orders, payments").
 use axum::{
-    extract::{OriginalUri, Query, State},
+    extract::{Path, Query, State},
     response::IntoResponse,
     Json,
 };
@@ -11,11 +11,16 @@ use uuid::Uuid;
 
 use crate::{
     domain::validation::FieldErrors,
-    errors::ApiError,
-    models::{actor::Actor, payments},
-    settings::Settings,
+    errors::{ApiError, AppError},
+    models::{
+        actor::Actor,
+        payments::{self, TransactionView},
+    },
     views::api::{ErrorBody, TransactionPage},
-    web::{extract::CurrentUser, pagination::PageQuery},
+    web::{
+        extract::CurrentUser,
+        pagination::{Listing, PageQuery},
+    },
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -30,11 +35,9 @@ pub struct TransactionQuery {
 async fn list(
     State(ctx): State<AppContext>,
     CurrentUser(user): CurrentUser,
-    OriginalUri(uri): OriginalUri,
     Query(q): Query<TransactionQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let order = match q.order.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
         Some(o) => {
             Some(Uuid::parse_str(o).map_err(|_| FieldErrors::single("order", "Must be an id."))?)
@@ -49,12 +52,21 @@ async fn list(
         page.page_size,
     )
     .await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
+}
+
+#[utoipa::path(get, path = "/api/v1/transactions/{id}", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = TransactionView),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "No such transaction, or not the caller's")))]
+pub(crate) async fn show(
+    State(ctx): State<AppContext>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<TransactionView>, ApiError> {
+    let pid = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    Ok(Json(
+        payments::find_transaction(&ctx.db, &Actor::user(&user), pid).await?,
+    ))
 }
 
 #[must_use]
@@ -62,4 +74,5 @@ pub fn routes() -> Routes {
     Routes::new()
         .prefix("/api/v1")
         .add("/transactions", axum::routing::get(list))
+        .add("/transactions/{id}", axum::routing::get(show))
 }

@@ -1,7 +1,7 @@
 //! Shipping by destination (API.md "Checkout" and "Back office"): the methods that ship the
 //! caller's cart to a country, and the admin's zones and methods.
 use axum::{
-    extract::{OriginalUri, Path, Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::IntoResponse,
     Json,
@@ -24,11 +24,10 @@ use crate::{
             zones::{self, ZoneView},
         },
     },
-    settings::Settings,
     views::api::{ErrorBody, MethodPage, OfferPage, ZonePage},
     web::{
         extract::{AdminOnly, ApiJson, Authorized},
-        pagination::PageQuery,
+        pagination::{Listing, PageQuery},
     },
 };
 
@@ -54,11 +53,9 @@ pub struct OffersQuery {
 async fn offers(
     State(ctx): State<AppContext>,
     caller: CartCaller,
-    OriginalUri(uri): OriginalUri,
     Query(q): Query<OffersQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let country = match q.country.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(c) => {
@@ -85,12 +82,7 @@ async fn offers(
     let skip = usize::try_from((page.page - 1) * page.page_size).unwrap_or(usize::MAX);
     let take = usize::try_from(page.page_size).unwrap_or(usize::MAX);
     let results = all.into_iter().skip(skip).take(take).collect();
-    Ok(Json(page.wrap(
-        results,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(results, count))
 }
 
 // ---- zones -----------------------------------------------------------------------------
@@ -118,17 +110,10 @@ pub struct ZonePatch {
 async fn list_zones(
     State(ctx): State<AppContext>,
     _a: Admin,
-    OriginalUri(uri): OriginalUri,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let (rows, count) = zones::list(&ctx.db, page.page, page.page_size).await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/shipping-zones", tag = "back office", security(("bearer" = [])), request_body = ZoneRequest,
@@ -252,18 +237,11 @@ pub struct MethodQuery {
 async fn list_methods(
     State(ctx): State<AppContext>,
     _a: Admin,
-    OriginalUri(uri): OriginalUri,
     Query(q): Query<MethodQuery>,
-    Query(page): Query<PageQuery>,
+    page: Listing,
 ) -> Result<impl IntoResponse, ApiError> {
-    let page = page.parse()?;
     let (rows, count) = methods::list(&ctx.db, q.zone, page.page, page.page_size).await?;
-    Ok(Json(page.wrap(
-        rows,
-        count,
-        &Settings::get(&ctx).base_url,
-        &uri,
-    )))
+    Ok(page.answer(rows, count))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/shipping-methods", tag = "back office", security(("bearer" = [])), request_body = MethodRequest,
