@@ -22,6 +22,7 @@ mod m20261204_000015_guest_orders;
 mod m20261204_000016_order_events_created;
 mod m20261204_000017_refunds;
 mod m20261205_000018_back_office;
+mod m20261205_000019_email_change;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000016_order_events_created::Migration),
             Box::new(m20261204_000017_refunds::Migration),
             Box::new(m20261205_000018_back_office::Migration),
+            Box::new(m20261205_000019_email_change::Migration),
         ]
     }
 }

@@ -31,6 +31,18 @@ pub enum Mail {
         token: String,
         valid_minutes: i64,
     },
+    /// To the new address: the link that makes the change.
+    EmailChange {
+        first_name: String,
+        token: String,
+        new_email: String,
+        valid_hours: i64,
+    },
+    /// To the old address: a change was asked for.
+    EmailChangeNotice {
+        first_name: String,
+        new_email: String,
+    },
     /// Order confirmation, cancellation or expiry.
     Order {
         kind: OrderMail,
@@ -61,6 +73,8 @@ impl Mail {
             Self::Welcome { .. } => "welcome",
             Self::VerifyEmail { .. } => "verify_email",
             Self::PasswordReset { .. } => "password_reset",
+            Self::EmailChange { .. } => "email_change",
+            Self::EmailChangeNotice { .. } => "email_change_notice",
             Self::Order {
                 kind: OrderMail::Placed,
                 ..
@@ -105,6 +119,26 @@ impl Mail {
                 "first_name": first_name,
                 "reset_url": format!("{base}/reset?token={token}"),
                 "valid_minutes": valid_minutes,
+            }),
+            Self::EmailChange {
+                first_name,
+                token,
+                new_email,
+                valid_hours,
+            } => json!({
+                "first_name": first_name,
+                "new_email": new_email,
+                "confirm_url": format!("{base}/account/email/confirm?token={token}"),
+                "valid_hours": valid_hours,
+            }),
+            Self::EmailChangeNotice {
+                first_name,
+                new_email,
+            } => json!({
+                "first_name": first_name,
+                "new_email": new_email,
+                "account_url": format!("{base}/account"),
+                "forgot_url": format!("{base}/forgot"),
             }),
             Self::Order {
                 first_name, vars, ..

@@ -27,6 +27,8 @@ pub fn hash_secret(raw: &str) -> String {
 pub enum OneTimeKind {
     VerifyEmail,
     PasswordReset,
+    /// Confirms a new address; the token carries it (`new_email`).
+    EmailChange,
 }
 
 impl OneTimeKind {
@@ -34,6 +36,7 @@ impl OneTimeKind {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::PasswordReset => "password_reset",
+            Self::EmailChange => "email_change",
         }
     }
 }
@@ -48,6 +51,20 @@ pub async fn issue_one_time<C: ConnectionTrait>(
     kind: OneTimeKind,
     ttl: Duration,
 ) -> AppResult<String> {
+    issue_carrying(db, user_id, kind, ttl, None).await
+}
+
+/// As [`issue_one_time`], the token carrying the new address it confirms.
+///
+/// # Errors
+/// Database errors.
+pub async fn issue_carrying<C: ConnectionTrait>(
+    db: &C,
+    user_id: i32,
+    kind: OneTimeKind,
+    ttl: Duration,
+    new_email: Option<&str>,
+) -> AppResult<String> {
     let raw = new_secret();
     let now = Utc::now();
     user_tokens::ActiveModel {
@@ -57,6 +74,7 @@ pub async fn issue_one_time<C: ConnectionTrait>(
         expires_at: Set((now + ttl).into()),
         used_at: Set(None),
         created_at: Set(now.into()),
+        new_email: Set(new_email.map(str::to_string)),
         ..Default::default()
     }
     .insert(db)
@@ -74,6 +92,18 @@ pub async fn consume_one_time<C: ConnectionTrait>(
     kind: OneTimeKind,
     raw: &str,
 ) -> AppResult<i32> {
+    Ok(consume_token(db, kind, raw).await?.user_id)
+}
+
+/// As [`consume_one_time`], answering the whole token (what it carries too).
+///
+/// # Errors
+/// `AppError::Unprocessable("invalid_token")` for unknown, used or expired tokens.
+pub async fn consume_token<C: ConnectionTrait>(
+    db: &C,
+    kind: OneTimeKind,
+    raw: &str,
+) -> AppResult<user_tokens::Model> {
     let invalid = invalid_token;
     if raw.is_empty() || raw.len() > 200 {
         return Err(invalid());
@@ -91,12 +121,11 @@ pub async fn consume_one_time<C: ConnectionTrait>(
     if res.rows_affected != 1 {
         return Err(invalid());
     }
-    let token = user_tokens::Entity::find()
+    user_tokens::Entity::find()
         .filter(user_tokens::Column::TokenHash.eq(&hash))
         .one(db)
         .await?
-        .ok_or_else(invalid)?;
-    Ok(token.user_id)
+        .ok_or_else(invalid)
 }
 
 /// The user whose one-time token `raw` was already used (for saying "done already" to a
@@ -131,6 +160,18 @@ pub async fn peek_one_time<C: ConnectionTrait>(
     kind: OneTimeKind,
     raw: &str,
 ) -> AppResult<i32> {
+    Ok(peek_token(db, kind, raw).await?.user_id)
+}
+
+/// As [`peek_one_time`], answering the whole token.
+///
+/// # Errors
+/// `AppError::Unprocessable("invalid_token")` for unknown, used or expired tokens.
+pub async fn peek_token<C: ConnectionTrait>(
+    db: &C,
+    kind: OneTimeKind,
+    raw: &str,
+) -> AppResult<user_tokens::Model> {
     if raw.is_empty() || raw.len() > 200 {
         return Err(invalid_token());
     }
@@ -141,7 +182,6 @@ pub async fn peek_one_time<C: ConnectionTrait>(
         .filter(user_tokens::Column::ExpiresAt.gt(Utc::now()))
         .one(db)
         .await?
-        .map(|t| t.user_id)
         .ok_or_else(invalid_token)
 }
 

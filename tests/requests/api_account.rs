@@ -112,3 +112,152 @@ async fn address_is_404_until_saved_then_round_trips() {
     })
     .await;
 }
+
+/// Issue 20, item 2 (API): the change needs the password, waits for the link sent to the new
+/// address, tells the old one, and once confirmed ends every token of the account.
+#[tokio::test]
+#[parallel]
+async fn an_email_change_waits_for_the_link_and_then_ends_every_session() {
+    with_app(|server, ctx| async move {
+        let ann = bearer(&access_token(&server, &ctx, "ann@example.com", Role::Customer).await);
+        user(&ctx, "bob@example.com", Role::Customer).await;
+        let change = |body: Value| {
+            server
+                .post("/api/v1/me/email")
+                .add_header(ann.0.clone(), ann.1.clone())
+                .json(&body)
+        };
+        for (body, field) in [
+            (
+                json!({"new_email": "ann.new@example.com", "password": "wrong password!"}),
+                "password",
+            ),
+            (
+                json!({"new_email": "not an address", "password": PASSWORD}),
+                "new_email",
+            ),
+            (
+                json!({"new_email": "ANN@example.com", "password": PASSWORD}),
+                "new_email",
+            ),
+            (
+                json!({"new_email": "bob@example.com", "password": PASSWORD}),
+                "new_email",
+            ),
+        ] {
+            let res = change(body).await;
+            let err = assert_error(&res, 422, "validation_failed");
+            assert!(err["error"]["details"][field].is_array(), "{err}");
+        }
+        assert!(mails_to(&ctx, "ann.new@example.com").await.is_empty());
+        assert_error(
+            &server
+                .post("/api/v1/me/email")
+                .json(&json!({"new_email": "x@example.com", "password": PASSWORD}))
+                .await,
+            401,
+            "unauthorized",
+        );
+
+        // A first request, then a second: only the newest link works.
+        assert_eq!(
+            change(json!({"new_email": "ann.old-idea@example.com", "password": PASSWORD}))
+                .await
+                .status_code(),
+            202
+        );
+        let stale = token_from_mail(&ctx, "ann.old-idea@example.com", "email_change").await;
+        assert_eq!(
+            change(json!({"new_email": "Ann.New@Example.com", "password": PASSWORD}))
+                .await
+                .status_code(),
+            202
+        );
+        let token = token_from_mail(&ctx, "ann.new@example.com", "email_change").await;
+        let notices: Vec<_> = mails_to(&ctx, "ann@example.com")
+            .await
+            .into_iter()
+            .filter(|m| m.kind == "email_change_notice")
+            .collect();
+        assert_eq!(notices.len(), 2);
+        assert!(notices[1].text_body.contains("ann.new@example.com"));
+        assert!(
+            !notices[1].text_body.contains(&token),
+            "the old address never gets the link"
+        );
+        // Nothing changed yet.
+        let me: Value = server
+            .get("/api/v1/me")
+            .add_header(ann.0.clone(), ann.1.clone())
+            .await
+            .json();
+        assert_eq!(me["email"], "ann@example.com");
+
+        let confirm = |t: String| {
+            server
+                .post("/api/v1/auth/email/confirm")
+                .json(&json!({"token": t}))
+        };
+        assert_error(&confirm(stale).await, 422, "invalid_token");
+        assert_error(&confirm("forged".into()).await, 422, "invalid_token");
+        assert_eq!(confirm(token.clone()).await.status_code(), 204);
+        assert_error(&confirm(token).await, 422, "invalid_token");
+
+        // The old token stops at once; the old address no longer signs in, the new one does.
+        assert_error(
+            &server
+                .get("/api/v1/me")
+                .add_header(ann.0.clone(), ann.1.clone())
+                .await,
+            401,
+            "unauthorized",
+        );
+        let old = server
+            .post("/api/v1/auth/login")
+            .json(&json!({"email": "ann@example.com", "password": PASSWORD}))
+            .await;
+        assert_error(&old, 401, "unauthorized");
+        let fresh = login(&server, "ann.new@example.com", PASSWORD).await;
+        assert_eq!(fresh["user"]["email"], "ann.new@example.com");
+        let me: Value = server
+            .get("/api/v1/me")
+            .add_header(
+                "authorization",
+                format!("Bearer {}", fresh["access"].as_str().unwrap()),
+            )
+            .await
+            .json();
+        assert_eq!(me["email_verified"], true);
+    })
+    .await;
+}
+
+/// A pending change dies with a new password: an intruder's link stops working once the
+/// owner, warned by the notice, changes it.
+#[tokio::test]
+#[parallel]
+async fn a_new_password_voids_a_pending_email_change() {
+    with_app(|server, ctx| async move {
+        let ann = bearer(&access_token(&server, &ctx, "ann@example.com", Role::Customer).await);
+        let res = server
+            .post("/api/v1/me/email")
+            .add_header(ann.0.clone(), ann.1.clone())
+            .json(&json!({"new_email": "intruder@example.com", "password": PASSWORD}))
+            .await;
+        assert_eq!(res.status_code(), 202);
+        let token = token_from_mail(&ctx, "intruder@example.com", "email_change").await;
+        let changed = server
+            .post("/api/v1/me/password")
+            .add_header(ann.0.clone(), ann.1.clone())
+            .json(&json!({"current_password": PASSWORD, "new_password": "another horse battery"}))
+            .await;
+        assert_eq!(changed.status_code(), 204);
+        let used = server
+            .post("/api/v1/auth/email/confirm")
+            .json(&json!({"token": token}))
+            .await;
+        assert_error(&used, 422, "invalid_token");
+        login(&server, "ann@example.com", "another horse battery").await;
+    })
+    .await;
+}

@@ -44,8 +44,11 @@ fn who(method: &str, path: &str) -> Who {
         | "/me/password"
         | "/me/sessions/revoke"
         | "/me/address"
+        | "/me/email"
         | "/checkout"
-        | "/transactions" => Who::User,
+        | "/transactions"
+        | "/invoices" => Who::User,
+        "/transactions/{id}" | "/invoices/{number}" => Who::Scoped,
         "/me/addresses" => Who::User,
         "/me/addresses/{id}" => Who::Scoped,
         // Priced for the caller's cart, which a guest has too.

@@ -349,3 +349,117 @@ async fn a_shopper_sent_to_log_in_from_the_checkout_who_registers_lands_back_the
     })
     .await;
 }
+
+/// Issue 20, item 2 (pages): the account page asks for the new address and the password, the
+/// mail's link only shows a button, and the button changes the address and signs everyone out.
+#[tokio::test]
+#[parallel]
+async fn the_account_page_changes_the_email_through_the_link() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "ann@example.com", Role::Customer).await;
+        user(&ctx, "bob@example.com", Role::Customer).await;
+        let csrf = sign_in(&server, "ann@example.com").await;
+        let html = server.get("/account").await.text();
+        assert_css_exists(
+            &html,
+            "form[action='/account/email'] input[name='new_email']",
+        );
+
+        let refused = server
+            .post("/account/email")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("new_email", "bob@example.com"),
+                ("password", "not it at all"),
+            ])
+            .await;
+        assert_eq!(refused.status_code(), 422);
+        let html = refused.text();
+        assert!(html.contains("This is not your password."), "{html}");
+        // Whether an address has an account is told only to who knows the password.
+        assert!(!html.contains("already exists"), "{html}");
+        assert_css_exists(&html, "#new_email[value='bob@example.com']");
+        let taken = server
+            .post("/account/email")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("new_email", "bob@example.com"),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(taken.status_code(), 422);
+        assert!(taken
+            .text()
+            .contains("An account with this e-mail address already exists."));
+
+        let asked = server
+            .post("/account/email")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("new_email", "ann.new@example.com"),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(asked.status_code(), 303, "{}", asked.text());
+        let html = server.get("/account").await.text();
+        assert!(
+            html.contains("We sent a link to ann.new@example.com"),
+            "{html}"
+        );
+        assert!(html.contains("Signed in as <strong>ann@example.com</strong>"));
+        let token = token_from_mail(&ctx, "ann.new@example.com", "email_change").await;
+
+        // The link only asks; a forged one says it cannot.
+        let form = server
+            .get(&format!("/account/email/confirm?token={token}"))
+            .await;
+        form.assert_status_ok();
+        assert_css_exists(&form.text(), "#confirm-new-email");
+        assert!(form.text().contains("ann.new@example.com"));
+        assert_eq!(
+            server
+                .get("/account/email/confirm?token=forged")
+                .await
+                .status_code(),
+            422
+        );
+        let me = users::Entity::find()
+            .filter(users::Column::Email.eq("ann@example.com"))
+            .one(&ctx.db)
+            .await
+            .unwrap();
+        assert!(me.is_some(), "following the link alone changes nothing");
+
+        let done = server
+            .post("/account/email/confirm")
+            .form(&[("csrf_token", csrf.as_str()), ("token", token.as_str())])
+            .await;
+        assert_eq!(done.status_code(), 303, "{}", done.text());
+        assert_eq!(done.headers()["location"], "/login");
+        let login_page = server.get("/login").await.text();
+        assert!(
+            login_page.contains("Your e-mail address is now ann.new@example.com."),
+            "{login_page}"
+        );
+        // Signed out: the account page sends to the login.
+        let account = server.get("/account").await;
+        assert_eq!(account.status_code(), 303);
+        assert!(account.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"));
+        let again = server
+            .get(&format!("/account/email/confirm?token={token}"))
+            .await;
+        assert_eq!(again.status_code(), 422);
+        assert_ne!(
+            post_login(&server, "ann@example.com", None)
+                .await
+                .status_code(),
+            303,
+            "the old address no longer signs in"
+        );
+        sign_in(&server, "ann.new@example.com").await;
+    })
+    .await;
+}

@@ -311,7 +311,7 @@ async fn account_page(
     page: &Page,
     status: StatusCode,
     form: Value,
-    errors: [(&str, Value); 3],
+    errors: [(&str, Value); 4],
 ) -> PageResult {
     let user = page
         .user
@@ -346,11 +346,12 @@ async fn account_page(
         .await
 }
 
-fn no_errors() -> [(&'static str, Value); 3] {
+fn no_errors() -> [(&'static str, Value); 4] {
     [
         ("profile_errors", json!({})),
         ("password_errors", json!({})),
         ("address_errors", json!({})),
+        ("email_errors", json!({})),
     ]
 }
 
@@ -427,6 +428,108 @@ async fn change_password(page: Page, Form(f): Form<PasswordForm>) -> PageResult 
             account_page(&page, StatusCode::UNPROCESSABLE_ENTITY, Value::Null, errs).await
         }
     }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct EmailForm {
+    new_email: String,
+    password: String,
+}
+
+/// Asks for the change: the link goes to the new address, the notice to the current one.
+async fn change_email(page: Page, Form(f): Form<EmailForm>) -> PageResult {
+    let user = page.require_user()?.clone();
+    match accounts::email_change::request(&page.ctx, &user, &f.new_email, &f.password).await {
+        Ok(()) => {
+            flash(
+                &page.session,
+                "success",
+                format!(
+                    "We sent a link to {}: your e-mail address changes when you follow it. We told {} too.",
+                    f.new_email.trim(),
+                    user.email
+                ),
+            )
+            .await;
+            Ok(Redirect::to("/account").into_response())
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let mut errs = no_errors();
+            errs[3].1 = errors_json(&errors);
+            account_page(
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({ "new_email": f.new_email }),
+                errs,
+            )
+            .await
+        }
+    }
+}
+
+/// The link in the mail only asks (a mail scanner fetching links changes nothing); the
+/// button makes the change.
+async fn confirm_email_form(page: Page, Query(q): Query<TokenQuery>) -> PageResult {
+    match accounts::email_change::pending(&page.ctx, &q.token).await {
+        Ok((user, new_email)) => {
+            page.render(
+                "account/email_confirm.html",
+                "Confirm your new e-mail address",
+                json!({ "confirm": true, "token": q.token, "old_email": user.email, "new_email": new_email }),
+            )
+            .await
+        }
+        Err(AppError::Unprocessable { .. } | AppError::NotFound) => {
+            email_confirm_outcome(&page).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn confirm_email(page: Page, Form(q): Form<TokenQuery>) -> PageResult {
+    match accounts::email_change::confirm(&page.ctx, &q.token).await {
+        Ok(user) => {
+            // Every session of the account ended, this browser's too.
+            sign_out(&page.session).await?;
+            flash(
+                &page.session,
+                "success",
+                format!(
+                    "Your e-mail address is now {}. Every device has been signed out: sign in with the new address.",
+                    user.email
+                ),
+            )
+            .await;
+            Ok(Redirect::to("/login").into_response())
+        }
+        Err(AppError::Unprocessable { .. } | AppError::NotFound) => {
+            email_confirm_outcome(&page).await
+        }
+        Err(AppError::Validation(f)) => {
+            let message = f.0.values().flatten().next().cloned().unwrap_or_default();
+            page.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/email_confirm.html",
+                "Confirm your new e-mail address",
+                json!({ "ok": false, "message": message }),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A link that cannot (or can no longer) change anything.
+async fn email_confirm_outcome(page: &Page) -> PageResult {
+    page.render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "account/email_confirm.html",
+        "Confirm your new e-mail address",
+        json!({ "ok": false }),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, Default, serde::Serialize)]
@@ -654,6 +757,11 @@ pub fn routes() -> Routes {
         .add("/account", get(show))
         .add("/account/profile", post(update_profile))
         .add("/account/password", post(change_password))
+        .add("/account/email", post(change_email))
+        .add(
+            "/account/email/confirm",
+            get(confirm_email_form).post(confirm_email),
+        )
         .add("/account/sessions/revoke", post(sign_out_elsewhere))
         .add("/account/addresses", post(add_address))
         .add(

@@ -24,6 +24,8 @@ pub enum Purpose {
     Verification,
     /// A guest's order confirmation: anyone can name any address at a guest checkout.
     GuestOrder,
+    /// A link confirming a new address for an account.
+    EmailChange,
 }
 
 impl Purpose {
@@ -33,6 +35,7 @@ impl Purpose {
             Self::SignUp => "signup",
             Self::Verification => "verify",
             Self::GuestOrder => "guest-order",
+            Self::EmailChange => "email-change",
         }
     }
 }

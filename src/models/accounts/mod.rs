@@ -1,6 +1,7 @@
 //! Account use-cases: registration, login, tokens, verification, password reset, profile and
 //! admin user management. Called by the API, the shop pages, the admin pages and tasks.
 pub mod addresses;
+pub mod email_change;
 pub mod mail_limits;
 pub mod passwords;
 pub mod revocation;
@@ -488,6 +489,8 @@ pub async fn reset_password(ctx: &AppContext, token: &str, password: &str) -> Ap
         .ok_or(AppError::NotFound)?;
     let user = set_password_hash(&txn, user, hash).await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::PasswordReset).await?;
+    // A pending change of address may be an intruder's: a new password voids it.
+    tokens::void_one_time(&txn, user.id, OneTimeKind::EmailChange).await?;
     // A reset proves control of the mailbox.
     if user.email_verified_at.is_none() {
         let mut a: users::ActiveModel = user.clone().into();
@@ -526,6 +529,7 @@ pub async fn change_password(
     let hash = passwords::hash(new).await?;
     let txn = super::db::write_txn(&ctx.db).await?;
     let user = set_password_hash(&txn, user, hash).await?;
+    tokens::void_one_time(&txn, user.id, OneTimeKind::EmailChange).await?;
     let user = end_other_sessions(&txn, user.id, keep).await?;
     super::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;

@@ -148,6 +148,17 @@ async fn verify(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/email/confirm", tag = "auth", request_body = TokenRequest,
+    description = "Follows the link an e-mail change sent to the new address: the account signs in with it from now on (verified), and every session and token of the account ends.",
+    responses((status = 204), (status = 422, body = ErrorBody, description = "`invalid_token`, or the address was taken meanwhile")))]
+pub(crate) async fn confirm_email(
+    State(ctx): State<AppContext>,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::email_change::confirm(&ctx, &req.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ForgotRequest {
     pub email: String,
@@ -191,6 +202,7 @@ pub fn routes() -> Routes {
         .add("/refresh", axum::routing::post(refresh))
         .add("/logout", axum::routing::post(logout))
         .add("/verify", axum::routing::post(verify))
+        .add("/email/confirm", axum::routing::post(confirm_email))
         .add("/forgot", axum::routing::post(forgot))
         .add("/reset", axum::routing::post(reset))
 }

@@ -75,6 +75,30 @@ async fn password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChangeRequest {
+    /// The address to sign in with once confirmed.
+    #[schema(max_length = 254, format = "email")]
+    pub new_email: String,
+    /// The account's current password.
+    pub password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "account", security(("bearer" = [])), request_body = EmailChangeRequest,
+    description = "Sends a confirmation link to `new_email` and tells the current address. Nothing changes until the link is followed (`POST /auth/email/confirm`, or the page it opens); then the new address is verified and every session and token of the account ends.",
+    responses((status = 202, description = "The link is on its way"), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "A malformed, unchanged or taken address, or a wrong password"),
+        (status = 429, body = ErrorBody, description = "Too many wrong passwords, or too many links to that address")))]
+pub(crate) async fn change_email(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<EmailChangeRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::email_change::request(&ctx, &user.0, &req.new_email, &req.password).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 #[utoipa::path(post, path = "/api/v1/me/sessions/revoke", tag = "account", security(("bearer" = [])),
     description = "Ends every session of the caller (browser sessions and API tokens, access tokens at once) except the one making this request.",
     responses((status = 204), (status = 401, body = ErrorBody)))]
@@ -293,6 +317,7 @@ pub fn routes() -> Routes {
         .prefix("/api/v1/me")
         .add("/", axum::routing::get(show).patch(update))
         .add("/password", axum::routing::post(password))
+        .add("/email", axum::routing::post(change_email))
         .add("/sessions/revoke", axum::routing::post(revoke_sessions))
         .add(
             "/address",

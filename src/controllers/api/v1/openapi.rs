@@ -131,8 +131,8 @@ impl Modify for CommonErrors {
     info(title = "Emporium API", version = "1", description = "Contract: API.md. Errors always use the `ErrorBody` shape."),
     modifiers(&BearerAuth, &CommonErrors),
     paths(
-        auth::register, auth::login, auth::refresh, auth::logout, auth::verify, auth::forgot, auth::reset,
-        me::show, me::update, me::password, me::revoke_sessions, me::show_address, me::put_address,
+        auth::register, auth::login, auth::refresh, auth::logout, auth::verify, auth::confirm_email, auth::forgot, auth::reset,
+        me::show, me::update, me::password, me::change_email, me::revoke_sessions, me::show_address, me::put_address,
         me::list_addresses, me::create_address, me::update_address, me::delete_address,
         admin_users::list, admin_users::create, admin_users::show, admin_users::update, admin_users::destroy,
         shop::show,

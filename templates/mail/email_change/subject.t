@@ -1,0 +1,1 @@
+Confirm your new e-mail address for {{ shop_name }}

@@ -1,0 +1,1 @@
+A change of your {{ shop_name }} e-mail address was requested
