@@ -217,6 +217,43 @@ pub async fn own(
     })
 }
 
+/// Every review a user wrote, newest first (their personal-data export).
+///
+/// # Errors
+/// Database errors.
+pub async fn by_user<C: ConnectionTrait>(db: &C, user_id: i32) -> AppResult<Vec<ReviewView>> {
+    let rows = reviews::Entity::find()
+        .filter(reviews::Column::UserId.eq(user_id))
+        .order_by_desc(reviews::Column::Id)
+        .all(db)
+        .await?;
+    views(db, rows).await
+}
+
+/// Deletes every review a user wrote (their account is closing) and recomputes the ratings
+/// of the products they rated, in the caller's transaction; the caller invalidates the
+/// catalogue cache after committing.
+///
+/// # Errors
+/// Database errors.
+pub async fn erase_by_user<C: ConnectionTrait>(db: &C, user_id: i32) -> AppResult<usize> {
+    let rated: Vec<i32> = reviews::Entity::find()
+        .select_only()
+        .column(reviews::Column::ProductId)
+        .filter(reviews::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    reviews::Entity::delete_many()
+        .filter(reviews::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    for product_id in &rated {
+        refresh_rating(db, *product_id).await?;
+    }
+    Ok(rated.len())
+}
+
 /// Writes a customer's review of a product they bought.
 ///
 /// # Errors

@@ -261,3 +261,92 @@ async fn a_new_password_voids_a_pending_email_change() {
     })
     .await;
 }
+
+/// Issue 20, item 3 (API): the export holds everything the shop has on the caller; closing
+/// the account needs the password, waits for paid orders to ship, cancels unpaid ones, erases
+/// what is only about the person and keeps the books without it.
+#[tokio::test]
+#[parallel]
+async fn the_export_holds_everything_and_closing_erases_it_but_keeps_the_books() {
+    use crate::support::orders::{add, checkout, get, post, product, shop};
+    use emporium::models::_entities::{orders, users, wishlist_items};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let ann = bearer(&access_token(&server, &ctx, "ann@example.com", Role::Customer).await);
+        assert!(add(&server, &ann, shop.id("KTL-1"), 1).await.status_code().is_success());
+        let bought: Value = checkout(&server, &ann).await.json();
+        let bought_id = bought["id"].as_str().unwrap().to_string();
+        post(&server, &shop.admin, &format!("/api/v1/orders/{bought_id}/mark-paid"), json!({})).await.assert_status_ok();
+        post(&server, &ann, &format!("/api/v1/products/{}/reviews", shop.id("KTL-1")), json!({"rating": 4, "comment": "Boils fast."}))
+            .await
+            .assert_status(axum::http::StatusCode::CREATED);
+        post(&server, &ann, "/api/v1/wishlist", json!({"product_id": shop.id("MUG-2")})).await;
+        post(&server, &ann, "/api/v1/me/addresses", json!({"name": "Ann Home", "line1": "1 Fjord Road", "city": "Bergen", "postal_code": "5003", "country": "NO", "phone": "+47 5555"}))
+            .await
+            .assert_status(axum::http::StatusCode::CREATED);
+
+        let export = get(&server, &ann, "/api/v1/me/export").await;
+        export.assert_status_ok();
+        assert!(export.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+        let data: Value = export.json();
+        assert_eq!(data["profile"]["email"], "ann@example.com");
+        assert_eq!(data["addresses"][0]["line1"], "1 Fjord Road");
+        assert_eq!(data["orders"].as_array().unwrap().len(), 1);
+        assert_eq!(data["orders"][0]["id"], bought_id.as_str());
+        assert_eq!(data["invoices"].as_array().unwrap().len(), 1);
+        assert_eq!(data["reviews"][0]["comment"], "Boils fast.");
+        assert_eq!(data["wishlist"][0]["sku"], "MUG-2");
+        assert_error(&server.get("/api/v1/me/export").await, 401, "unauthorized");
+
+        let close = |who: &(axum::http::HeaderName, axum::http::HeaderValue), password: &str| {
+            server
+                .delete("/api/v1/me")
+                .add_header(who.0.clone(), who.1.clone())
+                .json(&json!({"password": password}))
+        };
+        let wrong = assert_error(&close(&ann, "not my password").await, 422, "validation_failed");
+        assert!(wrong["error"]["details"]["password"].is_array());
+        assert_error(&close(&shop.staff, PASSWORD).await, 409, "conflict");
+        // Paid and not shipped: the goods still need the address.
+        assert_error(&close(&ann, PASSWORD).await, 409, "conflict");
+        post(&server, &shop.admin, &format!("/api/v1/orders/{bought_id}/ship"), json!({})).await.assert_status_ok();
+
+        // An unpaid order is cancelled by the closing, and its stock released.
+        assert!(add(&server, &ann, shop.id("LMP-1"), 2).await.status_code().is_success());
+        let unpaid: Value = checkout(&server, &ann).await.json();
+        let lamp_before = product(&server, shop.id("LMP-1")).await["available"].as_i64().unwrap();
+        let invoice_number = data["invoices"][0]["number"].as_i64().unwrap();
+
+        assert_eq!(close(&ann, PASSWORD).await.status_code(), 204);
+        assert_error(&get(&server, &ann, "/api/v1/me").await, 401, "unauthorized");
+        let login = server.post("/api/v1/auth/login").json(&json!({"email": "ann@example.com", "password": PASSWORD})).await;
+        assert_error(&login, 401, "unauthorized");
+        assert_eq!(product(&server, shop.id("LMP-1")).await["available"].as_i64().unwrap(), lamp_before + 2);
+        let cancelled: Value = get(&server, &shop.admin, &format!("/api/v1/orders/{}", unpaid["id"].as_str().unwrap())).await.json();
+        assert_eq!(cancelled["status"], "cancelled");
+
+        // The account row stays, anonymised; nothing of Ann is left on it.
+        let row = users::Entity::find().filter(users::Column::Email.eq("ann@example.com")).one(&ctx.db).await.unwrap();
+        assert!(row.is_none());
+        let kept: Vec<orders::Model> = orders::Entity::find().filter(orders::Column::Email.contains("closed.invalid")).all(&ctx.db).await.unwrap();
+        assert_eq!(kept.len(), 2);
+        let closed = users::Entity::find_by_id(kept[0].user_id.unwrap()).one(&ctx.db).await.unwrap().unwrap();
+        assert!(!closed.active && closed.first_name.is_empty() && closed.email.ends_with("@closed.invalid"));
+        assert!(wishlist_items::Entity::find().filter(wishlist_items::Column::UserId.eq(closed.id)).all(&ctx.db).await.unwrap().is_empty());
+        for o in &kept {
+            assert!(!o.shipping_address.contains("Harbour") && o.shipping_address.contains("DE"), "{}", o.shipping_address);
+            assert!(!o.billing_address.contains("+49"), "{}", o.billing_address);
+        }
+        // The books: the invoice is still there for the admin, without the e-mail.
+        let invoice: Value = get(&server, &shop.admin, &format!("/api/v1/invoices/{invoice_number}")).await.json();
+        assert_eq!(invoice["order"]["id"], bought_id.as_str());
+        assert!(!invoice.to_string().contains("ann@example.com"));
+        // The review is gone and the rating follows.
+        let kettle = product(&server, shop.id("KTL-1")).await;
+        assert_eq!(kettle["review_count"], 0);
+        // The address is free for a new account.
+        user(&ctx, "ann@example.com", Role::Customer).await;
+    })
+    .await;
+}

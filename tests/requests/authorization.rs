@@ -45,6 +45,7 @@ fn who(method: &str, path: &str) -> Who {
         | "/me/sessions/revoke"
         | "/me/address"
         | "/me/email"
+        | "/me/export"
         | "/checkout"
         | "/transactions"
         | "/invoices" => Who::User,

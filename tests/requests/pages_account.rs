@@ -463,3 +463,64 @@ async fn the_account_page_changes_the_email_through_the_link() {
     })
     .await;
 }
+
+/// Issue 20, item 3 (pages): the account page downloads the data and closes the account with
+/// the password; a wrong one shows the form again.
+#[tokio::test]
+#[parallel]
+async fn the_account_page_downloads_the_data_and_closes_the_account() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "ann@example.com", Role::Customer).await;
+        let csrf = sign_in(&server, "ann@example.com").await;
+        let html = server.get("/account").await.text();
+        assert_css_exists(&html, "a#export-data[href='/account/export']");
+        let file = server.get("/account/export").await;
+        file.assert_status_ok();
+        assert!(file.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("my-data.json"));
+        assert_eq!(file.headers()["cache-control"], "no-store");
+        let data: serde_json::Value = file.json();
+        assert_eq!(data["profile"]["email"], "ann@example.com");
+
+        let wrong = server
+            .post("/account/close")
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("password", "not my password"),
+            ])
+            .await;
+        assert_eq!(wrong.status_code(), 422);
+        assert!(wrong.text().contains("This is not your password."));
+        let forged = server
+            .post("/account/close")
+            .form(&[("password", PASSWORD)])
+            .await;
+        assert_eq!(forged.status_code(), 403);
+
+        let closed = server
+            .post("/account/close")
+            .form(&[("csrf_token", csrf.as_str()), ("password", PASSWORD)])
+            .await;
+        assert_eq!(closed.status_code(), 303, "{}", closed.text());
+        assert_eq!(closed.headers()["location"], "/");
+        assert!(server
+            .get("/")
+            .await
+            .text()
+            .contains("Your account is closed"));
+        assert_eq!(
+            server.get("/account/export").await.status_code(),
+            303,
+            "signed out"
+        );
+        assert!(users::Entity::find()
+            .filter(users::Column::Email.eq("ann@example.com"))
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .is_none());
+    })
+    .await;
+}

@@ -311,7 +311,7 @@ async fn account_page(
     page: &Page,
     status: StatusCode,
     form: Value,
-    errors: [(&str, Value); 4],
+    errors: [(&str, Value); 5],
 ) -> PageResult {
     let user = page
         .user
@@ -346,12 +346,13 @@ async fn account_page(
         .await
 }
 
-fn no_errors() -> [(&'static str, Value); 4] {
+fn no_errors() -> [(&'static str, Value); 5] {
     [
         ("profile_errors", json!({})),
         ("password_errors", json!({})),
         ("address_errors", json!({})),
         ("email_errors", json!({})),
+        ("close_errors", json!({})),
     ]
 }
 
@@ -530,6 +531,56 @@ async fn email_confirm_outcome(page: &Page) -> PageResult {
         json!({ "ok": false }),
     )
     .await
+}
+
+/// The personal-data download: the same document as `GET /api/v1/me/export`.
+async fn export_data(page: Page) -> PageResult {
+    let user = page.require_user()?.clone();
+    let data = accounts::personal_data::export(&page.ctx, &user).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"my-data.json\"",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        axum::Json(data),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct CloseForm {
+    password: String,
+}
+
+async fn close_account(page: Page, Form(f): Form<CloseForm>) -> PageResult {
+    let user = page.require_user()?.clone();
+    match accounts::personal_data::close(&page.ctx, &user, &f.password).await {
+        Ok(()) => {
+            sign_out(&page.session).await?;
+            flash(
+                &page.session,
+                "success",
+                "Your account is closed and your personal data erased. Thank you for shopping with us.",
+            )
+            .await;
+            Ok(Redirect::to("/").into_response())
+        }
+        Err(AppError::Conflict(m)) => {
+            let mut errs = no_errors();
+            errs[4].1 = json!({ "_form": [m] });
+            account_page(&page, StatusCode::CONFLICT, Value::Null, errs).await
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let mut errs = no_errors();
+            errs[4].1 = errors_json(&errors);
+            account_page(&page, StatusCode::UNPROCESSABLE_ENTITY, Value::Null, errs).await
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default, serde::Serialize)]
@@ -758,6 +809,8 @@ pub fn routes() -> Routes {
         .add("/account/profile", post(update_profile))
         .add("/account/password", post(change_password))
         .add("/account/email", post(change_email))
+        .add("/account/export", get(export_data))
+        .add("/account/close", post(close_account))
         .add(
             "/account/email/confirm",
             get(confirm_email_form).post(confirm_email),

@@ -4,6 +4,7 @@ pub mod addresses;
 pub mod email_change;
 pub mod mail_limits;
 pub mod passwords;
+pub mod personal_data;
 pub mod revocation;
 
 use chrono::{Duration, Utc};

@@ -1,4 +1,5 @@
-//! `/api/v1/me*`: the signed-in user's profile, password and address book.
+//! `/api/v1/me*`: the signed-in user's profile, password, e-mail, address book, personal data
+//! and closing the account.
 use axum::{
     extract::{Path, State},
     http::StatusCode,
@@ -14,6 +15,7 @@ use crate::{
     models::{
         accounts,
         accounts::addresses::{self, AddressView, BookAddress, Content, Defaults},
+        accounts::personal_data::PersonalData,
         users::Profile,
     },
     views::api::{AddressPage, ErrorBody},
@@ -72,6 +74,44 @@ async fn password(
         accounts::Keep::api(family),
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "account", security(("bearer" = [])),
+    description = "Everything the shop holds on the caller, as one JSON document (sent as a file to save).",
+    responses((status = 200, body = PersonalData), (status = 401, body = ErrorBody)))]
+pub(crate) async fn export(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+) -> Result<impl IntoResponse, ApiError> {
+    let data = accounts::personal_data::export(&ctx, &user.0).await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"my-data.json\"",
+        )],
+        Json(data),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// The account's current password.
+    pub password: String,
+}
+
+#[utoipa::path(delete, path = "/api/v1/me", tag = "account", security(("bearer" = [])), request_body = CloseRequest,
+    description = "Closes the caller's account: personal data is erased or anonymised, unpaid orders are cancelled, orders and invoices are kept for the books without the e-mail, delivery address or phone, and every session and token ends.",
+    responses((status = 204), (status = 401, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "A staff account, or an order paid and not shipped yet"),
+        (status = 422, body = ErrorBody, description = "Wrong password")))]
+pub(crate) async fn close(
+    State(ctx): State<AppContext>,
+    user: CurrentUser,
+    ApiJson(req): ApiJson<CloseRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::personal_data::close(&ctx, &user.0, &req.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -315,7 +355,8 @@ async fn delete_address(
 pub fn routes() -> Routes {
     Routes::new()
         .prefix("/api/v1/me")
-        .add("/", axum::routing::get(show).patch(update))
+        .add("/", axum::routing::get(show).patch(update).delete(close))
+        .add("/export", axum::routing::get(export))
         .add("/password", axum::routing::post(password))
         .add("/email", axum::routing::post(change_email))
         .add("/sessions/revoke", axum::routing::post(revoke_sessions))

@@ -132,7 +132,7 @@ impl Modify for CommonErrors {
     modifiers(&BearerAuth, &CommonErrors),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::verify, auth::confirm_email, auth::forgot, auth::reset,
-        me::show, me::update, me::password, me::change_email, me::revoke_sessions, me::show_address, me::put_address,
+        me::show, me::update, me::close, me::export, me::password, me::change_email, me::revoke_sessions, me::show_address, me::put_address,
         me::list_addresses, me::create_address, me::update_address, me::delete_address,
         admin_users::list, admin_users::create, admin_users::show, admin_users::update, admin_users::destroy,
         shop::show,

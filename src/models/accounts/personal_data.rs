@@ -1,0 +1,300 @@
+//! A customer's personal data (issue 20): everything the shop holds on them as one document
+//! (`GET /me/export`, the account page's download), and closing the account (`DELETE /me`,
+//! "close my account").
+//!
+//! Closing erases what is only about the person — profile, address book, wishlist, cart,
+//! reviews, tokens, sessions, the mails kept in the outbox — and anonymises the account row,
+//! which stays (inactive, signing in impossible) because orders point at it, and the rows that
+//! named the customer as the one who acted (timelines, stock ledger). Orders and their
+//! invoices and credit notes stay for the books, as the law requires, with the billing address
+//! an invoice must name and without what it need not: the e-mail, the delivery address (the
+//! country is kept for tax reports) and phone numbers. An account with an order that is paid
+//! and not yet shipped is not closed (the goods still need their address); unpaid orders are
+//! cancelled first, releasing their stock.
+use chrono::Utc;
+use loco_rs::app::AppContext;
+use sea_orm::{
+    sea_query::{Expr, Query},
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{
+    addresses::{self, BookAddress},
+    end_other_sessions, passwords,
+    users::{self, Model, Profile},
+    Keep,
+};
+use crate::{
+    domain::order_status::OrderStatus,
+    errors::{AppError, AppResult},
+    models::{
+        _entities::{
+            addresses as address_rows, cart_items, carts, mail_outbox, order_events, orders,
+            refresh_tokens, stock_ledger, user_tokens, wishlist_items,
+        },
+        actor::Actor,
+        catalogue::views::ProductView,
+        idempotency::Produced,
+        invoices::{self, InvoiceFilter, InvoiceSummary},
+        orders::{self as order_model, Action, OrderView},
+        reviews::{self, ReviewView},
+        wishlist,
+    },
+};
+
+/// Everything the shop holds on one customer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonalData {
+    pub exported_at: String,
+    pub profile: Profile,
+    pub addresses: Vec<BookAddress>,
+    /// Every order, newest first, as the order pages show them.
+    pub orders: Vec<OrderView>,
+    pub invoices: Vec<InvoiceSummary>,
+    pub reviews: Vec<ReviewView>,
+    pub wishlist: Vec<ProductView>,
+}
+
+/// How many orders are read per query while exporting (bounded memory per step).
+const ORDER_BATCH: u64 = 200;
+
+/// # Errors
+/// Database errors.
+pub async fn export(ctx: &AppContext, user: &Model) -> AppResult<PersonalData> {
+    let db = &ctx.db;
+    let actor = Actor::user(user);
+    let mut all_orders = Vec::new();
+    let mut page = 1;
+    loop {
+        let (batch, count) = order_model::list(
+            db,
+            &actor,
+            &order_model::OrderFilter::default(),
+            page,
+            ORDER_BATCH,
+        )
+        .await?;
+        let done = batch.is_empty() || page * ORDER_BATCH >= count;
+        all_orders.extend(batch);
+        if done {
+            break;
+        }
+        page += 1;
+    }
+    let mut all_invoices = Vec::new();
+    let mut page = 1;
+    loop {
+        let (batch, count) =
+            invoices::list(db, &actor, &InvoiceFilter::default(), page, ORDER_BATCH).await?;
+        let done = batch.is_empty() || page * ORDER_BATCH >= count;
+        all_invoices.extend(batch);
+        if done {
+            break;
+        }
+        page += 1;
+    }
+    Ok(PersonalData {
+        exported_at: crate::views::rfc3339(&Utc::now().fixed_offset()),
+        profile: Profile::from(user),
+        addresses: addresses::list(db, user.id)
+            .await?
+            .iter()
+            .map(BookAddress::from)
+            .collect(),
+        orders: all_orders,
+        invoices: all_invoices,
+        reviews: reviews::by_user(db, user.id).await?,
+        wishlist: wishlist::list(ctx, user).await?,
+    })
+}
+
+/// The address a closed account keeps: unique, and one no mail can reach.
+#[must_use]
+pub fn closed_address(pid: Uuid) -> String {
+    format!("closed-{}@closed.invalid", pid.simple())
+}
+
+/// What an order keeps of an address once its customer is gone: the billing address without
+/// the phone (an invoice names the buyer and their address), the delivery address's country.
+fn scrub_address(json: &str, keep_lines: bool) -> String {
+    let Ok(serde_json::Value::Object(mut a)) = serde_json::from_str::<serde_json::Value>(json)
+    else {
+        return json.to_string();
+    };
+    if keep_lines {
+        a.remove("phone");
+        serde_json::Value::Object(a).to_string()
+    } else {
+        serde_json::json!({ "country": a.get("country").cloned().unwrap_or_default() }).to_string()
+    }
+}
+
+/// Closes the caller's account after checking the password.
+///
+/// # Errors
+/// A field message for a wrong password (tries throttled like logins); `Conflict` for staff
+/// accounts (an admin closes those) and while an order is paid but not shipped.
+pub async fn close(ctx: &AppContext, user: &Model, password: &str) -> AppResult<()> {
+    passwords::check_current(ctx, user, password, "password").await?;
+    if user.role().is_staff() {
+        return Err(AppError::Conflict(
+            "Staff accounts are closed by an admin (Admin → Users).".into(),
+        ));
+    }
+    let mine = || orders::Entity::find().filter(orders::Column::UserId.eq(user.id));
+    let open: Vec<orders::Model> = mine()
+        .filter(orders::Column::Status.is_in([
+            OrderStatus::Pending.as_str(),
+            OrderStatus::Paid.as_str(),
+            OrderStatus::PartiallyRefunded.as_str(),
+        ]))
+        .all(&ctx.db)
+        .await?;
+    if open
+        .iter()
+        .any(|o| o.status != OrderStatus::Pending.as_str() && o.shipped_at.is_none())
+    {
+        return Err(AppError::Conflict(
+            "An order of yours is paid and not shipped yet: close your account once it has shipped (or been refunded)."
+                .into(),
+        ));
+    }
+    let actor = Actor::user(user);
+    for o in open
+        .iter()
+        .filter(|o| o.status == OrderStatus::Pending.as_str())
+    {
+        match order_model::act(ctx, o.pid, Action::Cancel, &actor).await {
+            // Paid or expired in the meantime: the sweep below sees it as it is now.
+            Ok(_) | Err(AppError::InvalidTransition(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let erased = closed_address(user.pid);
+    let old_email = user.email.clone();
+    // Signing in is impossible: nobody knows this password, and the account is inactive.
+    let unusable = passwords::hash(&crate::models::tokens::new_secret()).await?;
+    let txn = crate::models::db::write_txn(&ctx.db).await?;
+    let still_paid = mine()
+        .filter(orders::Column::Status.is_in([
+            OrderStatus::Paid.as_str(),
+            OrderStatus::PartiallyRefunded.as_str(),
+        ]))
+        .filter(orders::Column::ShippedAt.is_null())
+        .one(&txn)
+        .await?;
+    if still_paid.is_some()
+        || mine()
+            .filter(orders::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .one(&txn)
+            .await?
+            .is_some()
+    {
+        return Err(AppError::Conflict(
+            "An order of yours changed while the account was closing: try again.".into(),
+        ));
+    }
+    let kept = mine().order_by_asc(orders::Column::Id).all(&txn).await?;
+    for o in kept {
+        let mut a: orders::ActiveModel = o.clone().into();
+        a.email = Set(erased.clone());
+        a.billing_address = Set(scrub_address(&o.billing_address, true));
+        a.shipping_address = Set(scrub_address(&o.shipping_address, false));
+        a.update(&txn).await?;
+    }
+    address_rows::Entity::delete_many()
+        .filter(address_rows::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?;
+    wishlist_items::Entity::delete_many()
+        .filter(wishlist_items::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?;
+    cart_items::Entity::delete_many()
+        .filter(
+            cart_items::Column::CartId.in_subquery(
+                Query::select()
+                    .column(carts::Column::Id)
+                    .from(carts::Entity)
+                    .and_where(carts::Column::UserId.eq(user.id))
+                    .to_owned(),
+            ),
+        )
+        .exec(&txn)
+        .await?;
+    carts::Entity::delete_many()
+        .filter(carts::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?;
+    reviews::erase_by_user(&txn, user.id).await?;
+    user_tokens::Entity::delete_many()
+        .filter(user_tokens::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?;
+    refresh_tokens::Entity::delete_many()
+        .filter(refresh_tokens::Column::UserId.eq(user.id))
+        .exec(&txn)
+        .await?;
+    // Timelines and the stock ledger named the customer by e-mail where they acted (placing,
+    // cancelling): they keep that a customer did it, not who.
+    let label = Actor::user(user).label;
+    let anonymous = "a closed account (customer)";
+    // Only their own orders' rows (a customer acts on nothing else), found by the order index.
+    let their_orders = Query::select()
+        .column(orders::Column::Id)
+        .from(orders::Entity)
+        .and_where(orders::Column::UserId.eq(user.id))
+        .to_owned();
+    order_events::Entity::update_many()
+        .col_expr(order_events::Column::Actor, Expr::value(anonymous))
+        .filter(order_events::Column::OrderId.in_subquery(their_orders.clone()))
+        .filter(order_events::Column::Actor.eq(&label))
+        .exec(&txn)
+        .await?;
+    stock_ledger::Entity::update_many()
+        .col_expr(stock_ledger::Column::Actor, Expr::value(anonymous))
+        .filter(stock_ledger::Column::OrderId.in_subquery(their_orders))
+        .filter(stock_ledger::Column::Actor.eq(&label))
+        .exec(&txn)
+        .await?;
+    // Mails already sent or given up on; ones still waiting (the cancellations above) go out.
+    mail_outbox::Entity::delete_many()
+        .filter(mail_outbox::Column::ToAddress.eq(&old_email))
+        .filter(mail_outbox::Column::Status.ne("pending"))
+        .exec(&txn)
+        .await?;
+    let now = Utc::now();
+    let mut a: users::ActiveModel = user.clone().into();
+    a.email = Set(erased);
+    a.first_name = Set(String::new());
+    a.last_name = Set(String::new());
+    a.password_hash = Set(unusable);
+    a.active = Set(false);
+    a.email_verified_at = Set(None);
+    a.totp_secret = Set(None);
+    a.totp_enabled_at = Set(None);
+    a.updated_at = Set(now.into());
+    a.update(&txn).await?;
+    end_other_sessions(&txn, user.id, Keep::Nothing).await?;
+    crate::models::idempotency::produced(&txn, Produced::Nothing, false).await?;
+    txn.commit().await?;
+    crate::models::catalogue::cache::invalidate(&ctx.cache).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_keep_the_invoice_address_and_the_delivery_country_only() {
+        let a = r#"{"name":"Ann Example","line1":"1 Road","city":"Oslo","postal_code":"0150","country":"NO","phone":"+47 123"}"#;
+        let billing: serde_json::Value = serde_json::from_str(&scrub_address(a, true)).unwrap();
+        assert_eq!(billing["name"], "Ann Example");
+        assert!(billing.get("phone").is_none());
+        assert_eq!(scrub_address(a, false), r#"{"country":"NO"}"#);
+        assert_eq!(scrub_address("", false), "");
+    }
+}
