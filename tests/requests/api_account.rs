@@ -298,6 +298,10 @@ async fn the_export_holds_everything_and_closing_erases_it_but_keeps_the_books()
         assert_eq!(data["reviews"][0]["comment"], "Boils fast.");
         assert_eq!(data["wishlist"][0]["sku"], "MUG-2");
         assert_error(&server.get("/api/v1/me/export").await, 401, "unauthorized");
+        // Staff read every order, but their own data holds only their own.
+        let staff_data: Value = get(&server, &shop.admin, "/api/v1/me/export").await.json();
+        assert_eq!(staff_data["orders"], json!([]));
+        assert_eq!(staff_data["invoices"], json!([]));
 
         let close = |who: &(axum::http::HeaderName, axum::http::HeaderValue), password: &str| {
             server

@@ -64,7 +64,8 @@ const ORDER_BATCH: u64 = 200;
 /// Database errors.
 pub async fn export(ctx: &AppContext, user: &Model) -> AppResult<PersonalData> {
     let db = &ctx.db;
-    let actor = Actor::user(user);
+    // As a shopper: staff and admins read every order, but their data is their own orders.
+    let actor = Actor::user(user).as_shopper();
     let mut all_orders = Vec::new();
     let mut page = 1;
     loop {
