@@ -1,5 +1,5 @@
 //! Invoices: one per paid order, numbered without gaps in the order payments were recorded.
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use sea_orm::{
     sea_query::Query, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -147,7 +147,11 @@ impl InvoiceFilter {
         let mut errors = FieldErrors::new();
         let mut date = |field: &str, v: Option<&str>| {
             let v = v.map(str::trim).filter(|v| !v.is_empty())?;
-            let parsed = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+            // Four-digit years only: chrono also reads signed and longer ones, which the
+            // databases' timestamps cannot hold.
+            let parsed = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .filter(|d| v.len() == 10 && (1..=9999).contains(&d.year()));
             if parsed.is_none() {
                 errors.add(field, "Must be a date like 2026-12-31.");
             }
@@ -317,6 +321,9 @@ mod tests {
         );
         let e = InvoiceFilter::parse(Some("2026-13-01"), Some("yesterday")).unwrap_err();
         assert!(e.0.contains_key("from") && e.0.contains_key("to"));
+        for far in ["-5000-01-01", "+12026-01-01", "0000-01-01"] {
+            assert!(InvoiceFilter::parse(Some(far), None).is_err(), "{far}");
+        }
         let e = InvoiceFilter::parse(Some("2026-12-02"), Some("2026-12-01")).unwrap_err();
         assert!(e.0.contains_key("to"));
     }

@@ -275,6 +275,13 @@ async fn take<C: ConnectionTrait>(db: &C, pid: Uuid) -> AppResult<purchase_order
     find(db, pid).await
 }
 
+async fn view_of<C: ConnectionTrait>(db: &C, pid: Uuid) -> AppResult<PurchaseOrderView> {
+    views(db, vec![find(db, pid).await?])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
 fn status_of(row: &purchase_orders::Model) -> PoStatus {
     PoStatus::parse(&row.status).unwrap_or(PoStatus::Open)
 }
@@ -290,6 +297,9 @@ pub async fn receive(
     delivery: Delivery,
     actor: &Actor,
 ) -> AppResult<PurchaseOrderView> {
+    if delivery.as_ref().is_some_and(|d| d.len() > MAX_LINES) {
+        return Err(FieldErrors::single("lines", format!("At most {MAX_LINES} lines.")).into());
+    }
     let txn = write_txn(&ctx.db).await?;
     let order = take(&txn, pid).await?;
     let from = status_of(&order);
@@ -366,7 +376,12 @@ pub async fn receive(
             },
         )
         .await?
-        .ok_or_else(|| AppError::Internal("receipt refused by the stock guard".into()))?;
+        .ok_or_else(|| {
+            AppError::Conflict(format!(
+                "This delivery would take a variant's stock past {}: correct the stock first.",
+                crate::domain::catalogue::MAX_STOCK
+            ))
+        })?;
     }
     let now = Utc::now().fixed_offset();
     let mut update = purchase_orders::Entity::update_many()
@@ -388,10 +403,7 @@ pub async fn receive(
                 .into(),
         ));
     }
-    let out = views(&txn, vec![find(&txn, pid).await?])
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)?;
+    let out = view_of(&txn, pid).await?;
     super::idempotency::answer(&txn, 200, &out).await?;
     txn.commit().await?;
     super::catalogue::cache::invalidate(&ctx.cache).await;
@@ -425,10 +437,7 @@ pub async fn cancel(ctx: &AppContext, pid: Uuid, actor: &Actor) -> AppResult<Pur
             "This purchase order changed at the same moment: reload and try again.".into(),
         ));
     }
-    let out = views(&txn, vec![find(&txn, pid).await?])
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)?;
+    let out = view_of(&txn, pid).await?;
     super::idempotency::answer(&txn, 200, &out).await?;
     txn.commit().await?;
     Ok(out)

@@ -405,6 +405,15 @@ fn login_redirect(path: &str) -> Response {
 ///
 /// # Errors
 /// The error itself, as an error page, when no form could show it.
+/// Whether an API document (invoice, credit note) is asked for as its printable page.
+#[must_use]
+pub fn wants_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
 pub fn form_errors(e: AppError) -> Result<FieldErrors, PageError> {
     match e {
         AppError::Validation(f) => Ok(f),

@@ -194,6 +194,7 @@ async fn a_delivery_in_parts_is_counted_once_and_an_order_sent_by_mistake_is_can
             (json!([{"variant_id": tent_variant, "quantity": 11}]), "lines[0].quantity"),
             (json!([{"variant_id": tent_variant, "quantity": 0}]), "lines[0].quantity"),
             (json!([]), "lines"),
+            (json!(vec![json!({"variant_id": tent_variant, "quantity": 1}); 201]), "lines"),
         ] {
             let res = post(&server, &shop.staff, &receive, json!({"lines": lines})).await;
             let body = assert_error(&res, 422, "validation_failed");

@@ -426,6 +426,12 @@ async fn invoices_and_transactions_are_looked_up_by_their_owner_or_an_admin() {
         assert!(
             bad["error"]["details"]["from"].is_array() && bad["error"]["details"]["to"].is_array()
         );
+        // A year the databases cannot hold is a 422, not a 500.
+        assert_error(
+            &get(&server, &shop.admin, "/api/v1/invoices?from=-5000-01-01").await,
+            422,
+            "validation_failed",
+        );
         let upside = assert_error(
             &get(&server, &ann, &range(day(tomorrow), day(today))).await,
             422,

@@ -67,9 +67,7 @@ pub async fn request(
     let Some(new_email) = parsed else {
         return Err(AppError::Internal("e-mail checked above".into()));
     };
-    if users::find_by_email(&ctx.db, &new_email).await?.is_some() {
-        return Err(taken());
-    }
+    // The quota first: probing addresses for accounts spends it like sending links does.
     mail_limits::take(
         ctx,
         mail_limits::Purpose::EmailChange,
@@ -78,6 +76,9 @@ pub async fn request(
     )
     .await?
     .or_refuse()?;
+    if users::find_by_email(&ctx.db, &new_email).await?.is_some() {
+        return Err(taken());
+    }
     let settings = Settings::get(ctx);
     let txn = crate::models::db::write_txn(&ctx.db).await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::EmailChange).await?;

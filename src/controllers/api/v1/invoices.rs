@@ -2,9 +2,8 @@
 //! payments"). A customer sees their own; an admin every one.
 use axum::{
     extract::{Path, Query, State},
-    http::{header, HeaderMap},
+    http::HeaderMap,
     response::{IntoResponse, Response},
-    Json,
 };
 use loco_rs::{app::AppContext, prelude::Routes};
 use serde::Deserialize;
@@ -67,14 +66,7 @@ pub(crate) async fn show(
     let number = invoices::parse_number(&number).ok_or(AppError::NotFound)?;
     let inv =
         invoices::by_number(&ctx.db, &Settings::get(&ctx), &Actor::user(&user), number).await?;
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if wants_html {
-        return Ok(crate::views::orders::invoice_html(&ctx, &inv, None)?.into_response());
-    }
-    Ok(Json(inv).into_response())
+    super::orders::invoice_answer(&ctx, &headers, inv)
 }
 
 #[must_use]

@@ -1,7 +1,7 @@
 //! `/api/v1/checkout`, `/api/v1/orders*`: API.md "Checkout, orders, payments".
 use axum::{
     extract::{Path, Query, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -513,13 +513,18 @@ async fn invoice(
         return Err(AppError::NotFound.into());
     }
     let inv = invoices::for_order(&ctx.db, &Settings::get(&ctx), order).await?;
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if wants_html {
-        let html = crate::views::orders::invoice_html(&ctx, &inv, None)?;
-        return Ok(html.into_response());
+    invoice_answer(&ctx, &headers, inv)
+}
+
+/// An invoice as JSON, or as its printable page for `Accept: text/html` (here and at
+/// `/invoices/{number}`).
+pub(crate) fn invoice_answer(
+    ctx: &AppContext,
+    headers: &HeaderMap,
+    inv: InvoiceView,
+) -> Result<Response, ApiError> {
+    if crate::web::html::wants_html(headers) {
+        return Ok(crate::views::orders::invoice_html(ctx, &inv, None)?.into_response());
     }
     Ok(Json(inv).into_response())
 }
@@ -542,11 +547,7 @@ async fn credit_note(
         return Err(AppError::NotFound.into());
     }
     let note = refunds::credit_note(&ctx.db, &Settings::get(&ctx), order, number).await?;
-    let wants_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if wants_html {
+    if crate::web::html::wants_html(&headers) {
         return Ok(crate::views::orders::credit_note_html(&ctx, &note, None)?.into_response());
     }
     Ok(Json(note).into_response())
