@@ -23,6 +23,7 @@ mod m20261204_000016_order_events_created;
 mod m20261204_000017_refunds;
 mod m20261205_000018_back_office;
 mod m20261205_000019_email_change;
+mod m20261205_000020_audit_log;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000017_refunds::Migration),
             Box::new(m20261205_000018_back_office::Migration),
             Box::new(m20261205_000019_email_change::Migration),
+            Box::new(m20261205_000020_audit_log::Migration),
         ]
     }
 }

@@ -43,6 +43,11 @@ pub enum Mail {
         first_name: String,
         new_email: String,
     },
+    /// To the old address: the shop's staff changed the account's address.
+    EmailChangedByShop {
+        first_name: String,
+        new_email: String,
+    },
     /// Order confirmation, cancellation or expiry.
     Order {
         kind: OrderMail,
@@ -75,6 +80,7 @@ impl Mail {
             Self::PasswordReset { .. } => "password_reset",
             Self::EmailChange { .. } => "email_change",
             Self::EmailChangeNotice { .. } => "email_change_notice",
+            Self::EmailChangedByShop { .. } => "email_changed_by_shop",
             Self::Order {
                 kind: OrderMail::Placed,
                 ..
@@ -139,6 +145,13 @@ impl Mail {
                 "new_email": new_email,
                 "account_url": format!("{base}/account"),
                 "forgot_url": format!("{base}/forgot"),
+            }),
+            Self::EmailChangedByShop {
+                first_name,
+                new_email,
+            } => json!({
+                "first_name": first_name,
+                "new_email": new_email,
             }),
             Self::Order {
                 first_name, vars, ..

@@ -5,6 +5,8 @@ use crate::domain::role::Role;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: Option<i32>,
+    /// The user's public id, as the audit log names who acted.
+    pub user_pid: Option<uuid::Uuid>,
     pub role: Option<Role>,
     /// What the timeline and ledger show: the user's e-mail with their role, or the job.
     pub label: String,
@@ -19,6 +21,7 @@ impl Actor {
     pub fn user(u: &User) -> Self {
         Self {
             user_id: Some(u.id),
+            user_pid: Some(u.pid),
             role: Some(u.role()),
             label: format!("{} ({})", u.email, u.role().as_str()),
             system: false,
@@ -31,6 +34,7 @@ impl Actor {
     pub fn guest(order: &orders::Model) -> Self {
         Self {
             user_id: None,
+            user_pid: None,
             role: None,
             label: format!("{} (guest)", order.email),
             system: false,
@@ -43,6 +47,7 @@ impl Actor {
     pub fn system(what: &str) -> Self {
         Self {
             user_id: None,
+            user_pid: None,
             role: None,
             label: format!("system: {what}"),
             system: true,
@@ -55,6 +60,7 @@ impl Actor {
     pub fn anonymous() -> Self {
         Self {
             user_id: None,
+            user_pid: None,
             role: None,
             label: "anonymous".into(),
             system: false,

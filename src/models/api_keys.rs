@@ -120,6 +120,15 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    super::audit::record(
+        &txn,
+        &super::actor::Actor::user(admin),
+        super::audit::Action::ApiKeyCreated,
+        super::audit::Target::new(super::audit::TargetType::ApiKey, row.pid),
+        None,
+        Some(serde_json::json!({ "name": row.name, "scopes": row.scopes, "prefix": row.prefix })),
+    )
+    .await?;
     super::idempotency::produced(&txn, super::idempotency::Produced::Secret, true).await?;
     txn.commit().await?;
     Ok(NewApiKey {
@@ -145,7 +154,8 @@ pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<ApiKeyView>> {
 ///
 /// # Errors
 /// `NotFound`.
-pub async fn revoke(db: &DatabaseConnection, pid: Uuid) -> AppResult<()> {
+pub async fn revoke(db: &DatabaseConnection, by: &super::actor::Actor, pid: Uuid) -> AppResult<()> {
+    let txn = super::db::write_txn(db).await?;
     let res = api_keys::Entity::update_many()
         .col_expr(
             api_keys::Column::RevokedAt,
@@ -153,17 +163,26 @@ pub async fn revoke(db: &DatabaseConnection, pid: Uuid) -> AppResult<()> {
         )
         .filter(api_keys::Column::Pid.eq(pid))
         .filter(api_keys::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&txn)
         .await?;
-    if res.rows_affected == 0
-        && api_keys::Entity::find()
-            .filter(api_keys::Column::Pid.eq(pid))
-            .one(db)
-            .await?
-            .is_none()
-    {
-        return Err(AppError::NotFound);
+    let key = api_keys::Entity::find()
+        .filter(api_keys::Column::Pid.eq(pid))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Revoking a revoked key again changes nothing, and is not recorded twice.
+    if res.rows_affected == 1 {
+        super::audit::record(
+            &txn,
+            by,
+            super::audit::Action::ApiKeyRevoked,
+            super::audit::Target::new(super::audit::TargetType::ApiKey, key.pid),
+            Some(serde_json::json!({ "name": key.name, "revoked": false })),
+            Some(serde_json::json!({ "revoked": true })),
+        )
+        .await?;
     }
+    txn.commit().await?;
     Ok(())
 }
 

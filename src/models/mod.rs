@@ -4,6 +4,7 @@ pub mod _entities;
 pub mod accounts;
 pub mod actor;
 pub mod api_keys;
+pub mod audit;
 pub mod carts;
 pub mod catalogue;
 pub mod checkout;

@@ -486,6 +486,21 @@ pub async fn claim(
     }
     .insert(&txn)
     .await?;
+    super::audit::record(
+        &txn,
+        actor,
+        super::audit::Action::RefundRequested,
+        super::audit::Target::new(super::audit::TargetType::Order, order.pid),
+        Some(serde_json::json!({ "status": order.status })),
+        Some(serde_json::json!({
+            "refund_id": refund.pid,
+            "amount_cents": planned.amount_cents,
+            "restock": refund.restock,
+            "cancels": refund.cancels,
+            "reason": refund.reason,
+        })),
+    )
+    .await?;
     for l in &planned.lines {
         refund_lines::ActiveModel {
             refund_id: Set(refund.id),

@@ -126,6 +126,7 @@ pub async fn set_on_hand<C: ConnectionTrait>(
     if delta == 0 {
         return Ok(());
     }
+    audit_stock(db, actor, current.pid, current.stock, target, note).await?;
     let applied = apply(
         db,
         &Change {
@@ -140,6 +141,26 @@ pub async fn set_on_hand<C: ConnectionTrait>(
     )
     .await?;
     applied.map(|_| ()).ok_or_else(below_reserved)
+}
+
+/// The audit-log row of a manual stock change (an adjustment, the editor's stock field).
+async fn audit_stock<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    variant: Uuid,
+    before: i32,
+    after: i32,
+    reason: &str,
+) -> AppResult<()> {
+    super::audit::record(
+        db,
+        actor,
+        super::audit::Action::StockAdjusted,
+        super::audit::Target::new(super::audit::TargetType::Variant, variant),
+        Some(serde_json::json!({ "stock": before })),
+        Some(serde_json::json!({ "stock": after, "reason": reason })),
+    )
+    .await
 }
 
 fn below_reserved() -> AppError {
@@ -216,6 +237,15 @@ pub async fn adjust(ctx: &AppContext, adj: &Adjustment, actor: &Actor) -> AppRes
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
+    audit_stock(
+        &txn,
+        actor,
+        variant.pid,
+        entry.stock_after - entry.stock_delta,
+        entry.stock_after,
+        &adj.reason,
+    )
+    .await?;
     super::idempotency::answer(&txn, 201, &entry).await?;
     txn.commit().await?;
     super::catalogue::cache::invalidate(&ctx.cache).await;

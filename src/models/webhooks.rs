@@ -206,6 +206,15 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    super::audit::record(
+        &txn,
+        &super::actor::Actor::user(admin),
+        super::audit::Action::WebhookCreated,
+        super::audit::Target::new(super::audit::TargetType::Webhook, row.pid),
+        None,
+        Some(endpoint_fields(&row)),
+    )
+    .await?;
     super::idempotency::produced(&txn, super::idempotency::Produced::Secret, true).await?;
     txn.commit().await?;
     EndpointView::of(&row, Some(sealer))
@@ -258,11 +267,19 @@ pub async fn find(db: &DatabaseConnection, sealer: &Sealer, pid: Uuid) -> AppRes
 pub async fn update(
     db: &DatabaseConnection,
     sealer: &Sealer,
+    by: &super::actor::Actor,
     pid: Uuid,
     patch: EndpointPatch,
     rotate_secret: bool,
 ) -> AppResult<EndpointView> {
-    let mut row = find_row(db, pid).await?.into_active_model();
+    let txn = super::db::write_txn(db).await?;
+    let old = endpoints::Entity::find()
+        .filter(endpoints::Column::Pid.eq(pid))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut row = old.clone().into_active_model();
     if let Some(v) = patch.url {
         row.url = Set(v);
     }
@@ -279,16 +296,62 @@ pub async fn update(
         row.secret = Set(new_secret(sealer));
     }
     row.updated_at = Set(Utc::now().into());
-    EndpointView::of(&row.update(db).await?, Some(sealer))
+    let saved = row.update(&txn).await?;
+    let (mut before, mut after) = (endpoint_fields(&old), endpoint_fields(&saved));
+    if let (Some(b), Some(a)) = (before.as_object_mut(), after.as_object_mut()) {
+        let same: Vec<String> = b
+            .iter()
+            .filter(|(k, v)| a.get(*k) == Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in same {
+            b.remove(&k);
+            a.remove(&k);
+        }
+        // The secret itself never goes into the log; that it changed does.
+        if rotate_secret {
+            b.insert("secret".into(), serde_json::json!("(previous)"));
+            a.insert("secret".into(), serde_json::json!("(rotated)"));
+        }
+    }
+    super::audit::record(
+        &txn,
+        by,
+        super::audit::Action::WebhookUpdated,
+        super::audit::Target::new(super::audit::TargetType::Webhook, saved.pid),
+        Some(before),
+        Some(after),
+    )
+    .await?;
+    txn.commit().await?;
+    EndpointView::of(&saved, Some(sealer))
+}
+
+/// What the audit log keeps of an endpoint (never its secret).
+fn endpoint_fields(e: &endpoints::Model) -> Value {
+    serde_json::json!({
+        "url": e.url, "description": e.description, "events": e.events, "active": e.active,
+    })
 }
 
 /// Deletes an endpoint with its delivery log; pending deliveries are dropped.
 ///
 /// # Errors
 /// `NotFound`.
-pub async fn delete(db: &DatabaseConnection, pid: Uuid) -> AppResult<()> {
-    let e = find_row(db, pid).await?;
-    endpoints::Entity::delete_by_id(e.id).exec(db).await?;
+pub async fn delete(db: &DatabaseConnection, by: &super::actor::Actor, pid: Uuid) -> AppResult<()> {
+    let txn = super::db::write_txn(db).await?;
+    let e = find_row(&txn, pid).await?;
+    endpoints::Entity::delete_by_id(e.id).exec(&txn).await?;
+    super::audit::record(
+        &txn,
+        by,
+        super::audit::Action::WebhookDeleted,
+        super::audit::Target::new(super::audit::TargetType::Webhook, e.pid),
+        Some(endpoint_fields(&e)),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 

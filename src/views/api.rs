@@ -47,6 +47,11 @@ macro_rules! page_schema {
 }
 
 page_schema!(
+    AuditEntryPage,
+    crate::models::audit::AuditEntry,
+    "A page of the audit log."
+);
+page_schema!(
     OrderPage,
     crate::models::orders::OrderView,
     "A page of orders in API.md's list envelope."

@@ -414,9 +414,11 @@ async fn every_post_of_the_api_answers_a_repeat_after_a_crash_as_it_first_answer
 
         // Back office.
         let admin = &shop.admin;
-        c.post("/api/v1/admin/users", "/api/v1/admin/users", Some(admin),
+        let hire = c.post("/api/v1/admin/users", "/api/v1/admin/users", Some(admin),
             j(json!({"email": "hire@example.com", "password": PASSWORD, "first_name": "New", "last_name": "Hire", "role": "staff"})),
             Same).await;
+        c.post("/api/v1/admin/users/{id}/password-reset",
+            &format!("/api/v1/admin/users/{}/password-reset", id_of(&hire)), Some(admin), j(json!({})), Same).await;
         c.post("/api/v1/admin/api-keys", "/api/v1/admin/api-keys", Some(admin),
             j(json!({"name": "Sync", "scopes": ["orders:read"]})), SecretShownOnce).await;
         let hook = c.post("/api/v1/admin/webhooks", "/api/v1/admin/webhooks", Some(admin),

@@ -1,5 +1,6 @@
 mod address_book;
 mod api_account;
+mod api_admin_audit;
 mod api_admin_users;
 mod api_auth;
 mod api_back_office;

@@ -524,3 +524,143 @@ async fn the_account_page_downloads_the_data_and_closes_the_account() {
     })
     .await;
 }
+
+/// Issue 20, item 1 (pages): an admin corrects a customer's name and e-mail, mails a reset
+/// link, sees the changes on the customer's page and at `/admin/audit`, and deletes accounts
+/// (one with orders is closed instead).
+#[tokio::test]
+#[parallel]
+async fn admin_manages_a_customer_from_their_page_and_the_audit_log_shows_it() {
+    with_app(|server, ctx| async move {
+        user(&ctx, "admin@example.com", Role::Admin).await;
+        let ann = user(&ctx, "ann@example.com", Role::Customer).await;
+        user(&ctx, "taken@example.com", Role::Customer).await;
+        let csrf = sign_in(&server, "admin@example.com").await;
+        let page = format!("/admin/users/{}", ann.pid);
+        let form = |first: &'static str, email: &'static str| {
+            vec![
+                ("csrf_token", csrf.clone()),
+                ("first_name", first.to_string()),
+                ("last_name", "User".to_string()),
+                ("email", email.to_string()),
+            ]
+        };
+
+        // Refused: the form again with the messages, nothing saved.
+        let bad = server
+            .post(&format!("{page}/profile"))
+            .form(&form("", "taken@example.com"))
+            .await;
+        assert_eq!(bad.status_code(), 422);
+        let html = bad.text();
+        assert_css_exists(&html, "#profile-first-name[aria-invalid='true']");
+        assert!(html.contains("This field is required."), "{html}");
+        let taken = server
+            .post(&format!("{page}/profile"))
+            .form(&form("Ann", "taken@example.com"))
+            .await;
+        assert_eq!(taken.status_code(), 422);
+        assert!(taken.text().contains("Another account already uses"));
+        // Without the CSRF token nothing happens.
+        let forged = server
+            .post(&format!("{page}/profile"))
+            .form(&[
+                ("first_name", "Mallory"),
+                ("last_name", "X"),
+                ("email", "mallory@example.com"),
+            ])
+            .await;
+        assert_eq!(forged.status_code(), 403);
+
+        let saved = server
+            .post(&format!("{page}/profile"))
+            .form(&form("Anne", "anne@example.com"))
+            .await;
+        let shown = follow(&server, &saved).await;
+        assert!(shown.contains("Saved anne@example.com."), "{shown}");
+        assert!(shown.contains("e-mail not verified"));
+        assert_count(
+            &shown,
+            "#audit-table .audit-row[data-action='user.updated']",
+            1,
+        );
+        assert!(texts(&shown, "#audit-table .audit-before")
+            .iter()
+            .any(|t| t.contains("ann@example.com")));
+
+        let reset = server
+            .post(&format!("{page}/password-reset"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        let shown = follow(&server, &reset).await;
+        assert!(
+            shown.contains("A password-reset link is on its way"),
+            "{shown}"
+        );
+        let token = token_from_mail(&ctx, "anne@example.com", "password_reset").await;
+        assert!(!shown.contains(&token));
+
+        // The whole log, filtered.
+        let log = server.get("/admin/audit").await.text();
+        assert_count(&log, "#audit-table .audit-row", 2);
+        let only = server
+            .get("/admin/audit?action=user.password_reset_sent")
+            .await
+            .text();
+        assert_count(&only, "#audit-table .audit-row", 1);
+        let by = server
+            .get("/admin/audit?actor=admin@example.com")
+            .await
+            .text();
+        assert_count(&by, "#audit-table .audit-row", 2);
+        let refused = server.get("/admin/audit?target_type=planet").await;
+        assert_eq!(refused.status_code(), 422);
+        assert_css_exists(&refused.text(), "#audit-target-type[aria-invalid='true']");
+
+        // Delete: without orders the account goes.
+        let gone = server
+            .post(&format!("{page}/delete"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        assert_eq!(location(&gone), "/admin/users");
+        assert!(users::Entity::find_by_id(ann.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(server.get(&page).await.status_code(), 404);
+        // Nor may an admin delete themselves here.
+        let me = users::Entity::find()
+            .filter(users::Column::Email.eq("admin@example.com"))
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let own = server
+            .post(&format!("/admin/users/{}/delete", me.pid))
+            .form(&[("csrf_token", csrf.as_str())])
+            .await;
+        let shown = follow(&server, &own).await;
+        assert!(shown.contains("You cannot delete your own account here."));
+
+        // Other roles are refused every form.
+        let clerk = browser(&ctx);
+        user(&ctx, "clerk@example.com", Role::Staff).await;
+        let clerk_csrf = sign_in(&clerk, "clerk@example.com").await;
+        let me_page = format!("/admin/users/{}", me.pid);
+        for action in ["profile", "password-reset", "delete"] {
+            let res = clerk
+                .post(&format!("{me_page}/{action}"))
+                .form(&[
+                    ("csrf_token", clerk_csrf.as_str()),
+                    ("first_name", "X"),
+                    ("last_name", "Y"),
+                    ("email", "x@example.com"),
+                ])
+                .await;
+            assert_eq!(res.status_code(), 403, "{action}");
+        }
+        assert_eq!(clerk.get("/admin/audit").await.status_code(), 403);
+    })
+    .await;
+}

@@ -8,25 +8,6 @@ use serial_test::parallel;
 
 use crate::support::{orders::*, *};
 
-/// The location of a 303 answer.
-fn location(res: &axum_test::TestResponse) -> String {
-    assert_eq!(
-        res.status_code(),
-        303,
-        "{}",
-        &res.text()[res.text().len().saturating_sub(3000)..]
-    );
-    res.headers()["location"].to_str().unwrap().to_string()
-}
-
-/// Follows a 303 and returns the page it leads to (with the flash message it carries).
-async fn follow(server: &TestServer, res: &axum_test::TestResponse) -> String {
-    let to = location(res);
-    let page = server.get(&to).await;
-    page.assert_status_ok();
-    page.text()
-}
-
 async fn stock_of(server: &TestServer, product_id: &str) -> (i64, i64) {
     let p = product(server, product_id).await;
     (
@@ -43,7 +24,7 @@ const STAFF_PAGES: &[&str] = &[
     "/admin/notifications",
 ];
 const MANAGER_PAGES: &[&str] = &["/admin/promo-codes", "/admin/promo-codes/new"];
-const ADMIN_PAGES: &[&str] = &["/admin/tax-rates"];
+const ADMIN_PAGES: &[&str] = &["/admin/tax-rates", "/admin/audit"];
 
 #[tokio::test]
 #[parallel]

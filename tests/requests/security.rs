@@ -325,7 +325,7 @@ async fn deactivating_a_user_signs_their_browser_out() {
         sign_in(&laptop, "eve@example.com").await;
         emporium::models::accounts::admin_update(
             &ctx,
-            &admin,
+            &emporium::models::actor::Actor::user(&admin),
             eve.pid,
             emporium::models::accounts::AdminUpdate {
                 active: Some(false),

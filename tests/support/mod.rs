@@ -443,3 +443,22 @@ pub fn texts(html: &str, selector: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The location of a 303 answer.
+pub fn location(res: &axum_test::TestResponse) -> String {
+    assert_eq!(
+        res.status_code(),
+        303,
+        "{}",
+        &res.text()[res.text().len().saturating_sub(3000)..]
+    );
+    res.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// Follows a 303 and returns the page it leads to (with the flash message it carries).
+pub async fn follow(server: &TestServer, res: &axum_test::TestResponse) -> String {
+    let to = location(res);
+    let page = server.get(&to).await;
+    page.assert_status_ok();
+    page.text()
+}

@@ -67,7 +67,7 @@ async fn create(page: Page, Form(f): Form<KeyForm>) -> Result<Response, PageErro
 
 async fn revoke(page: Page, Path(id): Path<Uuid>) -> Result<Response, PageError> {
     page.require_role(ADMIN)?;
-    api_keys::revoke(&page.ctx.db, id).await?;
+    api_keys::revoke(&page.ctx.db, &page.actor(), id).await?;
     flash(&page.session, "success", "The key is revoked.").await;
     Ok(Redirect::to("/admin/api-keys").into_response())
 }

@@ -204,7 +204,10 @@ async fn update(
         active,
         allow,
     ) {
-        Ok(p) => webhooks::update(&page.ctx.db, &Sealer::get(&page.ctx), id, p, false).await,
+        Ok(p) => {
+            let by = page.actor();
+            webhooks::update(&page.ctx.db, &Sealer::get(&page.ctx), &by, id, p, false).await
+        }
         Err(e) => Err(e.into()),
     };
     match result {
@@ -236,6 +239,7 @@ async fn rotate(page: Page, Path(id): Path<Uuid>) -> Result<Response, PageError>
     webhooks::update(
         &page.ctx.db,
         &Sealer::get(&page.ctx),
+        &page.actor(),
         id,
         EndpointPatch::default(),
         true,
@@ -252,7 +256,7 @@ async fn rotate(page: Page, Path(id): Path<Uuid>) -> Result<Response, PageError>
 
 async fn delete(page: Page, Path(id): Path<Uuid>) -> Result<Response, PageError> {
     page.require_role(ADMIN)?;
-    webhooks::delete(&page.ctx.db, id).await?;
+    webhooks::delete(&page.ctx.db, &page.actor(), id).await?;
     flash(
         &page.session,
         "success",

@@ -4,6 +4,7 @@ pub mod prelude;
 
 pub mod addresses;
 pub mod api_keys;
+pub mod audit_log;
 pub mod brands;
 pub mod cart_items;
 pub mod carts;

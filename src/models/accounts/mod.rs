@@ -1,31 +1,33 @@
 //! Account use-cases: registration, login, tokens, verification, password reset, profile and
 //! admin user management. Called by the API, the shop pages, the admin pages and tasks.
 pub mod addresses;
+pub mod admin;
 pub mod email_change;
 pub mod mail_limits;
 pub mod passwords;
 pub mod personal_data;
 pub mod revocation;
 
+pub use admin::{admin_delete, admin_update, AdminUpdate, Removal};
 use chrono::{Duration, Utc};
 use loco_rs::app::AppContext;
 pub use revocation::{end_other_sessions, Keep};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{
+    actor::Actor,
     idempotency::Produced,
     tokens::{self, OneTimeKind, RefreshRejected},
-    users::{self, Column, Entity, Model},
+    users::{self, Entity, Model},
 };
 use crate::{
     counters::Counters,
     domain::{
         account::{check_password, ProfileUpdate, Registration},
         email::Email,
-        role::Role,
         validation::FieldErrors,
     },
     errors::{AppError, AppResult, DbResultExt},
@@ -58,6 +60,23 @@ pub enum Origin {
 /// # Errors
 /// `AppError::Validation` when the e-mail is taken; database errors.
 pub async fn register(ctx: &AppContext, reg: Registration, origin: Origin) -> AppResult<Model> {
+    create_account(ctx, reg, origin, None).await
+}
+
+/// An admin creates an account (verified, no mails), recorded in the audit log.
+///
+/// # Errors
+/// As [`register`].
+pub async fn provision(ctx: &AppContext, reg: Registration, by: &Actor) -> AppResult<Model> {
+    create_account(ctx, reg, Origin::Provisioned, Some(by)).await
+}
+
+async fn create_account(
+    ctx: &AppContext,
+    reg: Registration,
+    origin: Origin,
+    by: Option<&Actor>,
+) -> AppResult<Model> {
     let settings = Settings::get(ctx);
     let password_hash = passwords::hash(&reg.password).await?;
     let now = Utc::now();
@@ -91,6 +110,20 @@ pub async fn register(ctx: &AppContext, reg: Registration, origin: Origin) -> Ap
         };
         jobs.push(mail::queue(&txn, &settings, &user.email, &welcome).await?);
         jobs.push(queue_verification(&txn, &settings, &user).await?);
+    }
+    if let Some(by) = by {
+        super::audit::record(
+            &txn,
+            by,
+            super::audit::Action::UserCreated,
+            super::audit::Target::new(super::audit::TargetType::User, user.pid),
+            None,
+            Some(serde_json::json!({
+                "email": user.email, "first_name": user.first_name,
+                "last_name": user.last_name, "role": user.role,
+            })),
+        )
+        .await?;
     }
     super::idempotency::produced(&txn, Produced::Account(user.pid), true).await?;
     txn.commit().await?;
@@ -434,22 +467,8 @@ pub async fn send_password_reset(env: &crate::jobs::JobEnv, email: &str) -> AppR
     if !user.active {
         return Ok(());
     }
-    let settings = &env.settings;
     let txn = super::db::write_txn(&env.db).await?;
-    tokens::void_one_time(&txn, user.id, OneTimeKind::PasswordReset).await?;
-    let token = tokens::issue_one_time(
-        &txn,
-        user.id,
-        OneTimeKind::PasswordReset,
-        Duration::minutes(settings.auth.reset_ttl_minutes),
-    )
-    .await?;
-    let m = Mail::PasswordReset {
-        first_name: user.first_name.clone(),
-        token,
-        valid_minutes: settings.auth.reset_ttl_minutes,
-    };
-    let mail_id = mail::queue(&txn, settings, &user.email, &m).await?;
+    let mail_id = admin::issue_reset(&txn, &env.settings, &user).await?;
     txn.commit().await?;
     env.enqueue_all([Job::DeliverMail { mail_id }]).await;
     Ok(())
@@ -553,79 +572,4 @@ pub async fn update_profile(
     }
     active.updated_at = Set(Utc::now().into());
     Ok(active.update(&ctx.db).await?)
-}
-
-/// An admin's change to a user.
-#[derive(Debug, Clone, Default)]
-pub struct AdminUpdate {
-    pub role: Option<Role>,
-    pub active: Option<bool>,
-}
-
-/// Changes role or active flag. Deactivation signs the user out everywhere. An admin cannot
-/// demote or deactivate themselves (so the shop always keeps an admin who can undo it).
-///
-/// # Errors
-/// `AppError::NotFound`; `AppError::Conflict` for changes to oneself.
-pub async fn admin_update(
-    ctx: &AppContext,
-    actor: &Model,
-    pid: Uuid,
-    change: AdminUpdate,
-) -> AppResult<Model> {
-    let user = users::find_by_pid(&ctx.db, pid).await?;
-    if user.id == actor.id
-        && (change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false))
-    {
-        return Err(AppError::Conflict(
-            "You cannot remove your own admin rights or deactivate yourself.".into(),
-        ));
-    }
-    let txn = super::db::write_txn(&ctx.db).await?;
-    let mut active: users::ActiveModel = user.into();
-    if let Some(role) = change.role {
-        active.role = Set(role.as_str().to_string());
-    }
-    if let Some(a) = change.active {
-        active.active = Set(a);
-    }
-    active.updated_at = Set(Utc::now().into());
-    let mut user = active.update(&txn).await?;
-    if !user.active {
-        user = end_other_sessions(&txn, user.id, Keep::Nothing).await?;
-    }
-    txn.commit().await?;
-    Ok(user)
-}
-
-/// Deletes a user (their tokens and addresses go with them).
-///
-/// # Errors
-/// `AppError::NotFound`; `AppError::Conflict` when deleting oneself, or a customer who has
-/// orders (orders keep their customer; deactivate the account instead).
-pub async fn admin_delete(ctx: &AppContext, actor: &Model, pid: Uuid) -> AppResult<()> {
-    let user = users::find_by_pid(&ctx.db, pid).await?;
-    if user.id == actor.id {
-        return Err(AppError::Conflict(
-            "You cannot delete your own account here.".into(),
-        ));
-    }
-    let res = Entity::delete_many()
-        .filter(Column::Id.eq(user.id))
-        .exec(&ctx.db)
-        .await
-        .map_err(|e| {
-            if crate::errors::is_foreign_key_violation(&e) {
-                AppError::Conflict(
-                    "This account has orders, which keep their customer: deactivate it instead."
-                        .into(),
-                )
-            } else {
-                AppError::from(e)
-            }
-        })?;
-    if res.rows_affected == 0 {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
 }

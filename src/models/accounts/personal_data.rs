@@ -35,6 +35,7 @@ use crate::{
             refresh_tokens, stock_ledger, user_tokens, wishlist_items,
         },
         actor::Actor,
+        audit,
         catalogue::views::ProductView,
         idempotency::Produced,
         invoices::{self, InvoiceFilter, InvoiceSummary},
@@ -144,6 +145,19 @@ pub async fn close(ctx: &AppContext, user: &Model, password: &str) -> AppResult<
             "Staff accounts are closed by an admin (Admin → Users).".into(),
         ));
     }
+    erase(ctx, user, &Actor::user(user)).await
+}
+
+/// How the timelines, the stock ledger and the audit log name a closed account that acted.
+pub const CLOSED_LABEL: &str = "a closed account (customer)";
+
+/// Closes `user`'s account and erases or anonymises their personal data (see the module
+/// notes); `by` is the customer themselves or the admin who closed it (then recorded in the
+/// audit log).
+///
+/// # Errors
+/// `Conflict` while an order is paid but not shipped, or changed while closing.
+pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> {
     let mine = || orders::Entity::find().filter(orders::Column::UserId.eq(user.id));
     let open: Vec<orders::Model> = mine()
         .filter(orders::Column::Status.is_in([
@@ -162,12 +176,11 @@ pub async fn close(ctx: &AppContext, user: &Model, password: &str) -> AppResult<
                 .into(),
         ));
     }
-    let actor = Actor::user(user);
     for o in open
         .iter()
         .filter(|o| o.status == OrderStatus::Pending.as_str())
     {
-        match order_model::act(ctx, o.pid, Action::Cancel, &actor).await {
+        match order_model::act(ctx, o.pid, Action::Cancel, by).await {
             // Paid or expired in the meantime: the sweep below sees it as it is now.
             Ok(_) | Err(AppError::InvalidTransition(_)) => {}
             Err(e) => return Err(e),
@@ -241,7 +254,7 @@ pub async fn close(ctx: &AppContext, user: &Model, password: &str) -> AppResult<
     // Timelines and the stock ledger named the customer by e-mail where they acted (placing,
     // cancelling): they keep that a customer did it, not who.
     let label = Actor::user(user).label;
-    let anonymous = "a closed account (customer)";
+    let anonymous = CLOSED_LABEL;
     // Only their own orders' rows (a customer acts on nothing else), found by the order index.
     let their_orders = Query::select()
         .column(orders::Column::Id)
@@ -279,6 +292,18 @@ pub async fn close(ctx: &AppContext, user: &Model, password: &str) -> AppResult<
     a.updated_at = Set(now.into());
     a.update(&txn).await?;
     end_other_sessions(&txn, user.id, Keep::Nothing).await?;
+    audit::anonymise_user(&txn, user.pid, CLOSED_LABEL).await?;
+    if by.user_id != Some(user.id) {
+        audit::record(
+            &txn,
+            by,
+            audit::Action::UserClosed,
+            audit::Target::new(audit::TargetType::User, user.pid),
+            Some(serde_json::json!({"active": user.active, "role": user.role})),
+            Some(serde_json::json!({"active": false})),
+        )
+        .await?;
+    }
     crate::models::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;
     crate::models::catalogue::cache::invalidate(&ctx.cache).await;

@@ -539,6 +539,7 @@ pub async fn update_in(
             only.sku = Set(v);
         }
         if let Some(v) = patch.price_cents {
+            audit_price(txn, actor, &vs[0], v).await?;
             only.price_cents = Set(v);
         }
         if let Some(v) = patch.low_stock_threshold {
@@ -716,6 +717,27 @@ pub async fn add_variant_in(
     refresh_product(txn, p.id).await
 }
 
+/// Records a variant's new price in the audit log (nothing when it stays the same).
+async fn audit_price(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    v: &variants::Model,
+    new: i64,
+) -> AppResult<()> {
+    if v.price_cents == new {
+        return Ok(());
+    }
+    crate::models::audit::record(
+        txn,
+        actor,
+        crate::models::audit::Action::PriceChanged,
+        crate::models::audit::Target::new(crate::models::audit::TargetType::Variant, v.pid),
+        Some(serde_json::json!({ "price_cents": v.price_cents, "sku": v.sku })),
+        Some(serde_json::json!({ "price_cents": new })),
+    )
+    .await
+}
+
 /// Changes one variant.
 ///
 /// # Errors
@@ -757,7 +779,7 @@ pub async fn update_variant_in(
             );
         }
     }
-    let mut row = v.into_active_model();
+    let mut row = v.clone().into_active_model();
     if let Some(x) = patch.sku {
         row.sku = Set(x);
     }
@@ -765,6 +787,7 @@ pub async fn update_variant_in(
         row.options = Set(serde_json::to_string(&x).map_err(AppError::internal)?);
     }
     if let Some(x) = patch.price_cents {
+        audit_price(txn, actor, &v, x).await?;
         row.price_cents = Set(x);
     }
     if let Some(x) = patch.low_stock_threshold {

@@ -1,4 +1,5 @@
-//! `/api/v1/admin/users*`: user management for admins.
+//! `/api/v1/admin/users*`: user management for admins; `/api/v1/admin/audit-log`: what admins
+//! changed.
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
@@ -13,10 +14,12 @@ use crate::{
     domain::{account::Registration, role::Role, validation::FieldErrors},
     errors::{ApiError, AppError},
     models::{
-        accounts::{self, AdminUpdate, Origin},
+        accounts::{self, AdminUpdate},
+        actor::Actor,
+        audit::{self, AuditFilter},
         users::{self, Profile},
     },
-    views::api::{ErrorBody, ProfilePage},
+    views::api::{AuditEntryPage, ErrorBody, ProfilePage},
     web::{
         extract::{AdminOnly, ApiJson, Authorized},
         pagination::{Listing, PageQuery},
@@ -78,7 +81,7 @@ pub struct CreateUserRequest {
     responses((status = 201, body = Profile), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create(
     State(ctx): State<AppContext>,
-    _admin: Admin,
+    admin: Admin,
     ApiJson(req): ApiJson<CreateUserRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let reg = Registration::parse(
@@ -88,7 +91,7 @@ async fn create(
         &req.last_name,
         req.role.unwrap_or(Role::Customer),
     )?;
-    let created = accounts::register(&ctx, reg, Origin::Provisioned).await?;
+    let created = accounts::provision(&ctx, reg, &Actor::user(&admin.0)).await?;
     Ok((StatusCode::CREATED, Json(Profile::from(&created))))
 }
 
@@ -106,30 +109,57 @@ pub(crate) async fn show(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    /// A new role ends every session of the user.
     pub role: Option<Role>,
+    /// `false` deactivates: every session ends and signing in is refused.
     pub active: Option<bool>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: Option<String>,
+    /// Unique; the address must be verified again (a link goes to it, the old address is
+    /// told) and every session of the user ends.
+    #[schema(format = Email, max_length = 254)]
+    pub email: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", security(("bearer" = [])), request_body = UpdateUserRequest,
-    params(("id" = Uuid, Path)), responses((status = 200, body = Profile), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = Profile), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update(
     State(ctx): State<AppContext>,
     admin: Admin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<Profile>, ApiError> {
-    let actor = &admin.0;
-    let updated = accounts::admin_update(
-        &ctx,
-        actor,
-        parse_id(&id)?,
-        AdminUpdate {
-            role: req.role,
-            active: req.active,
-        },
-    )
-    .await?;
+    let pid = parse_id(&id)?;
+    let change = AdminUpdate::parse(
+        req.role,
+        req.active,
+        req.first_name.as_deref(),
+        req.last_name.as_deref(),
+        req.email.as_deref(),
+    )?;
+    let updated = accounts::admin_update(&ctx, &Actor::user(&admin.0), pid, change).await?;
     Ok(Json(Profile::from(&updated)))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ResetSent {
+    pub message: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/password-reset", tag = "admin", security(("bearer" = [])),
+    description = "Mails the user a password-reset link (the admin never sees it); counts against the address's reset-mail limit.",
+    params(("id" = Uuid, Path)), responses((status = 202, body = ResetSent), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The account is deactivated"), (status = 429, body = ErrorBody)))]
+async fn password_reset(
+    State(ctx): State<AppContext>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let pid = parse_id(&id)?;
+    accounts::admin::send_reset_link(&ctx, &Actor::user(&admin.0), pid).await?;
+    Ok((StatusCode::ACCEPTED, Json(accounts::admin::reset_sent())))
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/users/{id}", tag = "admin", security(("bearer" = [])),
@@ -139,18 +169,55 @@ async fn destroy(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let actor = &admin.0;
-    accounts::admin_delete(&ctx, actor, parse_id(&id)?).await?;
+    let pid = parse_id(&id)?;
+    accounts::admin_delete(&ctx, &Actor::user(&admin.0), pid).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    /// Who acted: a user id or an e-mail address.
+    pub actor: Option<String>,
+    /// One action, e.g. `user.updated`.
+    pub action: Option<audit::Action>,
+    pub target_type: Option<audit::TargetType>,
+    pub target_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQueryRaw {
+    actor: Option<String>,
+    action: Option<String>,
+    target_type: Option<String>,
+    target_id: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/audit-log", tag = "admin", security(("bearer" = [])), params(AuditQuery, PageQuery),
+    description = "Every change made in the back office, newest first.",
+    responses((status = 200, body = AuditEntryPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn audit_log(
+    State(ctx): State<AppContext>,
+    _admin: Admin,
+    Query(q): Query<AuditQueryRaw>,
+    page: Listing,
+) -> Result<impl IntoResponse, ApiError> {
+    let filter = AuditFilter::parse(
+        q.actor.as_deref(),
+        q.action.as_deref(),
+        q.target_type.as_deref(),
+        q.target_id.as_deref(),
+    )?;
+    let (rows, count) = audit::list(&ctx.db, &filter, page.page, page.page_size).await?;
+    Ok(page.answer(rows, count))
 }
 
 #[must_use]
 pub fn routes() -> Routes {
+    use axum::routing::{get, post};
     Routes::new()
-        .prefix("/api/v1/admin/users")
-        .add("/", axum::routing::get(list).post(create))
-        .add(
-            "/{id}",
-            axum::routing::get(show).patch(update).delete(destroy),
-        )
+        .prefix("/api/v1/admin")
+        .add("/users", get(list).post(create))
+        .add("/users/{id}", get(show).patch(update).delete(destroy))
+        .add("/users/{id}/password-reset", post(password_reset))
+        .add("/audit-log", get(audit_log))
 }

@@ -104,7 +104,7 @@ pub struct WebhookPatchRequest {
     responses((status = 200, body = EndpointView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update(
     State(ctx): State<AppContext>,
-    _a: Admin,
+    a: Admin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<WebhookPatchRequest>,
 ) -> Result<Json<EndpointView>, ApiError> {
@@ -117,7 +117,15 @@ async fn update(
         webhooks::allow_private(&ctx),
     )?;
     Ok(Json(
-        webhooks::update(&ctx.db, &Sealer::get(&ctx), id, patch, req.rotate_secret).await?,
+        webhooks::update(
+            &ctx.db,
+            &Sealer::get(&ctx),
+            &crate::models::actor::Actor::user(&a.0),
+            id,
+            patch,
+            req.rotate_secret,
+        )
+        .await?,
     ))
 }
 
@@ -125,10 +133,15 @@ async fn update(
     responses((status = 204, description = "Deleted with its delivery log"), (status = 404, body = ErrorBody)))]
 async fn destroy(
     State(ctx): State<AppContext>,
-    _a: Admin,
+    a: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    webhooks::delete(&ctx.db, parse_id(&id)?).await?;
+    webhooks::delete(
+        &ctx.db,
+        &crate::models::actor::Actor::user(&a.0),
+        parse_id(&id)?,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -59,11 +59,11 @@ async fn create(
     responses((status = 204, description = "Revoked at once"), (status = 404, body = ErrorBody)))]
 async fn revoke(
     State(ctx): State<AppContext>,
-    _a: Admin,
+    a: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    api_keys::revoke(&ctx.db, id).await?;
+    api_keys::revoke(&ctx.db, &crate::models::actor::Actor::user(&a.0), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

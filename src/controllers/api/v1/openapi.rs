@@ -135,6 +135,7 @@ impl Modify for CommonErrors {
         me::show, me::update, me::close, me::export, me::password, me::change_email, me::revoke_sessions, me::show_address, me::put_address,
         me::list_addresses, me::create_address, me::update_address, me::delete_address,
         admin_users::list, admin_users::create, admin_users::show, admin_users::update, admin_users::destroy,
+        admin_users::password_reset, admin_users::audit_log,
         shop::show,
         catalogue::list, catalogue::show, catalogue::create, catalogue::update, catalogue::destroy,
         catalogue::add_variant, catalogue::update_variant, catalogue::delete_variant,

@@ -1,0 +1,324 @@
+//! What an admin does to other people's accounts (issue 20): correct their names and e-mail,
+//! change role and access, mail them a reset link, delete or close them. Every change is
+//! written to the audit log in the transaction that makes it.
+use chrono::{Duration, Utc};
+use loco_rs::app::AppContext;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::{
+    end_other_sessions, mail_limits, personal_data, queue_verification,
+    users::{self, Column, Entity, Model},
+    Keep,
+};
+use crate::{
+    domain::{account::ProfileUpdate, email::Email, role::Role, validation::FieldErrors},
+    errors::{AppError, AppResult, DbResultExt},
+    jobs::{Job, Jobs},
+    mail::{self, Mail},
+    models::{
+        actor::Actor,
+        audit::{self, Action, Target, TargetType},
+        db::write_txn,
+        idempotency,
+        tokens::{self, OneTimeKind},
+    },
+    settings::Settings,
+};
+
+/// An admin's change to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AdminUpdate {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<Email>,
+}
+
+impl AdminUpdate {
+    /// Checks names and the address as the customer's own forms do.
+    ///
+    /// # Errors
+    /// Field messages for blank or overlong names and a malformed address.
+    pub fn parse(
+        role: Option<Role>,
+        active: Option<bool>,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let names = match ProfileUpdate::parse(first_name, last_name) {
+            Ok(n) => n,
+            Err(e) => {
+                errors.merge(e);
+                ProfileUpdate {
+                    first_name: None,
+                    last_name: None,
+                }
+            }
+        };
+        let email = email.and_then(|e| match Email::parse(e) {
+            Ok(e) => Some(e),
+            Err(m) => {
+                errors.add("email", m);
+                None
+            }
+        });
+        errors.into_result()?;
+        Ok(Self {
+            role,
+            active,
+            first_name: names.first_name,
+            last_name: names.last_name,
+            email,
+        })
+    }
+}
+
+fn taken() -> AppError {
+    FieldErrors::single("email", "Another account already uses this e-mail address.").into()
+}
+
+/// Applies an admin's change. A new address must be verified again (a link goes to it, and the
+/// old address is told); a new address, a new role or deactivation ends every session of the
+/// user, as credentials changed. An admin cannot demote or deactivate themselves, so the shop
+/// always keeps an admin who can undo it.
+///
+/// # Errors
+/// `NotFound`; `Conflict` for changes to oneself; a field message for a taken address.
+pub async fn admin_update(
+    ctx: &AppContext,
+    by: &Actor,
+    pid: Uuid,
+    change: AdminUpdate,
+) -> AppResult<Model> {
+    let settings = Settings::get(ctx);
+    let txn = write_txn(&ctx.db).await?;
+    // Locked, so two admins' changes each see the other's and record true `before` values.
+    let user = Entity::find()
+        .filter(Column::Pid.eq(pid))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if by.user_id == Some(user.id)
+        && (change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false))
+    {
+        return Err(AppError::Conflict(
+            "You cannot remove your own admin rights or deactivate yourself.".into(),
+        ));
+    }
+    let (mut before, mut after) = (Map::new(), Map::new());
+    let mut note = |field: &str, old: Value, new: Value| {
+        if old != new {
+            before.insert(field.into(), old);
+            after.insert(field.into(), new);
+            true
+        } else {
+            false
+        }
+    };
+    let mut row: users::ActiveModel = user.clone().into();
+    let mut credentials = false;
+    if let Some(r) = change.role {
+        if note("role", json!(user.role), json!(r.as_str())) {
+            row.role = Set(r.as_str().into());
+            credentials = true;
+        }
+    }
+    if let Some(a) = change.active {
+        if note("active", json!(user.active), json!(a)) {
+            row.active = Set(a);
+            credentials |= !a;
+        }
+    }
+    if let Some(v) = change.first_name {
+        if note("first_name", json!(user.first_name), json!(v)) {
+            row.first_name = Set(v);
+        }
+    }
+    if let Some(v) = change.last_name {
+        if note("last_name", json!(user.last_name), json!(v)) {
+            row.last_name = Set(v);
+        }
+    }
+    let new_email = change
+        .email
+        .filter(|e| e.as_str() != user.email)
+        .map(|e| e.as_str().to_string());
+    if let Some(e) = &new_email {
+        note("email", json!(user.email), json!(e));
+        row.email = Set(e.clone());
+        row.email_verified_at = Set(None);
+        credentials = true;
+    }
+    if after.is_empty() {
+        return Ok(user);
+    }
+    row.updated_at = Set(Utc::now().into());
+    let mut saved = row.update(&txn).await.on_unique(taken)?;
+    let mut mails = Vec::new();
+    if let Some(e) = &new_email {
+        // Links mailed to the old address must not open the account any more.
+        for kind in [
+            OneTimeKind::EmailChange,
+            OneTimeKind::PasswordReset,
+            OneTimeKind::VerifyEmail,
+        ] {
+            tokens::void_one_time(&txn, saved.id, kind).await?;
+        }
+        mails.push(queue_verification(&txn, &settings, &saved).await?);
+        let notice = Mail::EmailChangedByShop {
+            first_name: saved.first_name.clone(),
+            new_email: e.clone(),
+        };
+        mails.push(mail::queue(&txn, &settings, &user.email, &notice).await?);
+    }
+    if credentials {
+        saved = end_other_sessions(&txn, saved.id, Keep::Nothing).await?;
+    }
+    audit::record(
+        &txn,
+        by,
+        Action::UserUpdated,
+        Target::new(TargetType::User, saved.pid),
+        Some(Value::Object(before)),
+        Some(Value::Object(after)),
+    )
+    .await?;
+    txn.commit().await?;
+    Jobs::get(ctx)
+        .enqueue_all(
+            mails
+                .into_iter()
+                .map(|mail_id| Job::DeliverMail { mail_id }),
+        )
+        .await;
+    Ok(saved)
+}
+
+/// A new reset link for `user` (older ones voided), in `txn`; the mail to deliver after commit.
+pub(super) async fn issue_reset<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    settings: &Settings,
+    user: &Model,
+) -> AppResult<Uuid> {
+    tokens::void_one_time(txn, user.id, OneTimeKind::PasswordReset).await?;
+    let token = tokens::issue_one_time(
+        txn,
+        user.id,
+        OneTimeKind::PasswordReset,
+        Duration::minutes(settings.auth.reset_ttl_minutes),
+    )
+    .await?;
+    let m = Mail::PasswordReset {
+        first_name: user.first_name.clone(),
+        token,
+        valid_minutes: settings.auth.reset_ttl_minutes,
+    };
+    mail::queue(txn, settings, &user.email, &m).await
+}
+
+/// Mails `pid` a password-reset link; the admin never sees it. Counts against the address's
+/// reset-mail limit like the customer's own requests, so an inbox cannot be flooded from here
+/// either.
+///
+/// # Errors
+/// `NotFound`; `Conflict` for a deactivated account (reactivate it first); `RateLimited`.
+pub async fn send_reset_link(ctx: &AppContext, by: &Actor, pid: Uuid) -> AppResult<()> {
+    let user = users::find_by_pid(&ctx.db, pid).await?;
+    if !user.active {
+        return Err(AppError::Conflict(
+            "This account is deactivated: reactivate it before sending a reset link.".into(),
+        ));
+    }
+    let client = format!("admin:{}", by.user_id.unwrap_or_default());
+    mail_limits::take(
+        ctx,
+        mail_limits::Purpose::PasswordReset,
+        &user.email,
+        &client,
+    )
+    .await?
+    .or_refuse()?;
+    let settings = Settings::get(ctx);
+    let txn = write_txn(&ctx.db).await?;
+    let mail_id = issue_reset(&txn, &settings, &user).await?;
+    audit::record(
+        &txn,
+        by,
+        Action::UserPasswordResetSent,
+        Target::new(TargetType::User, user.pid),
+        None,
+        None,
+    )
+    .await?;
+    idempotency::answer(&txn, 202, &reset_sent()).await?;
+    txn.commit().await?;
+    Jobs::get(ctx)
+        .enqueue_all([Job::DeliverMail { mail_id }])
+        .await;
+    Ok(())
+}
+
+/// The answer of `POST /admin/users/{id}/password-reset`.
+#[must_use]
+pub fn reset_sent() -> Value {
+    json!({"message": "A password-reset link was mailed to the account's address."})
+}
+
+/// What [`admin_delete`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Deleted,
+    /// The account had orders, which keep it: it was closed and anonymised instead.
+    Closed,
+}
+
+/// Deletes a user; one with orders (which keep their customer for the books) is closed and
+/// anonymised instead, as closing one's own account does.
+///
+/// # Errors
+/// `NotFound`; `Conflict` when deleting oneself, or closing an account with an order that is
+/// paid and not shipped.
+pub async fn admin_delete(ctx: &AppContext, by: &Actor, pid: Uuid) -> AppResult<Removal> {
+    let user = users::find_by_pid(&ctx.db, pid).await?;
+    if by.user_id == Some(user.id) {
+        return Err(AppError::Conflict(
+            "You cannot delete your own account here.".into(),
+        ));
+    }
+    let txn = write_txn(&ctx.db).await?;
+    audit::record(
+        &txn,
+        by,
+        Action::UserDeleted,
+        Target::new(TargetType::User, user.pid),
+        Some(json!({"role": user.role})),
+        None,
+    )
+    .await?;
+    let res = Entity::delete_many()
+        .filter(Column::Id.eq(user.id))
+        .exec(&txn)
+        .await;
+    match res {
+        Ok(r) if r.rows_affected == 0 => Err(AppError::NotFound),
+        Ok(_) => {
+            // The log keeps that an account was deleted and what was done to it, not the
+            // person's names and addresses (they are gone).
+            audit::anonymise_user(&txn, user.pid, personal_data::CLOSED_LABEL).await?;
+            txn.commit().await?;
+            Ok(Removal::Deleted)
+        }
+        Err(e) if crate::errors::is_foreign_key_violation(&e) => {
+            drop(txn);
+            personal_data::erase(ctx, &user, by).await?;
+            Ok(Removal::Closed)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

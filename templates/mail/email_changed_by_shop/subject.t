@@ -1,0 +1,1 @@
+Your {{ shop_name }} account now signs in with a new e-mail address
