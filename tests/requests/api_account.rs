@@ -117,7 +117,7 @@ async fn address_is_404_until_saved_then_round_trips() {
 /// address, tells the old one, and once confirmed ends every token of the account.
 #[tokio::test]
 #[parallel]
-async fn an_email_change_waits_for_the_link_and_then_ends_every_session() {
+async fn an_email_change_waits_for_the_link_and_then_ends_every_other_session() {
     with_app(|server, ctx| async move {
         let ann = bearer(&access_token(&server, &ctx, "ann@example.com", Role::Customer).await);
         user(&ctx, "bob@example.com", Role::Customer).await;
@@ -196,22 +196,53 @@ async fn an_email_change_waits_for_the_link_and_then_ends_every_session() {
         let confirm = |t: String| {
             server
                 .post("/api/v1/auth/email/confirm")
+                .add_header(ann.0.clone(), ann.1.clone())
                 .json(&json!({"token": t}))
         };
+        // Only as the account that asked: not signed in, or as someone else, the link does
+        // nothing (and stays good for its owner).
+        let anonymous = server
+            .post("/api/v1/auth/email/confirm")
+            .json(&json!({"token": token}))
+            .await;
+        assert_error(&anonymous, 401, "unauthorized");
+        let bob = bearer(
+            login(&server, "bob@example.com", PASSWORD).await["access"]
+                .as_str()
+                .unwrap(),
+        );
+        let as_bob = server
+            .post("/api/v1/auth/email/confirm")
+            .add_header(bob.0.clone(), bob.1.clone())
+            .json(&json!({"token": token}))
+            .await;
+        assert_error(&as_bob, 422, "invalid_token");
         assert_error(&confirm(stale).await, 422, "invalid_token");
         assert_error(&confirm("forged".into()).await, 422, "invalid_token");
+        let phone = bearer(
+            login(&server, "ann@example.com", PASSWORD).await["access"]
+                .as_str()
+                .unwrap(),
+        );
         assert_eq!(confirm(token.clone()).await.status_code(), 204);
         assert_error(&confirm(token).await, 422, "invalid_token");
 
-        // The old token stops at once; the old address no longer signs in, the new one does.
+        // Her other sessions stop at once (the confirming one goes on); the old address no
+        // longer signs in, the new one does.
         assert_error(
             &server
                 .get("/api/v1/me")
-                .add_header(ann.0.clone(), ann.1.clone())
+                .add_header(phone.0.clone(), phone.1.clone())
                 .await,
             401,
             "unauthorized",
         );
+        let still: Value = server
+            .get("/api/v1/me")
+            .add_header(ann.0.clone(), ann.1.clone())
+            .await
+            .json();
+        assert_eq!(still["email"], "ann.new@example.com");
         let old = server
             .post("/api/v1/auth/login")
             .json(&json!({"email": "ann@example.com", "password": PASSWORD}))
@@ -252,8 +283,14 @@ async fn a_new_password_voids_a_pending_email_change() {
             .json(&json!({"current_password": PASSWORD, "new_password": "another horse battery"}))
             .await;
         assert_eq!(changed.status_code(), 204);
+        let again = bearer(
+            login(&server, "ann@example.com", "another horse battery").await["access"]
+                .as_str()
+                .unwrap(),
+        );
         let used = server
             .post("/api/v1/auth/email/confirm")
+            .add_header(again.0, again.1)
             .json(&json!({"token": token}))
             .await;
         assert_error(&used, 422, "invalid_token");

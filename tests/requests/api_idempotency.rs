@@ -398,7 +398,7 @@ async fn every_post_of_the_api_answers_a_repeat_after_a_crash_as_it_first_answer
         c.post("/api/v1/me/email", "/api/v1/me/email", Some(&moved),
             j(json!({"new_email": "reg.moved@example.com", "password": "a brand new secret"})), RunAgain).await;
         let token = token_from_mail(&ctx, "reg.moved@example.com", "email_change").await;
-        c.post("/api/v1/auth/email/confirm", "/api/v1/auth/email/confirm", None, j(json!({"token": token})), Same).await;
+        c.post("/api/v1/auth/email/confirm", "/api/v1/auth/email/confirm", Some(&moved), j(json!({"token": token})), Same).await;
         c.post("/api/v1/me/password", "/api/v1/me/password", Some(&bob),
             j(json!({"current_password": PASSWORD, "new_password": "another fine secret"})), Same).await;
         c.post("/api/v1/me/sessions/revoke", "/api/v1/me/sessions/revoke", Some(&bob), j(json!({})), Same).await;

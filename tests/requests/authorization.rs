@@ -34,7 +34,8 @@ fn who(method: &str, path: &str) -> Who {
     match p {
         "/openapi.json" | "/shop" | "/_health" => Who::Anyone,
         _ if p.starts_with("/auth/") => {
-            if p == "/auth/logout" {
+            // Confirming an e-mail change: only as the account that asked for it.
+            if p == "/auth/logout" || p == "/auth/email/confirm" {
                 Who::User
             } else {
                 Who::Anyone

@@ -430,24 +430,44 @@ async fn the_account_page_changes_the_email_through_the_link() {
             .unwrap();
         assert!(me.is_some(), "following the link alone changes nothing");
 
+        // Only the account that asked may confirm: another signed-in customer is told so, and a
+        // visitor is sent to sign in first (and back here after).
+        let bob = browser(&ctx);
+        sign_in(&bob, "bob@example.com").await;
+        let other = bob
+            .get(&format!("/account/email/confirm?token={token}"))
+            .await;
+        assert_eq!(other.status_code(), 422);
+        assert!(other
+            .text()
+            .contains("This link belongs to another account."));
+        let visitor = browser(&ctx);
+        let to_login = visitor
+            .get(&format!("/account/email/confirm?token={token}"))
+            .await;
+        let next = location(&to_login);
+        assert!(
+            next.starts_with("/login?next=%2Faccount%2Femail%2Fconfirm%3Ftoken%3D"),
+            "{next}"
+        );
+
+        // An old browser session of Ann's ends with the change; the confirming one stays.
+        let laptop = browser(&ctx);
+        sign_in(&laptop, "ann@example.com").await;
         let done = server
             .post("/account/email/confirm")
             .form(&[("csrf_token", csrf.as_str()), ("token", token.as_str())])
             .await;
-        assert_eq!(done.status_code(), 303, "{}", done.text());
-        assert_eq!(done.headers()["location"], "/login");
-        let login_page = server.get("/login").await.text();
+        let shown = follow(&server, &done).await;
         assert!(
-            login_page.contains("Your e-mail address is now ann.new@example.com."),
-            "{login_page}"
+            shown.contains("Your e-mail address is now ann.new@example.com."),
+            "{shown}"
         );
-        // Signed out: the account page sends to the login.
-        let account = server.get("/account").await;
-        assert_eq!(account.status_code(), 303);
-        assert!(account.headers()["location"]
-            .to_str()
-            .unwrap()
-            .starts_with("/login"));
+        assert_eq!(
+            laptop.get("/account").await.status_code(),
+            303,
+            "signed out elsewhere"
+        );
         let again = server
             .get(&format!("/account/email/confirm?token={token}"))
             .await;

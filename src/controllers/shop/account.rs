@@ -473,7 +473,31 @@ async fn change_email(page: Page, Form(f): Form<EmailForm>) -> PageResult {
 /// The link in the mail only asks (a mail scanner fetching links changes nothing); the
 /// button makes the change.
 async fn confirm_email_form(page: Page, Query(q): Query<TokenQuery>) -> PageResult {
+    let Some(me) = page.user.clone() else {
+        // Only the account that asked may confirm: sign in first, then come back here.
+        let back = format!(
+            "/account/email/confirm?token={}",
+            form_urlencoded::byte_serialize(q.token.as_bytes()).collect::<String>()
+        );
+        let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
+        flash(
+            &page.session,
+            "info",
+            "Sign in to the account whose e-mail address changes to confirm the new one.",
+        )
+        .await;
+        return Ok(Redirect::to(&format!("/login?next={next}")).into_response());
+    };
     match accounts::email_change::pending(&page.ctx, &q.token).await {
+        Ok((user, _)) if user.id != me.id => {
+            page.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account/email_confirm.html",
+                "Confirm your new e-mail address",
+                json!({ "ok": false, "message": "This link belongs to another account. Sign out, then sign in to the account whose e-mail address changes and open the link again." }),
+            )
+            .await
+        }
         Ok((user, new_email)) => {
             page.render(
                 "account/email_confirm.html",
@@ -490,20 +514,20 @@ async fn confirm_email_form(page: Page, Query(q): Query<TokenQuery>) -> PageResu
 }
 
 async fn confirm_email(page: Page, Form(q): Form<TokenQuery>) -> PageResult {
-    match accounts::email_change::confirm(&page.ctx, &q.token).await {
+    let me = page.require_user()?.clone();
+    match accounts::email_change::confirm(&page.ctx, &q.token, &me, accounts::Keep::Browser).await {
         Ok(user) => {
-            // Every session of the account ended, this browser's too.
-            sign_out(&page.session).await?;
+            keep_signed_in(&page.session, &user).await?;
             flash(
                 &page.session,
                 "success",
                 format!(
-                    "Your e-mail address is now {}. Every device has been signed out: sign in with the new address.",
+                    "Your e-mail address is now {}. Every other device has been signed out: sign in there with the new address.",
                     user.email
                 ),
             )
             .await;
-            Ok(Redirect::to("/login").into_response())
+            Ok(Redirect::to("/account").into_response())
         }
         Err(AppError::Unprocessable { .. } | AppError::NotFound) => {
             email_confirm_outcome(&page).await

@@ -1,9 +1,11 @@
 //! Changing the address an account signs in with (issue 20). The request needs the password;
 //! it changes nothing yet: a link goes to the new address, and the old address is told, so a
 //! stolen session alone cannot move the account to an attacker's mailbox, and the owner hears
-//! of any attempt. Following the link (once, before it expires) makes the change, marks the
-//! new address verified and ends every session and token of the account: the address is a
-//! credential.
+//! of any attempt. Following the link (once, before it expires) while signed in to that very
+//! account makes the change, marks the new address verified and ends every other session and
+//! token of the account: the address is a credential. (Signed in, because a link mailed to someone
+//! else's address would otherwise let that person — tricked into clicking "confirm" — give
+//! their address to the requester's account.)
 use chrono::{Duration, Utc};
 use loco_rs::app::AppContext;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
@@ -24,6 +26,13 @@ use crate::{
     },
     settings::Settings,
 };
+
+fn invalid_link() -> AppError {
+    AppError::Unprocessable {
+        code: "invalid_token",
+        message: "This link is invalid or has expired.".into(),
+    }
+}
 
 fn taken() -> AppError {
     FieldErrors::single(
@@ -132,15 +141,25 @@ pub async fn pending(ctx: &AppContext, token: &str) -> AppResult<(Model, String)
     Ok((user, t.new_email.unwrap_or_default()))
 }
 
-/// Follows the link: the account's address becomes the new one, verified, and every session
-/// and token of the account ends.
+/// Follows the link, signed in as `signed_in`: the account's address becomes the new one,
+/// verified, and every session and token of the account but `keep` (the one confirming) ends.
 ///
 /// # Errors
-/// `invalid_token` for an unknown, used or expired link; a field message when another
-/// account took the address in the meantime.
-pub async fn confirm(ctx: &AppContext, token: &str) -> AppResult<Model> {
+/// `invalid_token` for an unknown, used or expired link, and for a link of another account
+/// (which stays usable by its own); a field message when another account took the address in
+/// the meantime.
+pub async fn confirm(
+    ctx: &AppContext,
+    token: &str,
+    signed_in: &Model,
+    keep: Keep,
+) -> AppResult<Model> {
     let txn = crate::models::db::write_txn(&ctx.db).await?;
     let t = tokens::consume_token(&txn, OneTimeKind::EmailChange, token).await?;
+    if t.user_id != signed_in.id {
+        // Rolled back: the link is not used up by someone else's try.
+        return Err(invalid_link());
+    }
     let new_email = t
         .new_email
         .ok_or_else(|| AppError::Internal("an e-mail change token without its address".into()))?;
@@ -149,10 +168,7 @@ pub async fn confirm(ctx: &AppContext, token: &str) -> AppResult<Model> {
         .await?
         .ok_or(AppError::NotFound)?;
     if !user.active {
-        return Err(AppError::Unprocessable {
-            code: "invalid_token",
-            message: "This link is invalid or has expired.".into(),
-        });
+        return Err(invalid_link());
     }
     let now = Utc::now();
     let mut active: users::ActiveModel = user.into();
@@ -164,9 +180,11 @@ pub async fn confirm(ctx: &AppContext, token: &str) -> AppResult<Model> {
     // Reset links sent to the old address must not open the account any more.
     tokens::void_one_time(&txn, user.id, OneTimeKind::PasswordReset).await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::VerifyEmail).await?;
-    // The new mailbox's holder proved it: guest orders placed with it are theirs.
-    crate::models::orders::attach_guest_orders(&txn, &user).await?;
-    let user = end_other_sessions(&txn, user.id, Keep::Nothing).await?;
+    // Guest orders placed with the new address are not attached here: whoever asked for the
+    // change proved they read that mailbox once, not that they placed those orders. Signing
+    // up or resetting the password with it (which prove the same and end other sessions)
+    // attach them, as before.
+    let user = end_other_sessions(&txn, user.id, keep).await?;
     crate::models::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;
     Ok(user)

@@ -17,7 +17,7 @@ use crate::{
         users::{self, UserSummary},
     },
     views::api::ErrorBody,
-    web::extract::{ApiJson, ClientId, CurrentUser},
+    web::extract::{ApiJson, ApiSession, ClientId, CurrentUser},
 };
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -148,14 +148,18 @@ async fn verify(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/email/confirm", tag = "auth", request_body = TokenRequest,
-    description = "Follows the link an e-mail change sent to the new address: the account signs in with it from now on (verified), and every session and token of the account ends.",
-    responses((status = 204), (status = 422, body = ErrorBody, description = "`invalid_token`, or the address was taken meanwhile")))]
+#[utoipa::path(post, path = "/api/v1/auth/email/confirm", tag = "auth", request_body = TokenRequest, security(("bearer" = [])),
+    description = "Follows the link an e-mail change sent to the new address, signed in as the account that asked for it: the account signs in with the new address from now on (verified), and every other session and token of the account ends.",
+    responses((status = 204), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`invalid_token` (also for another account's link), or the address was taken meanwhile")))]
 pub(crate) async fn confirm_email(
     State(ctx): State<AppContext>,
+    user: CurrentUser,
+    ApiSession(family): ApiSession,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<StatusCode, ApiError> {
-    accounts::email_change::confirm(&ctx, &req.token).await?;
+    let keep = accounts::Keep::api(family);
+    accounts::email_change::confirm(&ctx, &req.token, &user.0, keep).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
