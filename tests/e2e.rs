@@ -1258,6 +1258,82 @@ async fn an_admin_refunds_manages_a_customer_and_connects_an_integration() {
     b.finish().await;
 }
 
+/// Issue 20: an admin corrects a customer's mistyped e-mail and mails them a reset link; the
+/// customer sets a password from it, later moves to a new address through the link mailed
+/// there, downloads their data and closes the account.
+#[tokio::test]
+#[serial]
+async fn an_admin_corrects_a_customer_who_later_moves_address_takes_their_data_and_leaves() {
+    let Some(chromedriver) = support::require("CHROMEDRIVER") else {
+        return;
+    };
+    let b = start(&chromedriver).await;
+    b.journey("account-lifecycle", async {
+        support::user(&b.ctx, "owner@example.com", Role::Admin).await;
+        let ann = support::user(&b.ctx, "ann@exmaple.com", Role::Customer).await;
+
+        // The admin fixes the typo and sends a reset link; the page shows what changed.
+        b.log_in("owner@example.com", PASSWORD).await;
+        b.goto(&format!("/admin/users/{}", ann.pid)).await;
+        b.fill_css("#profile-email", "ann@example.com").await;
+        b.submit(&format!("/admin/users/{}/profile", ann.pid)).await;
+        assert!(b.text("body").await.contains("Saved ann@example.com."));
+        let change = b.text("#audit-table .audit-row[data-action='user.updated']").await;
+        assert!(change.contains("ann@exmaple.com") && change.contains("owner@example.com"), "{change}");
+        b.submit(&format!("/admin/users/{}/password-reset", ann.pid)).await;
+        assert!(b.text("body").await.contains("password-reset link is on its way"));
+        b.goto("/admin/audit").await;
+        assert_eq!(b.texts("#audit-table .audit-action").await, ["user.password_reset_sent", "user.updated"]);
+        b.log_out().await;
+
+        // Ann sets her password from the link that reached the corrected address.
+        let reset = support::token_from_mail(&b.ctx, "ann@example.com", "password_reset").await;
+        b.goto(&format!("/reset?token={reset}")).await;
+        b.fill("password", "ann's own secret").await;
+        b.submit("/reset").await;
+        b.log_in("ann@example.com", "ann's own secret").await;
+        assert_eq!(b.path().await, "/account");
+
+        // Later she moves to a new address: the link mailed there, opened while signed in,
+        // asks once more and makes the change.
+        b.fill_css("#new_email", "ann@newmail.example").await;
+        b.fill_css("#email-password", "ann's own secret").await;
+        b.submit("/account/email").await;
+        assert!(b.text("body").await.contains("We sent a link to ann@newmail.example"));
+        let link = support::token_from_mail(&b.ctx, "ann@newmail.example", "email_change").await;
+        b.goto(&format!("/account/email/confirm?token={link}")).await;
+        b.click_and_wait("#confirm-new-email").await;
+        assert_eq!(b.path().await, "/account");
+        assert!(b.text("main").await.contains("Signed in as ann@newmail.example"));
+
+        // Her data, as the download link gives it.
+        let data = b
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch(document.querySelector('#export-data').href).then(r => r.json()).then(done);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(data["profile"]["email"], "ann@newmail.example");
+
+        // Closing with the password ends it all.
+        b.fill_css("#close-password", "ann's own secret").await;
+        b.submit("/account/close").await;
+        assert_eq!(b.path().await, "/");
+        b.goto("/account").await;
+        assert_eq!(b.path().await, "/login");
+        b.log_in("ann@newmail.example", "ann's own secret").await;
+        assert_eq!(b.path().await, "/login", "a closed account cannot sign in");
+        let row = emporium::models::users::find_by_pid(&b.ctx.db, ann.pid).await.unwrap();
+        assert!(!row.active && row.email.ends_with("@closed.invalid"));
+    })
+    .await;
+    b.client.clone().close().await.unwrap();
+    b.finish().await;
+}
+
 /// Issue 7: the shop's and the admin's pages have no serious or critical accessibility
 /// violations as axe-core (npm) finds them in Chromium.
 #[tokio::test]
@@ -1319,6 +1395,8 @@ async fn pages_have_no_serious_accessibility_violations() {
                     "/admin/inventory".into(),
                     "/admin/purchase-orders/new".into(),
                     "/admin/users".into(),
+                    format!("/admin/users/{}", ann.pid),
+                    "/admin/audit".into(),
                     "/admin/webhooks".into(),
                     "/admin/api-keys".into(),
                     "/account/two-factor".into(),
