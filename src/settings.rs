@@ -632,6 +632,28 @@ impl Settings {
             "MAIL_TRANSPORT",
             "is `outbox`: mail would never leave the shop, and reset links would be readable by every admin; use `smtp`",
         );
+        // A page served over plain HTTP can be rewritten on the way by anyone on the network,
+        // who could then call the API in the shopper's browser; local development origins are
+        // fine.
+        let plain: Vec<&str> = self
+            .cors_allowed_origins
+            .split([',', ' ', '\n'])
+            .map(str::trim)
+            .filter(|o| o.starts_with("http://"))
+            .filter(|o| {
+                let host = o.trim_start_matches("http://");
+                let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+                !matches!(host, "localhost" | "127.0.0.1")
+            })
+            .collect();
+        need(
+            !plain.is_empty(),
+            "CORS_ALLOWED_ORIGINS",
+            &format!(
+                "lists plain-HTTP origins ({}): list https:// origins only",
+                plain.join(", ")
+            ),
+        );
         match self.payments.provider {
             PaymentProviderKind::Stripe => {
                 need(

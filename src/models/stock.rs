@@ -117,6 +117,31 @@ pub async fn set_on_hand<C: ConnectionTrait>(
     note: &str,
     actor: &Actor,
 ) -> AppResult<()> {
+    put_on_hand(db, variant_id, target, note, actor, true).await
+}
+
+/// The first stock of a variant just created: in the ledger like any level, but not in the
+/// audit log, which records changes to what existed.
+///
+/// # Errors
+/// As [`set_on_hand`].
+pub async fn set_initial<C: ConnectionTrait>(
+    db: &C,
+    variant_id: i32,
+    target: i32,
+    actor: &Actor,
+) -> AppResult<()> {
+    put_on_hand(db, variant_id, target, "initial stock", actor, false).await
+}
+
+async fn put_on_hand<C: ConnectionTrait>(
+    db: &C,
+    variant_id: i32,
+    target: i32,
+    note: &str,
+    actor: &Actor,
+    audited: bool,
+) -> AppResult<()> {
     let current = variants::Entity::find_by_id(variant_id)
         .lock_exclusive()
         .one(db)
@@ -126,7 +151,9 @@ pub async fn set_on_hand<C: ConnectionTrait>(
     if delta == 0 {
         return Ok(());
     }
-    audit_stock(db, actor, current.pid, current.stock, target, note).await?;
+    if audited {
+        audit_stock(db, actor, current.pid, current.stock, target, note).await?;
+    }
     let applied = apply(
         db,
         &Change {

@@ -139,6 +139,19 @@ async fn an_admin_cannot_demote_or_delete_themselves() {
             .json(&json!({"role": "customer"}))
             .await;
         assert_error(&res, 409, "conflict");
+        // Nor move their own account to another address with a token alone.
+        let res = server
+            .patch(&format!("/api/v1/admin/users/{}", me.pid))
+            .add_header(h.clone(), v.clone())
+            .json(&json!({"email": "elsewhere@example.com"}))
+            .await;
+        assert_error(&res, 409, "conflict");
+        let renamed = server
+            .patch(&format!("/api/v1/admin/users/{}", me.pid))
+            .add_header(h.clone(), v.clone())
+            .json(&json!({"first_name": "Root", "email": "SELF@example.com"}))
+            .await;
+        assert_eq!(renamed.status_code(), 200, "{}", renamed.text());
         assert_error(
             &server
                 .delete(&format!("/api/v1/admin/users/{}", me.pid))

@@ -105,6 +105,15 @@ fn every_secret_without_a_safe_default_is_named() {
     assert!(s.production_problems(secret)[0].contains("PAYMENT_PROVIDER"));
     s.payments.allow_test_provider = true;
     assert!(s.production_problems(secret).is_empty());
+    // A browser origin over plain HTTP may call the API only in development.
+    s.cors_allowed_origins = "https://app.example, http://localhost:3000".into();
+    assert!(s.production_problems(secret).is_empty());
+    s.cors_allowed_origins = "https://app.example,http://app.example:8080".into();
+    let cors = s.production_problems(secret).join("\n");
+    assert!(
+        cors.contains("CORS_ALLOWED_ORIGINS") && cors.contains("http://app.example:8080"),
+        "{cors}"
+    );
 }
 
 #[tokio::test]

@@ -85,7 +85,7 @@ fn taken() -> AppError {
 /// Applies an admin's change. A new address must be verified again (a link goes to it, and the
 /// old address is told); a new address, a new role or deactivation ends every session of the
 /// user, as credentials changed. An admin cannot demote or deactivate themselves, so the shop
-/// always keeps an admin who can undo it.
+/// always keeps an admin who can undo it, nor change their own address here.
 ///
 /// # Errors
 /// `NotFound`; `Conflict` for changes to oneself; a field message for a taken address.
@@ -109,6 +109,19 @@ pub async fn admin_update(
     {
         return Err(AppError::Conflict(
             "You cannot remove your own admin rights or deactivate yourself.".into(),
+        ));
+    }
+    // One's own address is a credential of one's own: it changes through the account page
+    // (password, then a link to the new address), not with a token that may be stolen.
+    if by.user_id == Some(user.id)
+        && change
+            .email
+            .as_ref()
+            .is_some_and(|e| e.as_str() != user.email)
+    {
+        return Err(AppError::Conflict(
+            "Change your own e-mail address from your account page: it needs your password and a link sent to the new address."
+                .into(),
         ));
     }
     let (mut before, mut after) = (Map::new(), Map::new());

@@ -8,7 +8,7 @@
 //! their address to the requester's account.)
 use chrono::{Duration, Utc};
 use loco_rs::app::AppContext;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, QuerySelect, Set};
 
 use super::{
     end_other_sessions, mail_limits, passwords,
@@ -90,6 +90,12 @@ pub async fn request(
     }
     let settings = Settings::get(ctx);
     let txn = crate::models::db::write_txn(&ctx.db).await?;
+    // Two requests at once: the second waits here and voids the first's link, so one link
+    // is live at a time.
+    Entity::find_by_id(user.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::EmailChange).await?;
     let valid_hours = settings.auth.verify_ttl_hours;
     let token = tokens::issue_carrying(

@@ -15,7 +15,7 @@ use chrono::Utc;
 use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::{Expr, Query},
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -191,6 +191,18 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
     // Signing in is impossible: nobody knows this password, and the account is inactive.
     let unusable = passwords::hash(&crate::models::tokens::new_secret()).await?;
     let txn = crate::models::db::write_txn(&ctx.db).await?;
+    // Serialised with checkouts, which lock the customer's cart first: one that committed
+    // before is seen by the checks below, one that comes after finds no cart. The account row
+    // is taken too, against an admin's change or an e-mail change in between.
+    users::Entity::find_by_id(user.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    carts::Entity::find()
+        .filter(carts::Column::UserId.eq(user.id))
+        .lock_exclusive()
+        .all(&txn)
+        .await?;
     let still_paid = mine()
         .filter(orders::Column::Status.is_in([
             OrderStatus::Paid.as_str(),

@@ -206,7 +206,7 @@ async fn initial_stock(
     actor: &Actor,
 ) -> AppResult<()> {
     if stock > 0 {
-        set_on_hand(db, variant_id, stock, "initial stock", actor).await?;
+        crate::models::stock::set_initial(db, variant_id, stock, actor).await?;
     }
     Ok(())
 }
