@@ -69,9 +69,14 @@ async fn list(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateUserRequest {
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
+    /// At least 10 characters, not all digits, not the e-mail address.
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub password: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: String,
     /// Defaults to `customer`.
     pub role: Option<Role>,
@@ -113,13 +118,13 @@ pub struct UpdateUserRequest {
     pub role: Option<Role>,
     /// `false` deactivates: every session ends and signing in is refused.
     pub active: Option<bool>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: Option<String>,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: Option<String>,
     /// Unique; the address must be verified again (a link goes to it, the old address is
     /// told) and every session of the user ends.
-    #[schema(format = Email, max_length = 254)]
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
 }
 

@@ -45,12 +45,15 @@ async fn list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookRequest {
-    /// Where deliveries are POSTed (http or https).
+    /// Where deliveries are POSTed (http or https, without credentials).
+    #[schema(format = "uri", max_length = 2000, pattern = "^https?://[^@/]+(/.*)?$")]
     pub url: String,
     /// Any of `order.created`, `order.paid`, `order.shipped`, `order.completed`,
     /// `order.cancelled`, `order.expired`, `order.refunded`, `product.changed`, `stock.low`.
+    #[schema(value_type = Vec<crate::domain::webhook::Event>, min_items = 1)]
     pub events: Vec<String>,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub description: String,
 }
 
@@ -89,8 +92,11 @@ async fn show(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatchRequest {
+    #[schema(format = "uri", max_length = 2000, pattern = "^https?://[^@/]+(/.*)?$")]
     pub url: Option<String>,
+    #[schema(value_type = Option<Vec<crate::domain::webhook::Event>>, min_items = 1)]
     pub events: Option<Vec<String>>,
+    #[schema(max_length = 200)]
     pub description: Option<String>,
     /// A disabled endpoint gets no new deliveries; pending ones fail.
     pub active: Option<bool>,

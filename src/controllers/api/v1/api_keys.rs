@@ -35,8 +35,10 @@ async fn list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyRequest {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: String,
     /// Any of `catalogue:read`, `catalogue:write`, `orders:read`, `orders:write`, `inventory`.
+    #[schema(value_type = Vec<crate::domain::api_key::Scope>, min_items = 1)]
     pub scopes: Vec<String>,
 }
 

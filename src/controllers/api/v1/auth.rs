@@ -22,9 +22,14 @@ use crate::{
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
+    /// At least 10 characters, not all digits, not the e-mail address.
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub password: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: String,
 }
 

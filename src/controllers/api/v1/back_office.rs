@@ -50,16 +50,30 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoRequest {
+    /// Letters, digits, `-` and `_` (stored upper-case).
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^\s*[A-Za-z0-9_-]{1,40}\s*$"
+    )]
     pub code: String,
     /// `fixed` or `percent`.
+    #[schema(value_type = crate::domain::promo::PromoKind)]
     pub kind: String,
-    /// Minor units (`fixed`) or basis points (`percent`: 1500 = 15 %).
+    /// Minor units (`fixed`, at least 1) or basis points (`percent`: 1 to 10000, 1500 = 15 %).
+    #[schema(minimum = 1)]
     pub value: i64,
+    /// Percentage codes only.
+    #[schema(minimum = 0)]
     pub max_discount_cents: Option<i64>,
+    #[schema(minimum = 0)]
     pub min_subtotal_cents: Option<i64>,
     pub starts_at: Option<DateTime<Utc>>,
+    /// After `starts_at`.
     pub ends_at: Option<DateTime<Utc>>,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub usage_limit: Option<i64>,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub per_customer_limit: Option<i64>,
     #[serde(default = "yes")]
     pub active: bool,
@@ -491,9 +505,12 @@ async fn delete_notification(
 #[serde(deny_unknown_fields)]
 pub struct TaxRateRequest {
     /// ISO 3166-1 alpha-2.
+    #[schema(example = "DE", pattern = r"^\s*[A-Za-z]{2}\s*$")]
     pub country: String,
     /// Basis points: 1900 = 19 %.
+    #[schema(minimum = 0, maximum = 10000)]
     pub rate_bp: i64,
+    #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
     pub name: String,
 }
 

@@ -378,9 +378,14 @@ async fn delete_image(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupRequest {
+    /// Made of letters or digits at least in part (the slug comes from it).
+    #[schema(min_length = 1, max_length = 120, pattern = "[A-Za-z0-9]")]
     pub name: String,
+    /// Lower-case letters, digits and single hyphens; made from the name when left out.
+    #[schema(max_length = 120, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: String,
     /// Categories only: the parent's UUID or slug (one level of nesting).
     pub parent_id: Option<String>,

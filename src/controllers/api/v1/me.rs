@@ -174,15 +174,21 @@ pub struct AddressRequest {
     #[serde(default)]
     #[schema(max_length = 120)]
     pub company: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub line1: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub line2: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub city: String,
+    #[schema(min_length = 1, max_length = 20, pattern = r"\S")]
     pub postal_code: String,
     /// An assigned ISO 3166-1 alpha-2 code (any case), e.g. `DE`; `UK` or `ZZ` are refused.
-    #[schema(example = "DE", min_length = 2)]
+    #[schema(example = "DE", pattern = r"^\s*[A-Za-z]{2}\s*$")]
     pub country: String,
+    /// Digits, spaces and `+ - ( ) / .`
     #[serde(default)]
+    #[schema(max_length = 32, pattern = r"^[0-9 +\-()/.]*$")]
     pub phone: String,
 }
 
@@ -247,14 +253,20 @@ pub struct BookAddressRequest {
     #[serde(default)]
     #[schema(max_length = 120)]
     pub company: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub line1: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub line2: String,
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub city: String,
+    #[schema(min_length = 1, max_length = 20, pattern = r"\S")]
     pub postal_code: String,
-    #[schema(example = "DE", min_length = 2)]
+    #[schema(example = "DE", pattern = r"^\s*[A-Za-z]{2}\s*$")]
     pub country: String,
+    /// Digits, spaces and `+ - ( ) / .`
     #[serde(default)]
+    #[schema(max_length = 32, pattern = r"^[0-9 +\-()/.]*$")]
     pub phone: String,
     /// Make it the default for shipping (the first address is the default of both kinds).
     pub is_default_shipping: Option<bool>,
