@@ -186,12 +186,13 @@ pub async fn default_billing_for(
         .await?)
 }
 
-/// Locks the user's row for the rest of the transaction, so that one user's address-book writes
-/// run one after another: the size limit and the one-default-of-each-kind rule then see each
+/// Locks the user's row for the rest of the transaction (`FOR NO KEY UPDATE` on PostgreSQL, so
+/// rows that merely point at the user, such as a new order, are not held up and cannot deadlock
+/// with it), so that one user's address-book writes run one after another: the size limit and the one-default-of-each-kind rule then see each
 /// other's work instead of racing into a full book or a unique-index error.
 async fn lock_book<C: ConnectionTrait>(txn: &C, user_id: i32) -> AppResult<()> {
     users::Entity::find_by_id(user_id)
-        .lock_exclusive()
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(txn)
         .await?;
     Ok(())

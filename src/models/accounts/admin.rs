@@ -100,7 +100,7 @@ pub async fn admin_update(
     // Locked, so two admins' changes each see the other's and record true `before` values.
     let user = Entity::find()
         .filter(Column::Pid.eq(pid))
-        .lock_exclusive()
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;

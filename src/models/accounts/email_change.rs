@@ -93,7 +93,7 @@ pub async fn request(
     // Two requests at once: the second waits here and voids the first's link, so one link
     // is live at a time.
     Entity::find_by_id(user.id)
-        .lock_exclusive()
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(&txn)
         .await?;
     tokens::void_one_time(&txn, user.id, OneTimeKind::EmailChange).await?;

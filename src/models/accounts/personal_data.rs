@@ -193,9 +193,11 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
     let txn = crate::models::db::write_txn(&ctx.db).await?;
     // Serialised with checkouts, which lock the customer's cart first: one that committed
     // before is seen by the checks below, one that comes after finds no cart. The account row
-    // is taken too, against an admin's change or an e-mail change in between.
+    // is taken too, against an admin's change or an e-mail change in between — `FOR NO KEY
+    // UPDATE`, which a checkout's order insert (a key-share lock on the account) does not wait
+    // for, so the two cannot deadlock.
     users::Entity::find_by_id(user.id)
-        .lock_exclusive()
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(&txn)
         .await?;
     carts::Entity::find()
