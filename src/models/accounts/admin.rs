@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::{
-    end_other_sessions, mail_limits, personal_data, queue_verification,
+    end_other_sessions, mail_limits, personal_data,
     users::{self, Column, Entity, Model},
     Keep,
 };
@@ -82,9 +82,11 @@ fn taken() -> AppError {
     FieldErrors::single("email", "Another account already uses this e-mail address.").into()
 }
 
-/// Applies an admin's change. A new address must be verified again (a link goes to it, and the
-/// old address is told); a new address, a new role or deactivation ends every session of the
-/// user, as credentials changed. An admin cannot demote or deactivate themselves, so the shop
+/// Applies an admin's change. A new address gets the account only through its mailbox: the
+/// password stops working and a link to choose a new one goes to the new address (the old one
+/// is told), so whoever asked support for the change cannot sign in with it — nor collect the
+/// guest orders of the address's real holder — without reading that mailbox. A new address, a
+/// new role or deactivation ends every session of the user, as credentials changed. An admin cannot demote or deactivate themselves, so the shop
 /// always keeps an admin who can undo it, nor change their own address here.
 ///
 /// # Errors
@@ -96,6 +98,12 @@ pub async fn admin_update(
     change: AdminUpdate,
 ) -> AppResult<Model> {
     let settings = Settings::get(ctx);
+    // Hashed before the transaction (slow): nobody knows this password.
+    let unusable = if change.email.is_some() {
+        Some(super::passwords::hash(&tokens::new_secret()).await?)
+    } else {
+        None
+    };
     let txn = write_txn(&ctx.db).await?;
     // Locked, so two admins' changes each see the other's and record true `before` values.
     let user = Entity::find()
@@ -166,6 +174,9 @@ pub async fn admin_update(
         note("email", json!(user.email), json!(e));
         row.email = Set(e.clone());
         row.email_verified_at = Set(None);
+        if let Some(hash) = unusable {
+            row.password_hash = Set(hash);
+        }
         credentials = true;
     }
     if after.is_empty() {
@@ -183,7 +194,8 @@ pub async fn admin_update(
         ] {
             tokens::void_one_time(&txn, saved.id, kind).await?;
         }
-        mails.push(queue_verification(&txn, &settings, &saved).await?);
+        // A reset proves the mailbox (it verifies the address) and sets the only password.
+        mails.push(issue_reset(&txn, &settings, &saved).await?);
         let notice = Mail::EmailChangedByShop {
             first_name: saved.first_name.clone(),
             new_email: e.clone(),
