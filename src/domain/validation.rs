@@ -55,7 +55,10 @@ impl FieldErrors {
     /// Checks a required, length-limited text field and returns it trimmed.
     pub fn text(&mut self, field: &str, value: &str, max_chars: usize) -> String {
         let v = value.trim();
-        if v.is_empty() {
+        if v.contains('\0') {
+            // PostgreSQL text cannot hold it; nothing a person types contains it.
+            self.add(field, "Must not contain a NUL character.");
+        } else if v.is_empty() {
             self.add(field, "This field is required.");
         } else if v.chars().count() > max_chars {
             self.add(field, format!("Must be at most {max_chars} characters."));
@@ -80,7 +83,9 @@ impl FieldErrors {
     /// Checks an optional, length-limited text field and returns it trimmed.
     pub fn optional_text(&mut self, field: &str, value: &str, max_chars: usize) -> String {
         let v = value.trim();
-        if v.chars().count() > max_chars {
+        if v.contains('\0') {
+            self.add(field, "Must not contain a NUL character.");
+        } else if v.chars().count() > max_chars {
             self.add(field, format!("Must be at most {max_chars} characters."));
         }
         v.to_string()
@@ -100,6 +105,10 @@ mod tests {
         assert!(!e.0.contains_key("a"));
         assert_eq!(e.0["b"], vec!["This field is required."]);
         assert_eq!(e.0["c"], vec!["Must be at most 5 characters."]);
+        e.text("d", "a\0b", 5);
+        e.optional_text("e", "\0", 5);
+        assert_eq!(e.0["d"], vec!["Must not contain a NUL character."]);
+        assert!(e.0.contains_key("e"));
         assert!(e.into_result().is_err());
     }
 }

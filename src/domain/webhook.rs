@@ -158,7 +158,12 @@ fn check_url(errors: &mut FieldErrors, value: &str, allow_private: bool) -> Stri
         }
         Some(_) => {}
     }
-    parsed.to_string()
+    // Parsing may lengthen it (a `/` added to a bare host, escapes): the stored form must fit.
+    let normalised = parsed.to_string();
+    if normalised.len() > MAX_URL {
+        errors.add("url", format!("Must be at most {MAX_URL} characters."));
+    }
+    normalised
 }
 
 /// Subscribed events: at least one, each known, without repeats (sorted).
@@ -356,6 +361,14 @@ mod tests {
             .unwrap_err();
         assert!(bad.0.contains_key("url"));
         assert!(bad.0["events"][0].contains("order.lost"));
+        // 2000 characters as sent, 2001 once parsing adds the path's `/`: refused, not cut.
+        let host = format!(
+            "https://{}.example",
+            "a".repeat(MAX_URL - "https://.example".len())
+        );
+        assert_eq!(host.len(), MAX_URL);
+        let long = EndpointDraft::parse(&host, "", &["order.paid".into()], true).unwrap_err();
+        assert!(long.0.contains_key("url"));
         let none = EndpointDraft::parse("https://x.example.com", "", &[], false).unwrap_err();
         assert_eq!(none.0["events"], vec!["Choose at least one event."]);
         let creds = EndpointDraft::parse(
