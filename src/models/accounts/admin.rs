@@ -98,8 +98,13 @@ pub async fn admin_update(
     change: AdminUpdate,
 ) -> AppResult<Model> {
     let settings = Settings::get(ctx);
-    // Hashed before the transaction (slow): nobody knows this password.
-    let unusable = if change.email.is_some() {
+    // Hashed before the transaction (slow, and the row lock must not wait for it), and only
+    // when the address really changes: the page's form sends the address with every save.
+    let moves = match &change.email {
+        Some(e) => users::find_by_pid(&ctx.db, pid).await?.email != e.as_str(),
+        None => false,
+    };
+    let unusable = if moves {
         Some(super::passwords::hash(&tokens::new_secret()).await?)
     } else {
         None
@@ -174,9 +179,13 @@ pub async fn admin_update(
         note("email", json!(user.email), json!(e));
         row.email = Set(e.clone());
         row.email_verified_at = Set(None);
-        if let Some(hash) = unusable {
-            row.password_hash = Set(hash);
-        }
+        // Changed by someone else since the look-up above: no unusable password is ready.
+        let Some(hash) = unusable else {
+            return Err(AppError::Conflict(
+                "This account changed meanwhile: reload it and try again.".into(),
+            ));
+        };
+        row.password_hash = Set(hash);
         credentials = true;
     }
     if after.is_empty() {

@@ -122,8 +122,8 @@ pub struct UpdateUserRequest {
     pub first_name: Option<String>,
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: Option<String>,
-    /// Unique; the address must be verified again (a link goes to it, the old address is
-    /// told) and every session of the user ends.
+    /// Unique. The account's password stops working and a link to choose a new one goes to
+    /// the new address (which it verifies); the old address is told and every session ends.
     #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
 }
