@@ -24,6 +24,7 @@ mod m20261204_000017_refunds;
 mod m20261205_000018_back_office;
 mod m20261205_000019_email_change;
 mod m20261205_000020_audit_log;
+mod m20261205_000021_closed_accounts;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000018_back_office::Migration),
             Box::new(m20261205_000019_email_change::Migration),
             Box::new(m20261205_000020_audit_log::Migration),
+            Box::new(m20261205_000021_closed_accounts::Migration),
         ]
     }
 }

@@ -327,6 +327,42 @@ async fn deleting_a_customer_with_orders_closes_and_anonymises_the_account() {
             "{log}"
         );
 
+        // Closing is final: no reopening, no address, no reset link; deleting again is a no-op.
+        assert!(closed.closed_at.is_some());
+        for body in [
+            json!({"active": true}),
+            json!({"email": "mallory@example.com", "active": true}),
+        ] {
+            let res = server
+                .patch(&path)
+                .add_header(shop.admin.0.clone(), shop.admin.1.clone())
+                .json(&body)
+                .await;
+            assert_error(&res, 409, "conflict");
+        }
+        let res = post(
+            &server,
+            &shop.admin,
+            &format!("{path}/password-reset"),
+            json!({}),
+        )
+        .await;
+        assert_error(&res, 409, "conflict");
+        let res = server
+            .delete(&path)
+            .add_header(shop.admin.0.clone(), shop.admin.1.clone())
+            .await;
+        assert_eq!(res.status_code(), 204, "{}", res.text());
+        let still = users::Entity::find_by_id(row.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (still.active, still.email.as_str(), still.closed_at),
+            (false, closed.email.as_str(), closed.closed_at)
+        );
+
         // Without orders, an account is deleted outright.
         let bob = user(&ctx, "bob@example.com", Role::Customer).await;
         let bob_path = format!("/api/v1/admin/users/{}", bob.pid);
@@ -547,6 +583,66 @@ async fn the_audit_log_records_refunds_stock_prices_api_keys_and_webhooks() {
             401,
             "unauthorized",
         );
+    })
+    .await;
+}
+
+/// Two admins demoting each other at the same moment: each request checked its own rights when
+/// it arrived, so the second must find, under the account locks, that it has lost them —
+/// otherwise the shop is left without an admin.
+#[tokio::test]
+#[parallel]
+async fn an_admin_who_lost_their_rights_meanwhile_changes_nothing() {
+    with_app(|_server, ctx| async move {
+        let ada = user(&ctx, "ada@example.com", Role::Admin).await;
+        let bea = user(&ctx, "bea@example.com", Role::Admin).await;
+        let cid = user(&ctx, "cid@example.com", Role::Customer).await;
+        // Bea's request was let in while she was an admin …
+        let bea_as_she_was = emporium::models::actor::Actor::user(&bea);
+        let demote = emporium::models::accounts::admin::AdminUpdate {
+            role: Some(Role::Customer),
+            ..Default::default()
+        };
+        // … and Ada's demotion of Bea commits first.
+        emporium::models::accounts::admin::admin_update(
+            &ctx,
+            &emporium::models::actor::Actor::user(&ada),
+            bea.pid,
+            demote.clone(),
+        )
+        .await
+        .unwrap();
+        let res =
+            emporium::models::accounts::admin::admin_update(&ctx, &bea_as_she_was, ada.pid, demote)
+                .await;
+        assert!(
+            matches!(res, Err(emporium::errors::AppError::Forbidden)),
+            "{res:?}"
+        );
+        let res =
+            emporium::models::accounts::admin::send_reset_link(&ctx, &bea_as_she_was, cid.pid)
+                .await;
+        assert!(
+            matches!(res, Err(emporium::errors::AppError::Forbidden)),
+            "{res:?}"
+        );
+        let res =
+            emporium::models::accounts::admin::admin_delete(&ctx, &bea_as_she_was, cid.pid).await;
+        assert!(
+            matches!(res, Err(emporium::errors::AppError::Forbidden)),
+            "{res:?}"
+        );
+        let ada = users::Entity::find_by_id(ada.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((ada.role.as_str(), ada.active), ("admin", true));
+        assert!(users::Entity::find_by_id(cid.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .is_some());
     })
     .await;
 }

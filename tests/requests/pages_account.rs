@@ -663,6 +663,34 @@ async fn admin_manages_a_customer_from_their_page_and_the_audit_log_shows_it() {
         let shown = follow(&server, &own).await;
         assert!(shown.contains("You cannot delete your own account here."));
 
+        // A closed account's page says so and offers nothing to change; a forged post is refused.
+        let cy = user(&ctx, "cy@example.com", Role::Customer).await;
+        emporium::models::accounts::personal_data::erase(
+            &ctx,
+            &cy,
+            &emporium::models::actor::Actor::user(&me),
+        )
+        .await
+        .unwrap();
+        let cy_page = format!("/admin/users/{}", cy.pid);
+        let shown = server.get(&cy_page).await.text();
+        assert_css_exists(&shown, "#closed");
+        for gone in ["#send-reset", "#delete-user", "#profile-email", "#role"] {
+            assert_count(&shown, gone, 0);
+        }
+        let reopen = server
+            .post(&format!("{cy_page}/profile"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("first_name", "Cy"),
+                ("last_name", "Back"),
+                ("email", "cy@example.com"),
+            ])
+            .await;
+        assert_eq!(reopen.status_code(), 422);
+        let shown = reopen.text();
+        assert!(shown.contains("cannot be changed or reopened"), "{shown}");
+
         // Other roles are refused every form.
         let clerk = browser(&ctx);
         user(&ctx, "clerk@example.com", Role::Staff).await;

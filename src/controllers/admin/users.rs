@@ -308,7 +308,8 @@ async fn render_show(
     };
     page.render_status(status, "admin/users/show.html", &u.email, json!({
         "u": {"id": u.pid, "email": u.email, "name": u.full_name(), "role": u.role, "active": u.active,
-              "email_verified": u.email_verified_at.is_some(), "created_at": crate::views::rfc3339(&u.created_at)},
+              "email_verified": u.email_verified_at.is_some(), "created_at": crate::views::rfc3339(&u.created_at),
+              "closed_at": u.closed_at.as_ref().map(crate::views::rfc3339)},
         "ltv": {"orders": ltv.orders, "spent": crate::views::money::format(ltv.spent_cents, &currency)},
         "orders": crate::views::orders::orders(&orders), "order_count": count, "roles": roles,
         "addresses": addresses, "reviews": reviews, "history": history,

@@ -22,6 +22,7 @@ pub struct Model {
     pub totp_last_step: Option<i64>,
     pub session_version: i64,
     pub session_kept_family: Option<Uuid>,
+    pub closed_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

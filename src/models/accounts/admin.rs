@@ -3,7 +3,9 @@
 //! written to the audit log in the transaction that makes it.
 use chrono::{Duration, Utc};
 use loco_rs::app::AppContext;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -82,6 +84,52 @@ fn taken() -> AppError {
     FieldErrors::single("email", "Another account already uses this e-mail address.").into()
 }
 
+/// Refused for every admin change to a closed account: closing is final (its data is erased,
+/// and it cannot be given an address, reopened or mailed a link).
+fn closed() -> AppError {
+    AppError::Conflict("This account is closed: it cannot be changed or reopened.".into())
+}
+
+/// Locks the target account and the acting admin's own row (in id order, so two admins acting
+/// on each other wait instead of deadlocking) and checks, under those locks, that the actor is
+/// still an active admin: two admins demoting or deactivating each other at the same moment
+/// then happen one after the other, and the second finds it no longer may — the shop always
+/// keeps an admin. Also serialises two admins' changes to one account, so each records true
+/// `before` values.
+///
+/// # Errors
+/// `NotFound` for an unknown target; `Forbidden` when the actor lost their admin rights.
+async fn lock_for_admin<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    by: &Actor,
+    pid: Uuid,
+) -> AppResult<Model> {
+    let mut rows = Entity::find().filter(Column::Pid.eq(pid));
+    if let Some(me) = by.user_id {
+        rows = Entity::find().filter(
+            sea_orm::Condition::any()
+                .add(Column::Pid.eq(pid))
+                .add(Column::Id.eq(me)),
+        );
+    }
+    let rows = rows
+        .order_by_asc(Column::Id)
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+        .all(txn)
+        .await?;
+    if let Some(me) = by.user_id {
+        let still_admin = rows
+            .iter()
+            .any(|u| u.id == me && u.active && u.role() == Role::Admin);
+        if !still_admin {
+            return Err(AppError::Forbidden);
+        }
+    }
+    rows.into_iter()
+        .find(|u| u.pid == pid)
+        .ok_or(AppError::NotFound)
+}
+
 /// Applies an admin's change. A new address gets the account only through its mailbox: the
 /// password stops working and a link to choose a new one goes to the new address (the old one
 /// is told), so whoever asked support for the change cannot sign in with it — nor collect the
@@ -110,13 +158,7 @@ pub async fn admin_update(
         None
     };
     let txn = write_txn(&ctx.db).await?;
-    // Locked, so two admins' changes each see the other's and record true `before` values.
-    let user = Entity::find()
-        .filter(Column::Pid.eq(pid))
-        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = lock_for_admin(&txn, by, pid).await?;
     if by.user_id == Some(user.id)
         && (change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false))
     {
@@ -136,6 +178,9 @@ pub async fn admin_update(
             "Change your own e-mail address from your account page: it needs your password and a link sent to the new address."
                 .into(),
         ));
+    }
+    if user.closed_at.is_some() {
+        return Err(closed());
     }
     let (mut before, mut after) = (Map::new(), Map::new());
     let mut note = |field: &str, old: Value, new: Value| {
@@ -264,11 +309,7 @@ pub(super) async fn issue_reset<C: sea_orm::ConnectionTrait>(
 /// `NotFound`; `Conflict` for a deactivated account (reactivate it first); `RateLimited`.
 pub async fn send_reset_link(ctx: &AppContext, by: &Actor, pid: Uuid) -> AppResult<()> {
     let user = users::find_by_pid(&ctx.db, pid).await?;
-    if !user.active {
-        return Err(AppError::Conflict(
-            "This account is deactivated: reactivate it before sending a reset link.".into(),
-        ));
-    }
+    can_reset(&user)?;
     let client = format!("admin:{}", by.user_id.unwrap_or_default());
     mail_limits::take(
         ctx,
@@ -280,7 +321,16 @@ pub async fn send_reset_link(ctx: &AppContext, by: &Actor, pid: Uuid) -> AppResu
     .or_refuse()?;
     let settings = Settings::get(ctx);
     let txn = write_txn(&ctx.db).await?;
-    let mail_id = issue_reset(&txn, &settings, &user).await?;
+    // Read again under the lock: an address changed or an account closed since the look-up
+    // above must not get the link at the address it had then.
+    let now = lock_for_admin(&txn, by, pid).await?;
+    can_reset(&now)?;
+    if now.email != user.email {
+        return Err(AppError::Conflict(
+            "This account changed meanwhile: reload it and try again.".into(),
+        ));
+    }
+    let mail_id = issue_reset(&txn, &settings, &now).await?;
     audit::record(
         &txn,
         by,
@@ -295,6 +345,18 @@ pub async fn send_reset_link(ctx: &AppContext, by: &Actor, pid: Uuid) -> AppResu
     Jobs::get(ctx)
         .enqueue_all([Job::DeliverMail { mail_id }])
         .await;
+    Ok(())
+}
+
+fn can_reset(user: &Model) -> AppResult<()> {
+    if user.closed_at.is_some() {
+        return Err(closed());
+    }
+    if !user.active {
+        return Err(AppError::Conflict(
+            "This account is deactivated: reactivate it before sending a reset link.".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -326,6 +388,7 @@ pub async fn admin_delete(ctx: &AppContext, by: &Actor, pid: Uuid) -> AppResult<
         ));
     }
     let txn = write_txn(&ctx.db).await?;
+    let user = lock_for_admin(&txn, by, pid).await?;
     audit::record(
         &txn,
         by,

@@ -12,7 +12,7 @@ pub use admin::{admin_delete, admin_update, AdminUpdate, Removal};
 use chrono::{Duration, Utc};
 use loco_rs::app::AppContext;
 pub use revocation::{end_other_sessions, Keep};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -461,13 +461,20 @@ pub async fn send_password_reset(env: &crate::jobs::JobEnv, email: &str) -> AppR
     let Ok(email) = Email::parse(email) else {
         return Ok(());
     };
-    let Some(user) = users::find_by_email(&env.db, &email).await? else {
+    let txn = super::db::write_txn(&env.db).await?;
+    // Read under a lock in the transaction that issues the link: an admin moving the account
+    // to another address at the same moment cannot have it mailed to the old one.
+    let Some(user) = Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+        .one(&txn)
+        .await?
+    else {
         return Ok(());
     };
-    if !user.active {
+    if !user.active || user.closed_at.is_some() {
         return Ok(());
     }
-    let txn = super::db::write_txn(&env.db).await?;
     let mail_id = admin::issue_reset(&txn, &env.settings, &user).await?;
     txn.commit().await?;
     env.enqueue_all([Job::DeliverMail { mail_id }]).await;

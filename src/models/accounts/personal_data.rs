@@ -187,7 +187,6 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
         }
     }
     let erased = closed_address(user.pid);
-    let old_email = user.email.clone();
     // Signing in is impossible: nobody knows this password, and the account is inactive.
     let unusable = passwords::hash(&crate::models::tokens::new_secret()).await?;
     let txn = crate::models::db::write_txn(&ctx.db).await?;
@@ -196,10 +195,19 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
     // is taken too, against an admin's change or an e-mail change in between — `FOR NO KEY
     // UPDATE`, which a checkout's order insert (a key-share lock on the account) does not wait
     // for, so the two cannot deadlock.
-    users::Entity::find_by_id(user.id)
+    // What is erased below is read under that lock: an address changed since the caller's
+    // look-up is the one whose mails and labels go.
+    let user = &users::Entity::find_by_id(user.id)
         .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(&txn)
-        .await?;
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if user.closed_at.is_some() {
+        // Closed already (a retried request): nothing left to erase.
+        crate::models::idempotency::produced(&txn, Produced::Nothing, false).await?;
+        txn.commit().await?;
+        return Ok(());
+    }
     carts::Entity::find()
         .filter(carts::Column::UserId.eq(user.id))
         .lock_exclusive()
@@ -289,7 +297,7 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
         .await?;
     // Mails already sent or given up on; ones still waiting (the cancellations above) go out.
     mail_outbox::Entity::delete_many()
-        .filter(mail_outbox::Column::ToAddress.eq(&old_email))
+        .filter(mail_outbox::Column::ToAddress.eq(&user.email))
         .filter(mail_outbox::Column::Status.ne("pending"))
         .exec(&txn)
         .await?;
@@ -303,6 +311,7 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
     a.email_verified_at = Set(None);
     a.totp_secret = Set(None);
     a.totp_enabled_at = Set(None);
+    a.closed_at = Set(Some(now.into()));
     a.updated_at = Set(now.into());
     a.update(&txn).await?;
     end_other_sessions(&txn, user.id, Keep::Nothing).await?;

@@ -117,6 +117,7 @@ mod tests {
             totp_last_step: None,
             session_version: version,
             session_kept_family: kept,
+            closed_at: None,
         }
     }
 
