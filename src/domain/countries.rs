@@ -264,6 +264,31 @@ pub fn name(code: &str) -> Option<&'static str> {
         .map(|i| COUNTRIES[i].1)
 }
 
+/// A country field in the OpenAPI document: exactly the codes [`COUNTRIES`] holds, so that a
+/// client generating requests from the document sends codes the shop accepts.
+pub struct CountryCode;
+
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "An assigned ISO 3166-1 alpha-2 code; lower case and surrounding spaces are \
+                 accepted too.",
+            ))
+            .enum_values(Some(COUNTRIES.iter().map(|(code, _)| *code)))
+            .examples(["DE"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CountryCode {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("CountryCode")
+    }
+}
+
 /// Whether `code` (upper-case) is an assigned ISO 3166-1 alpha-2 code.
 #[must_use]
 pub fn is_assigned(code: &str) -> bool {

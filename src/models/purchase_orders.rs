@@ -150,12 +150,21 @@ pub async fn create(
     }
     for (i, l) in input.lines.iter().enumerate() {
         if !(1..=crate::domain::catalogue::MAX_STOCK).contains(&l.quantity) {
-            errors.add(&format!("lines[{i}].quantity"), "Must be at least 1.");
+            errors.add(
+                &format!("lines[{i}].quantity"),
+                format!(
+                    "Must be between 1 and {}.",
+                    crate::domain::catalogue::MAX_STOCK
+                ),
+            );
         }
         if !(0..=crate::domain::catalogue::MAX_PRICE_CENTS).contains(&l.unit_cost_cents) {
             errors.add(
                 &format!("lines[{i}].unit_cost_cents"),
-                "Must be zero or more.",
+                format!(
+                    "Must be between 0 and {}.",
+                    crate::domain::catalogue::MAX_PRICE_CENTS
+                ),
             );
         }
     }

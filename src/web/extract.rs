@@ -23,8 +23,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => typed(v).map(Self),
             Err(JsonRejection::MissingJsonContentType(_)) => {
                 Err(ApiError(AppError::UnsupportedMediaType(
                     "Send JSON with Content-Type: application/json.".into(),
@@ -44,7 +44,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 }
 
 /// [`ApiJson`] for a body that may be left out (`POST …/receive` with no body receives
-/// everything): an empty body is `None`, anything else must be the JSON `T`.
+/// everything): an empty body or `null` is `None`, anything else must be the JSON `T`.
 pub struct MaybeApiJson<T>(pub Option<T>);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeApiJson<T> {
@@ -66,8 +66,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeApiJson<T> {
             return Ok(Self(None));
         }
         let req = Request::from_parts(parts, axum::body::Body::from(bytes));
-        let ApiJson(v) = ApiJson::<T>::from_request(req, state).await?;
-        Ok(Self(Some(v)))
+        // `null` is the JSON way of sending nothing.
+        let ApiJson(v) = ApiJson::<Option<T>>::from_request(req, state).await?;
+        Ok(Self(v))
     }
 }
 
@@ -369,8 +370,33 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|e| ApiError(AppError::BadRequest(format!("Malformed JSON body: {e}"))))
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError(AppError::BadRequest(format!("Malformed JSON body: {e}"))))?;
+        typed(value).map(Self)
     }
+}
+
+/// Reads a parsed body as `T`. JSON has one kind of number: `3.0` is the integer 3 to JSON
+/// Schema (and to JavaScript, which cannot tell them apart), so whole floats are read as
+/// integers before serde, which would refuse them for an integer field.
+fn typed<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ApiError> {
+    fn whole_numbers(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                if let Some(f) = n.as_f64() {
+                    // Strictly inside i64's range: -2^63 is exact, 2^63 is not an i64.
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+                    if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 {
+                        *v = serde_json::Value::from(f as i64);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+            _ => {}
+        }
+    }
+    whole_numbers(&mut value);
+    serde_json::from_value(value)
+        .map_err(|e| ApiError(AppError::BadRequest(format!("Malformed JSON body: {e}"))))
 }

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use serial_test::parallel;
 
 use crate::support::{
-    orders::{get, shop},
+    orders::{self, get, shop},
     *,
 };
 
@@ -381,6 +381,117 @@ async fn listed_origins_may_call_the_api_from_a_browser_and_no_one_else() {
             .add_header("origin", "https://headless.example")
             .await;
         assert!(page.headers().get("access-control-allow-origin").is_none());
+    })
+    .await;
+}
+
+/// The document states what the server enforces (issue 20: schemathesis warned that the
+/// server refused most of what the document allowed), including this shop's own settings.
+#[tokio::test]
+#[parallel]
+async fn the_document_states_the_rules_the_server_enforces() {
+    with_app(|server, ctx| async move {
+        set_settings(&ctx, |s| s.checkout.max_line_quantity = 12);
+        let doc: Value = server.get("/api/v1/openapi.json").await.json();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["AddItemRequest"]["properties"]["quantity"]["maximum"],
+            12
+        );
+        assert_eq!(
+            schemas["AddItemRequest"]["properties"]["quantity"]["minimum"],
+            1
+        );
+        assert_eq!(
+            schemas["QuantityRequest"]["properties"]["quantity"]["maximum"],
+            12
+        );
+        assert_eq!(
+            schemas["QuantityRequest"]["properties"]["quantity"]["minimum"],
+            0
+        );
+        // Countries: the assigned codes, no more.
+        let codes: Vec<&str> = schemas["CountryCode"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(codes.len(), emporium::domain::countries::COUNTRIES.len());
+        assert!(codes.contains(&"DE") && !codes.contains(&"UK"));
+        assert_eq!(
+            schemas["ZoneRequest"]["properties"]["countries"]["items"]["$ref"],
+            "#/components/schemas/CountryCode"
+        );
+        // Ranges and lengths the domain checks.
+        let product = &schemas["CreateProductRequest"];
+        assert_eq!(
+            product["properties"]["price_cents"]["maximum"],
+            100_000_000_000_i64
+        );
+        assert_eq!(product["properties"]["weight_grams"]["minimum"], 1);
+        assert_eq!(product["properties"]["name"]["maxLength"], 200);
+        assert_eq!(
+            schemas["ReviewRequest"]["properties"]["rating"]["maximum"],
+            5
+        );
+        assert_eq!(
+            schemas["ModerationRequest"]["properties"]["status"]["pattern"],
+            "^(published|hidden)$"
+        );
+        assert_eq!(
+            schemas["TokenRequest"]["properties"]["token"]["minLength"],
+            43
+        );
+        // Rules between fields: a flat product or variants; an address given or chosen.
+        assert_eq!(product["anyOf"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            schemas["CheckoutRequest"]["anyOf"][1]["required"][0],
+            "shipping_address_id"
+        );
+        assert!(schemas["CheckoutRequest"]["allOf"][1]["not"].is_object());
+        // And the server holds to what the document now says: the limit from the settings.
+        let shop = shop(&server, &ctx).await;
+        let res = orders::add(&server, &shop.admin, shop.id("MUG-2"), 13).await;
+        assert_error(&res, 422, "validation_failed");
+        let res = orders::add(&server, &shop.admin, shop.id("MUG-2"), 12).await;
+        assert_eq!(res.status_code(), 201, "{}", res.text());
+    })
+    .await;
+}
+
+/// JSON has one kind of number, and JSON Schema's integers include `3.0`: a whole number
+/// written with a fraction is read as the integer, anything else still is a bad request.
+#[tokio::test]
+#[parallel]
+async fn whole_numbers_written_as_floats_are_integers() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let res = orders::post(
+            &server,
+            &shop.admin,
+            "/api/v1/cart/items",
+            json!({"product_id": shop.id("MUG-2"), "quantity": 2.0}),
+        )
+        .await;
+        assert_eq!(res.status_code(), 201, "{}", res.text());
+        let cart: Value = res.json();
+        assert_eq!(cart["items"][0]["quantity"], 2);
+        for quantity in [json!(2.5), json!(1e300)] {
+            let res = orders::post(
+                &server,
+                &shop.admin,
+                "/api/v1/cart/items",
+                json!({"product_id": shop.id("MUG-2"), "quantity": quantity}),
+            )
+            .await;
+            assert_error(&res, 400, "bad_request");
+        }
+        let cart: Value = get(&server, &shop.admin, "/api/v1/cart").await.json();
+        assert_eq!(
+            cart["items"][0]["quantity"], 2,
+            "the refused adds changed nothing"
+        );
     })
     .await;
 }

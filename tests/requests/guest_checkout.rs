@@ -505,3 +505,41 @@ async fn a_guest_checks_out_on_the_pages_and_opens_the_order_from_the_mail_link(
     })
     .await;
 }
+
+/// Signed in, the order's mail goes to the account's address: a front end that always sends
+/// an address may send that one (in any case), never another.
+#[tokio::test]
+#[parallel]
+async fn a_signed_in_checkout_takes_only_the_accounts_own_address() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let buyer = customer(&server, &ctx, "own-address@example.com").await;
+        add(&server, &buyer, shop.id("MUG-2"), 1)
+            .await
+            .assert_status(axum::http::StatusCode::CREATED);
+        let res = post(
+            &server,
+            &buyer,
+            "/api/v1/checkout",
+            json!({"shipping_address": address("DE"), "email": "someone-else@example.com"}),
+        )
+        .await;
+        let body = assert_error(&res, 422, "validation_failed");
+        assert!(body["error"]["details"]["email"].is_array(), "{body}");
+        let res = post(
+            &server,
+            &buyer,
+            "/api/v1/checkout",
+            json!({"shipping_address": address("DE"), "email": " Own-Address@Example.com "}),
+        )
+        .await;
+        assert_eq!(res.status_code(), 201, "{}", res.text());
+        let order: Value = res.json();
+        assert_eq!(order["email"], "own-address@example.com");
+        assert!(
+            order.get("order_token").is_none(),
+            "no guest token for an account's order"
+        );
+    })
+    .await;
+}

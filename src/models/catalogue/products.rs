@@ -813,7 +813,7 @@ pub async fn update_variant_in(
 /// Deletes a variant; a product keeps at least one.
 ///
 /// # Errors
-/// 404, 422 (last variant), 409 (referenced by orders).
+/// 404, 409 (the product's last variant, or referenced by orders).
 pub async fn delete_variant(ctx: &AppContext, id: &str) -> AppResult<()> {
     let txn = write_txn(&ctx.db).await?;
     let (v, p) = find_variant(&txn, id).await?;
@@ -822,11 +822,12 @@ pub async fn delete_variant(ctx: &AppContext, id: &str) -> AppResult<()> {
         .all(&txn)
         .await?;
     if siblings.len() <= 1 {
-        return Err(FieldErrors::single(
-            "variants",
-            "A product needs at least one variant; delete or deactivate the product instead.",
-        )
-        .into());
+        // The product's state refuses it, not the request: a conflict, like orders referring
+        // to the variant.
+        return Err(AppError::Conflict(
+            "A product needs at least one variant; delete or deactivate the product instead."
+                .into(),
+        ));
     }
     variants::Entity::delete_by_id(v.id)
         .exec(&txn)

@@ -69,7 +69,11 @@ async fn list(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateUserRequest {
-    #[schema(format = "email", max_length = 254)]
+    #[schema(
+        format = "email",
+        max_length = 254,
+        pattern = r"^\s*[^@\s<>.]+(\.[^@\s<>.]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\s*$"
+    )]
     pub email: String,
     /// At least 10 characters, not all digits, not the e-mail address.
     #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
@@ -124,7 +128,11 @@ pub struct UpdateUserRequest {
     pub last_name: Option<String>,
     /// Unique. The account's password stops working and a link to choose a new one goes to
     /// the new address (which it verifies); the old address is told and every session ends.
-    #[schema(format = "email", max_length = 254)]
+    #[schema(
+        format = "email",
+        max_length = 254,
+        pattern = r"^\s*[^@\s<>.]+(\.[^@\s<>.]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\s*$"
+    )]
     pub email: Option<String>,
 }
 

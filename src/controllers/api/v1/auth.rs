@@ -22,7 +22,11 @@ use crate::{
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
-    #[schema(format = "email", max_length = 254)]
+    #[schema(
+        format = "email",
+        max_length = 254,
+        pattern = r"^\s*[^@\s<>.]+(\.[^@\s<>.]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\s*$"
+    )]
     pub email: String,
     /// At least 10 characters, not all digits, not the e-mail address.
     #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
@@ -140,6 +144,8 @@ async fn logout(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
+    /// The token from the link mailed (43 URL-safe characters).
+    #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
 }
 
@@ -188,7 +194,11 @@ async fn forgot(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResetRequest {
+    /// The token from the link mailed (43 URL-safe characters).
+    #[schema(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
     pub token: String,
+    /// The new password: 10 to 128 characters, not only digits.
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub password: String,
 }
 

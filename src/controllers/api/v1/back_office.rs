@@ -250,16 +250,20 @@ pub struct PurchaseOrderLineRequest {
     /// For a product with one variant.
     pub product_id: Option<Uuid>,
     pub variant_id: Option<Uuid>,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub quantity: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100_000_000_000i64)]
     pub unit_cost_cents: i64,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PurchaseOrderRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub supplier: String,
     pub expected_at: Option<DateTime<Utc>>,
+    #[schema(min_items = 1, max_items = 200)]
     pub lines: Vec<PurchaseOrderLineRequest>,
 }
 
@@ -331,7 +335,7 @@ pub struct ReceiveLineRequest {
     /// A variant on the purchase order.
     pub variant_id: Uuid,
     /// At least 1, at most what of it is still to come.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub quantity: i64,
 }
 
@@ -422,8 +426,10 @@ pub struct AdjustmentRequest {
     /// For a product with one variant.
     pub product_id: Option<Uuid>,
     pub variant_id: Option<Uuid>,
-    /// Units to add (positive) or remove (negative) from on-hand stock.
+    /// Units to add (positive) or remove (negative) from on-hand stock; never zero.
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000)]
     pub delta: i64,
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 
@@ -505,7 +511,7 @@ async fn delete_notification(
 #[serde(deny_unknown_fields)]
 pub struct TaxRateRequest {
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "DE", pattern = r"^\s*[A-Za-z]{2}\s*$")]
+    #[schema(value_type = crate::domain::countries::CountryCode)]
     pub country: String,
     /// Basis points: 1900 = 19 %.
     #[schema(minimum = 0, maximum = 10000)]

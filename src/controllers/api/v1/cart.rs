@@ -107,7 +107,9 @@ pub struct AddItemRequest {
     pub product_id: Uuid,
     /// Required when the product has several variants.
     pub variant_id: Option<Uuid>,
+    /// At most the shop's `checkout.max_line_quantity` (the document shows this shop's).
     #[serde(default = "one")]
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
 }
 
@@ -143,7 +145,8 @@ async fn add_item(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuantityRequest {
-    /// 0 removes the line.
+    /// 0 removes the line; at most the shop's `checkout.max_line_quantity`.
+    #[schema(minimum = 0, maximum = 99)]
     pub quantity: i64,
 }
 
@@ -187,6 +190,11 @@ async fn remove_item(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CouponRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^\s*[A-Za-z0-9_-]{1,40}\s*$"
+    )]
     pub code: String,
 }
 

@@ -109,15 +109,22 @@ pub(crate) async fn show(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantRequest {
+    /// Visible ASCII characters, no spaces; unique across the shop.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^\s*[!-~]+\s*$")]
     pub sku: String,
+    /// One value for each option the product declares, e.g. `{"Size": "M"}`.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub options: BTreeMap<String, String>,
+    #[schema(minimum = 0, maximum = 100_000_000_000i64)]
     pub price_cents: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub stock: i64,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub low_stock_threshold: Option<i64>,
     /// Grams, 1 to 10,000,000.
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub weight_grams: Option<i64>,
 }
 
@@ -139,29 +146,46 @@ impl From<VariantRequest> for VariantInput {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
+    /// Derived from the name when left out.
+    #[schema(max_length = 160, pattern = r"^\s*[a-z0-9]+(-[a-z0-9]+)*\s*$")]
     pub slug: Option<String>,
+    /// Required without `variants`.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^\s*[!-~]+\s*$")]
     pub sku: Option<String>,
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
+    #[schema(max_length = 200)]
     pub seo_title: Option<String>,
+    #[schema(max_length = 320)]
     pub seo_description: Option<String>,
+    /// Required without `variants`.
+    #[schema(minimum = 0, maximum = 100_000_000_000i64)]
     pub price_cents: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub stock: Option<i64>,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub low_stock_threshold: Option<i64>,
     /// Grams, 1 to 10,000,000 (simple products; variants take their own).
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub weight_grams: Option<i64>,
     /// Category UUID or slug.
     pub category_id: Option<String>,
     /// Brand UUID or slug.
     pub brand_id: Option<String>,
+    /// Tags are 1 to 40 characters with a letter or digit.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
     #[serde(default)]
     pub featured: bool,
     pub active: Option<bool>,
     #[serde(default)]
+    #[schema(max_items = 3)]
     pub options: Vec<ProductOption>,
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub variants: Vec<VariantRequest>,
 }
 
@@ -334,7 +358,8 @@ async fn update_variant(
 
 #[utoipa::path(delete, path = "/api/v1/variants/{id}", tag = "catalogue", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: the product's last variant, or orders refer to it")))]
 async fn delete_variant(
     State(ctx): State<AppContext>,
     _m: Manager,

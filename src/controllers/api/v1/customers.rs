@@ -45,8 +45,10 @@ async fn list(
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     /// 1–5.
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: i64,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub comment: String,
 }
 
@@ -97,7 +99,7 @@ async fn destroy(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModerationRequest {
-    /// `published` or `hidden`.
+    #[schema(pattern = "^(published|hidden)$", example = "hidden")]
     pub status: String,
 }
 

@@ -53,6 +53,8 @@ async fn update(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     pub current_password: String,
+    /// 10 to 128 characters, not only digits, not the e-mail address.
+    #[schema(min_length = 10, max_length = 128, pattern = r"\D")]
     pub new_password: String,
 }
 
@@ -119,7 +121,11 @@ pub(crate) async fn close(
 #[serde(deny_unknown_fields)]
 pub struct EmailChangeRequest {
     /// The address to sign in with once confirmed.
-    #[schema(max_length = 254, format = "email")]
+    #[schema(
+        format = "email",
+        max_length = 254,
+        pattern = r"^\s*[^@\s<>.]+(\.[^@\s<>.]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\s*$"
+    )]
     pub new_email: String,
     /// The account's current password.
     pub password: String,
@@ -184,7 +190,7 @@ pub struct AddressRequest {
     #[schema(min_length = 1, max_length = 20, pattern = r"\S")]
     pub postal_code: String,
     /// An assigned ISO 3166-1 alpha-2 code (any case), e.g. `DE`; `UK` or `ZZ` are refused.
-    #[schema(example = "DE", pattern = r"^\s*[A-Za-z]{2}\s*$")]
+    #[schema(value_type = crate::domain::countries::CountryCode)]
     pub country: String,
     /// Digits, spaces and `+ - ( ) / .`
     #[serde(default)]
@@ -262,7 +268,7 @@ pub struct BookAddressRequest {
     pub city: String,
     #[schema(min_length = 1, max_length = 20, pattern = r"\S")]
     pub postal_code: String,
-    #[schema(example = "DE", pattern = r"^\s*[A-Za-z]{2}\s*$")]
+    #[schema(value_type = crate::domain::countries::CountryCode)]
     pub country: String,
     /// Digits, spaces and `+ - ( ) / .`
     #[serde(default)]
@@ -311,6 +317,7 @@ pub struct BookAddressPatch {
     pub line2: Option<String>,
     pub city: Option<String>,
     pub postal_code: Option<String>,
+    #[schema(value_type = Option<crate::domain::countries::CountryCode>)]
     pub country: Option<String>,
     pub phone: Option<String>,
     pub is_default_shipping: Option<bool>,

@@ -1,8 +1,5 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations, and Swagger UI.
-use axum::{
-    http::header,
-    response::{Html, IntoResponse},
-};
+use axum::response::{Html, IntoResponse};
 use loco_rs::prelude::Routes;
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -180,11 +177,45 @@ impl Modify for CommonErrors {
 )]
 pub struct ApiDoc;
 
-async fn document() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        ApiDoc::openapi().to_json().unwrap_or_default(),
-    )
+/// The document, with the limits this shop's settings set in place of the defaults the
+/// annotations carry, and the rules between fields the annotations cannot state.
+fn for_shop(settings: &crate::settings::Settings) -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let schemas = &mut doc["components"]["schemas"];
+    for name in ["AddItemRequest", "QuantityRequest"] {
+        schemas[name]["properties"]["quantity"]["maximum"] =
+            settings.checkout.max_line_quantity.into();
+    }
+    // A product is either flat (its one variant's SKU and price) or declares its variants.
+    schemas["CreateProductRequest"]["anyOf"] = serde_json::json!([
+        {"required": ["sku", "price_cents"],
+         "properties": {"sku": {"type": "string"}, "price_cents": {"type": "integer"}}},
+        {"required": ["variants"], "properties": {"variants": {"minItems": 1}}},
+    ]);
+    // Each address is given, or taken from the address book, not both; the shipping address
+    // is needed one way or the other.
+    let given = |field: &str| {
+        let kind = if field.ends_with("_id") {
+            "string"
+        } else {
+            "object"
+        };
+        serde_json::json!({"required": [field], "properties": {field: {"type": kind}}})
+    };
+    let not_both = |a: &str, b: &str| serde_json::json!({"not": {"allOf": [given(a), given(b)]}});
+    schemas["CheckoutRequest"]["anyOf"] =
+        serde_json::json!([given("shipping_address"), given("shipping_address_id"),]);
+    schemas["CheckoutRequest"]["allOf"] = serde_json::json!([
+        not_both("shipping_address", "shipping_address_id"),
+        not_both("billing_address", "billing_address_id"),
+    ]);
+    doc
+}
+
+async fn document(
+    axum::extract::State(ctx): axum::extract::State<loco_rs::app::AppContext>,
+) -> impl IntoResponse {
+    axum::Json(for_shop(&crate::settings::Settings::get(&ctx)))
 }
 
 async fn docs(

@@ -43,6 +43,7 @@ fn parse_id(id: &str) -> Result<Uuid, AppError> {
 pub struct OffersQuery {
     /// ISO 3166-1 alpha-2; the caller's default address's country (or the shop's) when left
     /// out.
+    #[param(value_type = Option<crate::domain::countries::CountryCode>)]
     pub country: Option<String>,
 }
 
@@ -90,18 +91,20 @@ async fn offers(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneRequest {
-    #[schema(max_length = 120)]
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: String,
     /// ISO 3166-1 alpha-2 codes; a country may be in several zones.
-    #[schema(example = json!(["DE", "AT"]))]
+    #[schema(value_type = Vec<crate::domain::countries::CountryCode>, min_items = 1, max_items = 249, example = json!(["DE", "AT"]))]
     pub countries: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZonePatch {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: Option<String>,
     /// Replaces the zone's countries.
+    #[schema(value_type = Option<Vec<crate::domain::countries::CountryCode>>, min_items = 1, max_items = 249)]
     pub countries: Option<Vec<String>>,
 }
 
@@ -177,21 +180,29 @@ const fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct MethodRequest {
     pub zone_id: Uuid,
-    #[schema(max_length = 120)]
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
     #[schema(max_length = 80)]
     pub carrier: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub price_cents: i64,
     /// Free from this subtotal (after discount).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub free_from_cents: Option<i64>,
     /// Offered from this subtotal ...
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub min_subtotal_cents: Option<i64>,
-    /// ... up to this one.
+    /// ... up to this one (not below `min_subtotal_cents`).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub max_subtotal_cents: Option<i64>,
     /// Offered for parcels up to this weight (variants' `weight_grams` × quantity).
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub max_weight_grams: Option<i64>,
+    #[schema(minimum = 0, maximum = 365)]
     pub min_days: Option<i64>,
+    /// Not below `min_days`.
+    #[schema(minimum = 0, maximum = 365)]
     pub max_days: Option<i64>,
     #[serde(default = "yes")]
     pub active: bool,
