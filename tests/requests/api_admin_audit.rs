@@ -583,6 +583,19 @@ async fn the_audit_log_records_refunds_stock_prices_api_keys_and_webhooks() {
             401,
             "unauthorized",
         );
+
+        // The product manager leaves: the log forgets who they were, not what they were.
+        let res = server
+            .delete(&format!("/api/v1/admin/users/{pm_id}"))
+            .add_header(admin.0.clone(), admin.1.clone())
+            .await;
+        assert!(res.status_code().is_success(), "{}", res.text());
+        let price = audit(&server, admin, "action=price.changed").await;
+        assert_eq!(
+            price["results"][0]["actor"],
+            "a closed account (product_manager)"
+        );
+        assert!(!price.to_string().contains("pm@"), "{price}");
     })
     .await;
 }

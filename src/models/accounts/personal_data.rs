@@ -148,8 +148,12 @@ pub async fn close(ctx: &AppContext, user: &Model, password: &str) -> AppResult<
     erase(ctx, user, &Actor::user(user)).await
 }
 
-/// How the timelines, the stock ledger and the audit log name a closed account that acted.
-pub const CLOSED_LABEL: &str = "a closed account (customer)";
+/// How the timelines, the stock ledger and the audit log name a closed account that acted:
+/// its role stays (a staff member's stock adjustments must not read as a customer's).
+#[must_use]
+pub fn closed_label(role: &str) -> String {
+    format!("a closed account ({role})")
+}
 
 /// Closes `user`'s account and erases or anonymises their personal data (see the module
 /// notes); `by` is the customer themselves or the admin who closed it (then recorded in the
@@ -264,7 +268,7 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
         .filter(carts::Column::UserId.eq(user.id))
         .exec(&txn)
         .await?;
-    reviews::erase_by_user(&txn, user.id).await?;
+    let reviewed = reviews::erase_by_user(&txn, user.id).await?;
     user_tokens::Entity::delete_many()
         .filter(user_tokens::Column::UserId.eq(user.id))
         .exec(&txn)
@@ -276,7 +280,7 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
     // Timelines and the stock ledger named the customer by e-mail where they acted (placing,
     // cancelling): they keep that a customer did it, not who.
     let label = Actor::user(user).label;
-    let anonymous = CLOSED_LABEL;
+    let anonymous = closed_label(&user.role);
     // Only their own orders' rows (a customer acts on nothing else), found by the order index.
     let their_orders = Query::select()
         .column(orders::Column::Id)
@@ -284,13 +288,13 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
         .and_where(orders::Column::UserId.eq(user.id))
         .to_owned();
     order_events::Entity::update_many()
-        .col_expr(order_events::Column::Actor, Expr::value(anonymous))
+        .col_expr(order_events::Column::Actor, Expr::value(anonymous.clone()))
         .filter(order_events::Column::OrderId.in_subquery(their_orders.clone()))
         .filter(order_events::Column::Actor.eq(&label))
         .exec(&txn)
         .await?;
     stock_ledger::Entity::update_many()
-        .col_expr(stock_ledger::Column::Actor, Expr::value(anonymous))
+        .col_expr(stock_ledger::Column::Actor, Expr::value(anonymous.clone()))
         .filter(stock_ledger::Column::OrderId.in_subquery(their_orders))
         .filter(stock_ledger::Column::Actor.eq(&label))
         .exec(&txn)
@@ -315,7 +319,7 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
     a.updated_at = Set(now.into());
     a.update(&txn).await?;
     end_other_sessions(&txn, user.id, Keep::Nothing).await?;
-    audit::anonymise_user(&txn, user.pid, CLOSED_LABEL).await?;
+    audit::anonymise_user(&txn, user.pid, &anonymous).await?;
     if by.user_id != Some(user.id) {
         audit::record(
             &txn,
@@ -329,7 +333,10 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
     }
     crate::models::idempotency::produced(&txn, Produced::Nothing, false).await?;
     txn.commit().await?;
-    crate::models::catalogue::cache::invalidate(&ctx.cache).await;
+    // Their reviews left product pages' ratings; an account without any changes no page.
+    if reviewed > 0 {
+        crate::models::catalogue::cache::invalidate(&ctx.cache).await;
+    }
     Ok(())
 }
 
