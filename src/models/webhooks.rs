@@ -330,8 +330,25 @@ pub async fn update(
 /// What the audit log keeps of an endpoint (never its secret).
 fn endpoint_fields(e: &endpoints::Model) -> Value {
     serde_json::json!({
-        "url": e.url, "description": e.description, "events": e.events, "active": e.active,
+        "url": logged_url(&e.url), "description": e.description, "events": e.events,
+        "active": e.active,
     })
+}
+
+/// A receiver's URL as the audit log keeps it: its origin, and for the rest only a
+/// fingerprint. Many receivers put their credential in the path or query (chat and automation
+/// hooks do), and the log outlives the endpoint and every rotation of that URL.
+fn logged_url(raw: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let Ok(url) = url::Url::parse(raw) else {
+        return "(unreadable)".into();
+    };
+    let origin = url.origin().ascii_serialization();
+    if url.path() == "/" && url.query().is_none() {
+        return origin;
+    }
+    let print = hex::encode(Sha256::digest(raw.as_bytes()));
+    format!("{origin}/… (fingerprint {})", &print[..12])
 }
 
 /// Deletes an endpoint with its delivery log; pending deliveries are dropped.
@@ -769,4 +786,24 @@ pub async fn overdue(env: &JobEnv, grace: Duration, limit: u64) -> AppResult<Vec
 #[must_use]
 pub fn allow_private(ctx: &AppContext) -> bool {
     Settings::get(ctx).webhooks.allow_private_targets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_log_keeps_a_receivers_origin_not_its_credential() {
+        let logged = logged_url("https://hooks.example.com/services/T0/B0/s3cr3t?key=k3y");
+        assert!(logged.starts_with("https://hooks.example.com/… (fingerprint "));
+        assert!(!logged.contains("s3cr3t") && !logged.contains("k3y"));
+        assert_ne!(
+            logged,
+            logged_url("https://hooks.example.com/services/T0/B0/other")
+        );
+        assert_eq!(
+            logged_url("https://example.com:8443/"),
+            "https://example.com:8443"
+        );
+    }
 }

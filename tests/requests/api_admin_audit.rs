@@ -529,6 +529,11 @@ async fn the_audit_log_records_refunds_stock_prices_api_keys_and_webhooks() {
                 .contains(hook["secret"].as_str().unwrap()),
             "no secret in the log"
         );
+        let created = &hook_rows["results"][2]["after"]["url"];
+        assert!(
+            created.as_str().unwrap().contains("(fingerprint "),
+            "{created}: the receiver's path may be its credential"
+        );
         assert!(
             !all.to_string()
                 .contains(key["secret"].as_str().unwrap_or("never")),
