@@ -664,3 +664,44 @@ async fn an_admin_who_lost_their_rights_meanwhile_changes_nothing() {
     })
     .await;
 }
+
+/// Each move of an account mails both addresses: moving it back and forth is held to the same
+/// per-address mail limit as everything else, and the refused move changes nothing.
+#[tokio::test]
+#[parallel]
+async fn moving_an_account_back_and_forth_cannot_flood_an_inbox() {
+    with_app(|server, ctx| async move {
+        let admin = bearer(&access_token(&server, &ctx, "mover@example.com", Role::Admin).await);
+        let cyd = user(&ctx, "cyd-a@example.com", Role::Customer).await;
+        let path = format!("/api/v1/admin/users/{}", cyd.pid);
+        let addresses = ["cyd-b@example.com", "cyd-a@example.com"];
+        let mut refused = None;
+        for n in 0..10 {
+            let to = addresses[n % 2];
+            let res = server
+                .patch(&path)
+                .add_header(admin.0.clone(), admin.1.clone())
+                .json(&json!({"email": to}))
+                .await;
+            if res.status_code() == 429 {
+                refused = Some((n, to));
+                break;
+            }
+            assert_eq!(res.status_code(), 200, "{}", res.text());
+        }
+        let (n, to) = refused.expect("the moves were never limited");
+        assert!(n >= 3, "limited after {n} moves only");
+        let now = users::Entity::find_by_id(cyd.id)
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(now.email, to, "the refused move changed the address");
+        // At most the limit (3) of reset links and of notices to each address.
+        for address in addresses {
+            let mails = mails_to(&ctx, address).await.len();
+            assert!(mails <= 2 * 3, "{mails} mails to {address}");
+        }
+    })
+    .await;
+}

@@ -149,7 +149,25 @@ pub async fn admin_update(
     // Hashed before the transaction (slow, and the row lock must not wait for it), and only
     // when the address really changes: the page's form sends the address with every save.
     let moves = match &change.email {
-        Some(e) => users::find_by_pid(&ctx.db, pid).await?.email != e.as_str(),
+        Some(e) => {
+            let old = users::find_by_pid(&ctx.db, pid).await?.email;
+            let moves = old != e.as_str();
+            if moves {
+                // A move mails both addresses (a reset link, a notice): counted like every
+                // other mail to them, so an inbox cannot be flooded by moving an account
+                // back and forth.
+                let client = format!("admin:{}", by.user_id.unwrap_or_default());
+                for (purpose, to) in [
+                    (mail_limits::Purpose::PasswordReset, e.as_str()),
+                    (mail_limits::Purpose::EmailChange, old.as_str()),
+                ] {
+                    mail_limits::take(ctx, purpose, to, &client)
+                        .await?
+                        .or_refuse()?;
+                }
+            }
+            moves
+        }
         None => false,
     };
     let unusable = if moves {
