@@ -457,3 +457,57 @@ async fn stock_low_is_sent_once_per_shortage_and_a_refused_checkout_sends_nothin
     })
     .await;
 }
+
+/// A closed account's orders keep only what the books need; the delivery log of the events
+/// already sent about them keeps no more (an admin reading or redelivering them must not bring
+/// the person back).
+#[tokio::test]
+#[parallel]
+async fn closing_an_account_scrubs_the_events_already_sent_about_its_orders() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        let receiver = Receiver::start(&[]).await;
+        let (id, _) = register(&server, &shop, &receiver.url, &["order.created"]).await;
+        let cleo = customer(&server, &ctx, "cleo@example.com").await;
+        add(&server, &cleo, shop.id("MUG-2"), 1)
+            .await
+            .assert_status_success();
+        checkout(&server, &cleo).await.assert_status_success();
+        let sent = wait_status(&server, &shop, &id, "succeeded").await;
+        assert_eq!(
+            sent["payload"]["data"]["email"], "cleo@example.com",
+            "{sent}"
+        );
+
+        let res = server
+            .delete("/api/v1/me")
+            .add_header(cleo.0.clone(), cleo.1.clone())
+            .json(&json!({"password": PASSWORD}))
+            .await;
+        assert!(res.status_code().is_success(), "{}", res.text());
+        let logged = log(&server, &shop, &id).await;
+        let text = logged.to_string();
+        assert!(!text.contains("cleo@example.com"), "{logged}");
+        assert!(!text.contains("+49 431 1"), "no phone: {logged}");
+        let created = logged["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["event"] == "order.created")
+            .unwrap();
+        let data = &created["payload"]["data"];
+        // What the order itself keeps: the invoice address, the delivery country.
+        assert_eq!(data["shipping_address"], json!({"country": "DE"}));
+        assert_eq!(data["billing_address"]["line1"], "1 Harbour Road");
+        assert_eq!(data["timeline"][0]["actor"], "a closed account (customer)");
+        let order: Value = get(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/orders/{}", data["id"].as_str().unwrap()),
+        )
+        .await
+        .json();
+        assert_eq!(data["email"], order["email"]);
+    })
+    .await;
+}

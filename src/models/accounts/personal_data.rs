@@ -32,7 +32,7 @@ use crate::{
     models::{
         _entities::{
             addresses as address_rows, cart_items, carts, mail_outbox, order_events, orders,
-            refresh_tokens, stock_ledger, user_tokens, wishlist_items,
+            refresh_tokens, stock_ledger, user_tokens, webhook_deliveries, wishlist_items,
         },
         actor::Actor,
         audit,
@@ -116,6 +116,95 @@ pub async fn export(ctx: &AppContext, user: &Model) -> AppResult<PersonalData> {
 #[must_use]
 pub fn closed_address(pid: Uuid) -> String {
     format!("closed-{}@closed.invalid", pid.simple())
+}
+
+/// The webhook deliveries already made of events about `orders` keep what the orders keep:
+/// the log shows what was sent, but an admin reading it or redelivering an old event must not
+/// bring the erased person back. Deliveries still to go out are left as they are (the event
+/// happened while the account was open, and the receiver is owed it).
+async fn scrub_webhook_log<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    orders: &[orders::Model],
+    user: &Model,
+    erased: &str,
+) -> AppResult<()> {
+    use sea_orm::Condition;
+    let person = Person {
+        email: user.email.to_lowercase(),
+        label: Actor::user(user).label,
+        erased: erased.to_string(),
+        anonymous: closed_label(&user.role),
+    };
+    for chunk in orders.chunks(100) {
+        // Payloads name the order by its id; ids are hex and hyphens, safe inside LIKE.
+        let mentions = chunk.iter().fold(Condition::any(), |c, o| {
+            c.add(webhook_deliveries::Column::Payload.like(format!("%\"{}\"%", o.pid)))
+        });
+        let rows = webhook_deliveries::Entity::find()
+            .filter(
+                webhook_deliveries::Column::Status
+                    .ne(crate::models::webhooks::Status::Pending.as_str()),
+            )
+            .filter(mentions)
+            .all(db)
+            .await?;
+        for d in rows {
+            let scrubbed = scrub_payload(&d.payload, &person);
+            if scrubbed != d.payload {
+                let mut a: webhook_deliveries::ActiveModel = d.into();
+                a.payload = Set(scrubbed);
+                a.update(db).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Who is taken out of a sent event, and what stands in their place.
+struct Person {
+    /// Lower-cased.
+    email: String,
+    /// How the timelines named them (see [`closed_label`]).
+    label: String,
+    erased: String,
+    anonymous: String,
+}
+
+/// An event's JSON with the person taken out as [`scrub_address`] takes them out of orders,
+/// their timeline label replaced as in the order's own timeline, and their address replaced
+/// wherever else it appears.
+fn scrub_payload(payload: &str, person: &Person) -> String {
+    fn walk(v: &mut serde_json::Value, p: &Person) {
+        match v {
+            serde_json::Value::String(s) if *s == p.label => s.clone_from(&p.anonymous),
+            serde_json::Value::String(s) if s.to_lowercase().contains(&p.email) => {
+                *s = s.to_lowercase().replace(&p.email, &p.erased);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| walk(i, p)),
+            serde_json::Value::Object(fields) => {
+                for (key, value) in fields.iter_mut() {
+                    let keep_lines = match key.as_str() {
+                        "billing_address" => Some(true),
+                        "shipping_address" => Some(false),
+                        _ => None,
+                    };
+                    match (keep_lines, &*value) {
+                        (Some(keep), serde_json::Value::Object(_)) => {
+                            let scrubbed = scrub_address(&value.to_string(), keep);
+                            *value = serde_json::from_str(&scrubbed).unwrap_or_default();
+                        }
+                        _ => walk(value, p),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(payload) else {
+        return payload.to_string();
+    };
+    walk(&mut v, person);
+    v.to_string()
 }
 
 /// What an order keeps of an address once its customer is gone: the billing address without
@@ -237,6 +326,7 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
         ));
     }
     let kept = mine().order_by_asc(orders::Column::Id).all(&txn).await?;
+    scrub_webhook_log(&txn, &kept, user, &erased).await?;
     for o in kept {
         let mut a: orders::ActiveModel = o.clone().into();
         a.email = Set(erased.clone());
@@ -343,6 +433,32 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sent_event_keeps_what_the_order_keeps() {
+        let sent = r#"{"event":"order.created","data":{"id":"x","email":"Ann@Example.com","shipping_address":{"name":"Ann","line1":"1 Road","country":"NO"},"billing_address":{"name":"Ann","phone":"+47 1","country":"NO"},"timeline":[{"actor":"ann@example.com (customer)"}]}}"#;
+        let ann = Person {
+            email: "ann@example.com".into(),
+            label: "ann@example.com (customer)".into(),
+            erased: "closed-1@closed.invalid".into(),
+            anonymous: closed_label("customer"),
+        };
+        let out = scrub_payload(sent, &ann);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["data"]["email"], "closed-1@closed.invalid");
+        assert_eq!(
+            v["data"]["shipping_address"],
+            serde_json::json!({"country": "NO"})
+        );
+        assert!(v["data"]["billing_address"].get("phone").is_none());
+        assert_eq!(v["data"]["billing_address"]["name"], "Ann");
+        assert_eq!(
+            v["data"]["timeline"][0]["actor"],
+            "a closed account (customer)"
+        );
+        assert!(!out.to_lowercase().contains("ann@example.com"), "{out}");
+        assert_eq!(scrub_payload("not json", &ann), "not json");
+    }
 
     #[test]
     fn orders_keep_the_invoice_address_and_the_delivery_country_only() {
