@@ -601,6 +601,41 @@ async fn the_audit_log_records_refunds_stock_prices_api_keys_and_webhooks() {
             "a closed account (product_manager)"
         );
         assert!(!price.to_string().contains("pm@"), "{price}");
+
+        // Staff act on stock without an order; their rows are relabelled too when they go.
+        let stocker =
+            bearer(&access_token(&server, &ctx, "stocker@example.com", Role::Admin).await);
+        post(
+            &server,
+            &stocker,
+            "/api/v1/admin/stock-adjustments",
+            json!({"product_id": kettle, "delta": 1, "reason": "recount"}),
+        )
+        .await
+        .assert_status(axum::http::StatusCode::CREATED);
+        let stocker_row = users::Entity::find()
+            .filter(users::Column::Email.eq("stocker@example.com"))
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let res = server
+            .delete(&format!("/api/v1/admin/users/{}", stocker_row.pid))
+            .add_header(admin.0.clone(), admin.1.clone())
+            .await;
+        assert!(res.status_code().is_success(), "{}", res.text());
+        let actors: Vec<String> = emporium::models::_entities::stock_ledger::Entity::find()
+            .all(&ctx.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.actor)
+            .collect();
+        assert!(
+            actors.iter().any(|a| a == "a closed account (admin)"),
+            "{actors:?}"
+        );
+        assert!(!actors.iter().any(|a| a.contains("stocker@")), "{actors:?}");
     })
     .await;
 }

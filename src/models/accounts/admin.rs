@@ -425,6 +425,7 @@ pub async fn admin_delete(ctx: &AppContext, by: &Actor, pid: Uuid) -> AppResult<
         Ok(_) => {
             // The log keeps that an account was deleted and what was done to it, not the
             // person's names and addresses (they are gone).
+            personal_data::relabel_actor(&txn, &user).await?;
             audit::anonymise_user(&txn, user.pid, &personal_data::closed_label(&user.role)).await?;
             txn.commit().await?;
             Ok(Removal::Deleted)

@@ -118,6 +118,37 @@ pub fn closed_address(pid: Uuid) -> String {
     format!("closed-{}@closed.invalid", pid.simple())
 }
 
+/// Renames what `user` did in the order timelines and the stock ledger to their closed label:
+/// the rows keep that someone of that role acted, not who.
+///
+/// # Errors
+/// Database errors.
+pub async fn relabel_actor<C: sea_orm::ConnectionTrait>(db: &C, user: &Model) -> AppResult<()> {
+    let label = Actor::user(user).label;
+    let anonymous = closed_label(&user.role);
+    let mut events = order_events::Entity::update_many()
+        .col_expr(order_events::Column::Actor, Expr::value(anonymous.clone()))
+        .filter(order_events::Column::Actor.eq(&label));
+    let mut ledger = stock_ledger::Entity::update_many()
+        .col_expr(stock_ledger::Column::Actor, Expr::value(anonymous))
+        .filter(stock_ledger::Column::Actor.eq(&label));
+    if !user.role().is_staff() {
+        // A customer acts on their own orders only: those rows, found by the order index.
+        let theirs = Query::select()
+            .column(orders::Column::Id)
+            .from(orders::Entity)
+            .and_where(orders::Column::UserId.eq(user.id))
+            .to_owned();
+        events = events.filter(order_events::Column::OrderId.in_subquery(theirs.clone()));
+        ledger = ledger.filter(stock_ledger::Column::OrderId.in_subquery(theirs));
+    }
+    // Staff act on everyone's orders and on stock without an order: every row they wrote (a
+    // rare scan, once per departure).
+    events.exec(db).await?;
+    ledger.exec(db).await?;
+    Ok(())
+}
+
 /// The webhook deliveries already made of events about `orders` keep what the orders keep:
 /// the log shows what was sent, but an admin reading it or redelivering an old event must not
 /// bring the erased person back. Deliveries still to go out are left as they are (the event
@@ -369,26 +400,8 @@ pub async fn erase(ctx: &AppContext, user: &Model, by: &Actor) -> AppResult<()> 
         .await?;
     // Timelines and the stock ledger named the customer by e-mail where they acted (placing,
     // cancelling): they keep that a customer did it, not who.
-    let label = Actor::user(user).label;
     let anonymous = closed_label(&user.role);
-    // Only their own orders' rows (a customer acts on nothing else), found by the order index.
-    let their_orders = Query::select()
-        .column(orders::Column::Id)
-        .from(orders::Entity)
-        .and_where(orders::Column::UserId.eq(user.id))
-        .to_owned();
-    order_events::Entity::update_many()
-        .col_expr(order_events::Column::Actor, Expr::value(anonymous.clone()))
-        .filter(order_events::Column::OrderId.in_subquery(their_orders.clone()))
-        .filter(order_events::Column::Actor.eq(&label))
-        .exec(&txn)
-        .await?;
-    stock_ledger::Entity::update_many()
-        .col_expr(stock_ledger::Column::Actor, Expr::value(anonymous.clone()))
-        .filter(stock_ledger::Column::OrderId.in_subquery(their_orders))
-        .filter(stock_ledger::Column::Actor.eq(&label))
-        .exec(&txn)
-        .await?;
+    relabel_actor(&txn, user).await?;
     // Mails already sent or given up on; ones still waiting (the cancellations above) go out.
     mail_outbox::Entity::delete_many()
         .filter(mail_outbox::Column::ToAddress.eq(&user.email))
