@@ -444,7 +444,11 @@ async fn the_document_states_the_rules_the_server_enforces() {
             43
         );
         // Rules between fields: a flat product or variants; an address given or chosen.
-        assert_eq!(product["anyOf"].as_array().unwrap().len(), 2);
+        assert_eq!(product["allOf"][0]["anyOf"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            product["allOf"][1]["anyOf"][1]["properties"]["name"]["pattern"],
+            "[A-Za-z0-9]"
+        );
         assert_eq!(
             schemas["CheckoutRequest"]["anyOf"][1]["required"][0],
             "shipping_address_id"

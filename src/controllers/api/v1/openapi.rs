@@ -186,11 +186,18 @@ fn for_shop(settings: &crate::settings::Settings) -> serde_json::Value {
         schemas[name]["properties"]["quantity"]["maximum"] =
             settings.checkout.max_line_quantity.into();
     }
-    // A product is either flat (its one variant's SKU and price) or declares its variants.
-    schemas["CreateProductRequest"]["anyOf"] = serde_json::json!([
-        {"required": ["sku", "price_cents"],
-         "properties": {"sku": {"type": "string"}, "price_cents": {"type": "integer"}}},
-        {"required": ["variants"], "properties": {"variants": {"minItems": 1}}},
+    // A product is either flat (its one variant's SKU and price) or declares its variants; its
+    // slug is given, or made from a name with a letter or digit in it.
+    schemas["CreateProductRequest"]["allOf"] = serde_json::json!([
+        {"anyOf": [
+            {"required": ["sku", "price_cents"],
+             "properties": {"sku": {"type": "string"}, "price_cents": {"type": "integer"}}},
+            {"required": ["variants"], "properties": {"variants": {"minItems": 1}}},
+        ]},
+        {"anyOf": [
+            {"required": ["slug"], "properties": {"slug": {"type": "string", "pattern": "[a-z0-9]"}}},
+            {"properties": {"name": {"pattern": "[A-Za-z0-9]"}}},
+        ]},
     ]);
     // Each address is given, or taken from the address book, not both; the shipping address
     // is needed one way or the other.
