@@ -298,6 +298,7 @@ pub async fn place(ctx: &AppContext, buyer: Buyer<'_>, mut cmd: PlaceOrder) -> A
     let mut sorted: Vec<_> = lines.iter().collect();
     sorted.sort_by_key(|l| l.variant.id);
     let mut short = Vec::new();
+    let mut sold_out = false;
     for l in sorted {
         let reserved = stock::apply(
             &txn,
@@ -312,8 +313,9 @@ pub async fn place(ctx: &AppContext, buyer: Buyer<'_>, mut cmd: PlaceOrder) -> A
             },
         )
         .await?;
-        if reserved.is_none() {
-            short.push(l.shortage(i64::from(l.item.quantity)));
+        match reserved {
+            Some(levels) => sold_out |= levels.availability_flipped,
+            None => short.push(l.shortage(i64::from(l.item.quantity))),
         }
     }
     if !short.is_empty() {
@@ -369,7 +371,11 @@ pub async fn place(ctx: &AppContext, buyer: Buyer<'_>, mut cmd: PlaceOrder) -> A
         .enqueue_all([Job::DeliverMail { mail_id }])
         .await;
     webhooks::enqueue(ctx, webhook_ids).await;
-    super::catalogue::cache::invalidate(&ctx.cache).await;
+    // Cached catalogue bodies stay: their stock is read live. Only lists filtered by
+    // availability change, and only when a variant sold out.
+    if sold_out {
+        super::catalogue::cache::availability_changed(&ctx.cache).await;
+    }
     crate::live::publish(ctx, crate::live::LiveEvent::order(&out)).await;
     Ok(Placed {
         order: out,

@@ -497,7 +497,9 @@ fn may(actor: &Actor, order: &orders::Model, event: OrderEvent) -> AppResult<()>
 #[must_use]
 pub struct AfterCommit {
     pub mail_ids: Vec<Uuid>,
-    pub stock_changed: bool,
+    /// A variant sold out or came back: lists filtered by availability are stale. (Other
+    /// stock changes need nothing: cached catalogue bodies read stock live.)
+    pub availability_changed: bool,
     /// Outgoing webhook deliveries recorded by the step.
     pub webhook_ids: Vec<Uuid>,
     /// Dashboard events of the step (notifications it raised).
@@ -518,8 +520,8 @@ impl AfterCommit {
                 )
                 .await;
         }
-        if self.stock_changed {
-            super::catalogue::cache::invalidate(&ctx.cache).await;
+        if self.availability_changed {
+            super::catalogue::cache::availability_changed(&ctx.cache).await;
         }
         super::webhooks::enqueue(ctx, self.webhook_ids).await;
         if !self.jobs.is_empty() {
@@ -532,7 +534,7 @@ impl AfterCommit {
 
     pub fn merge(&mut self, other: Self) {
         self.mail_ids.extend(other.mail_ids);
-        self.stock_changed |= other.stock_changed;
+        self.availability_changed |= other.availability_changed;
         self.webhook_ids.extend(other.webhook_ids);
         self.live.extend(other.live);
         self.jobs.extend(other.jobs);
@@ -711,6 +713,7 @@ pub async fn act_in(
         // line by line (`models::refunds`).
         _ => None,
     };
+    let mut availability_changed = false;
     if let Some(reason) = stock_move {
         for l in &lines {
             let applied = stock::apply(
@@ -726,7 +729,7 @@ pub async fn act_in(
                 },
             )
             .await?;
-            if applied.is_none() {
+            let Some(levels) = applied else {
                 return Err(AppError::Internal(
                     format!(
                         "stock of variant {} does not cover order {}",
@@ -734,7 +737,8 @@ pub async fn act_in(
                     )
                     .into(),
                 ));
-            }
+            };
+            availability_changed |= levels.availability_flipped;
         }
     }
     if event == OrderEvent::Pay {
@@ -749,7 +753,7 @@ pub async fn act_in(
         _ => None,
     };
     let mut after = AfterCommit {
-        stock_changed: stock_move.is_some(),
+        availability_changed,
         // The shopper's open order page follows (with Redis; the database feed reads the
         // timeline row written above).
         live: vec![crate::live::LiveEvent::status(order.pid, to, now)],

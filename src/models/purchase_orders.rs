@@ -352,6 +352,7 @@ pub async fn receive(
             order.number, order.supplier
         )
     };
+    let mut availability_changed = false;
     for (j, quantity) in &plan {
         let line = &lines[*j];
         let counted = purchase_order_lines::Entity::update_many()
@@ -372,7 +373,7 @@ pub async fn receive(
                 "Another delivery of this purchase order was received at the same moment: reload and try again.".into(),
             ));
         }
-        stock::apply(
+        let levels = stock::apply(
             &txn,
             &Change {
                 variant_id: line.variant_id,
@@ -391,6 +392,7 @@ pub async fn receive(
                 crate::domain::catalogue::MAX_STOCK
             ))
         })?;
+        availability_changed |= levels.availability_flipped;
     }
     let now = Utc::now().fixed_offset();
     let mut update = purchase_orders::Entity::update_many()
@@ -415,7 +417,9 @@ pub async fn receive(
     let out = view_of(&txn, pid).await?;
     super::idempotency::answer(&txn, 200, &out).await?;
     txn.commit().await?;
-    super::catalogue::cache::invalidate(&ctx.cache).await;
+    if availability_changed {
+        super::catalogue::cache::availability_changed(&ctx.cache).await;
+    }
     Ok(out)
 }
 

@@ -625,6 +625,7 @@ async fn complete(
         .all(&txn)
         .await?;
     // Variants in id order, as checkout and the order steps take them (no deadlock).
+    let mut availability_changed = false;
     for ol in &order_lines_rows {
         let Some(l) = lines.iter().find(|l| l.order_line_id == ol.id) else {
             continue;
@@ -638,7 +639,7 @@ async fn complete(
             .exec(&txn)
             .await?;
         if refund.restock {
-            stock::apply(
+            let levels = stock::apply(
                 &txn,
                 &Change {
                     variant_id: ol.variant_id,
@@ -655,6 +656,7 @@ async fn complete(
                 },
             )
             .await?;
+            availability_changed |= levels.is_some_and(|l| l.availability_flipped);
         }
     }
     orders::Entity::update_many()
@@ -724,7 +726,7 @@ async fn complete(
         after.merge(announce(&txn, &settings, &fresh, &refund_out, &order_out).await?);
         super::idempotency::answer(&txn, 201, &refund_out).await?;
     }
-    after.stock_changed |= refund.restock && !lines.is_empty();
+    after.availability_changed |= availability_changed;
     txn.commit().await?;
     after.run(ctx).await;
     Ok((refund_out, order_out))

@@ -49,6 +49,9 @@ pub struct Change<'a> {
 pub struct Levels {
     pub stock: i32,
     pub reserved: i32,
+    /// Whether the change sold the variant out or brought it back (its available quantity
+    /// went from some to none or from none to some): lists filtered by availability change.
+    pub availability_flipped: bool,
 }
 
 /// Applies `change` if the guard allows it and records it in the ledger.
@@ -80,9 +83,13 @@ pub async fn apply<C: ConnectionTrait>(db: &C, change: &Change<'_>) -> AppResult
     let Some(row) = db.query_one(&update).await? else {
         return Ok(None);
     };
+    let (stock, reserved): (i32, i32) = (row.try_get("", "stock")?, row.try_get("", "reserved")?);
+    let available_after = stock - reserved;
+    let available_before = available_after - (ds - dr);
     let levels = Levels {
-        stock: row.try_get("", "stock")?,
-        reserved: row.try_get("", "reserved")?,
+        stock,
+        reserved,
+        availability_flipped: (available_before > 0) != (available_after > 0),
     };
     stock_ledger::ActiveModel {
         pid: Set(Uuid::new_v4()),
@@ -240,7 +247,7 @@ pub async fn adjust(ctx: &AppContext, adj: &Adjustment, actor: &Actor) -> AppRes
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    apply(
+    let levels = apply(
         &txn,
         &Change {
             variant_id: variant.id,
@@ -275,7 +282,9 @@ pub async fn adjust(ctx: &AppContext, adj: &Adjustment, actor: &Actor) -> AppRes
     .await?;
     super::idempotency::answer(&txn, 201, &entry).await?;
     txn.commit().await?;
-    super::catalogue::cache::invalidate(&ctx.cache).await;
+    if levels.availability_flipped {
+        super::catalogue::cache::availability_changed(&ctx.cache).await;
+    }
     Ok(entry)
 }
 

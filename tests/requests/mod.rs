@@ -26,6 +26,7 @@ mod pages_catalogue;
 mod pages_dashboard;
 mod pages_integrations;
 mod pages_orders;
+mod read_path;
 mod refunds;
 mod security;
 mod shipping;

@@ -235,7 +235,23 @@ pub async fn list(
         "list:{}:{page}:{page_size}",
         serde_json::to_string(filter).unwrap_or_default()
     );
-    cache::cached(&ctx.cache, settings.catalogue_cache_secs, &key, compute).await
+    let depends = if filter.in_stock {
+        cache::Depends::Availability
+    } else {
+        cache::Depends::Catalogue
+    };
+    let (mut page, hit) = cache::cached_read(
+        &ctx.cache,
+        settings.catalogue_cache_secs,
+        depends,
+        &key,
+        compute,
+    )
+    .await?;
+    if hit {
+        views::with_live_stock(&ctx.db, &mut page.results).await?;
+    }
+    Ok(page)
 }
 
 /// The uncached list query; `list` wraps it. Public for the query-count test.

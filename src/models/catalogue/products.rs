@@ -65,13 +65,18 @@ pub async fn detail(ctx: &AppContext, id_or_slug: &str, staff: bool) -> AppResul
         return load_view(ctx, id_or_slug, true).await;
     }
     let settings = Settings::get(ctx);
-    cache::cached(
+    let (mut view, hit) = cache::cached_read(
         &ctx.cache,
         settings.catalogue_cache_secs,
+        cache::Depends::Catalogue,
         &format!("product:{id_or_slug}"),
         load_view(ctx, id_or_slug, false),
     )
-    .await
+    .await?;
+    if hit {
+        views::with_live_stock(&ctx.db, std::slice::from_mut(&mut view)).await?;
+    }
+    Ok(view)
 }
 
 async fn load_view(ctx: &AppContext, id_or_slug: &str, staff: bool) -> AppResult<ProductView> {

@@ -2,7 +2,7 @@
 //! assembly: any number of products costs the same six queries, never one per product.
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -106,6 +106,55 @@ impl ProductView {
 
 fn available(v: &variants::Model) -> i32 {
     (v.stock - v.reserved).max(0)
+}
+
+impl ProductView {
+    /// The product's levels from its variants' (one variant: its own; several: the sums).
+    fn total_stock(&mut self) {
+        self.stock = self.variants.iter().map(|v| v.stock).sum();
+        self.available = self.variants.iter().map(|v| v.available).sum();
+    }
+}
+
+/// Replaces the stock levels of cached `views` by the database's current ones, with one
+/// query by the variants' unique ids whatever the number of products. A variant gone since
+/// the view was cached (a catalogue write, which also invalidates the entry) counts as none
+/// left.
+///
+/// # Errors
+/// Database errors.
+pub async fn with_live_stock(
+    db: &impl ConnectionTrait,
+    views: &mut [ProductView],
+) -> AppResult<()> {
+    let ids: Vec<Uuid> = views
+        .iter()
+        .flat_map(|p| p.variants.iter().map(|v| v.id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let levels: HashMap<Uuid, (i32, i32)> = variants::Entity::find()
+        .select_only()
+        .column(variants::Column::Pid)
+        .column(variants::Column::Stock)
+        .column(variants::Column::Reserved)
+        .filter(variants::Column::Pid.is_in(ids))
+        .into_tuple::<(Uuid, i32, i32)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, stock, reserved)| (id, (stock, reserved)))
+        .collect();
+    for p in views {
+        for v in &mut p.variants {
+            let (stock, reserved) = levels.get(&v.id).copied().unwrap_or((0, 0));
+            v.stock = stock;
+            v.available = (stock - reserved).max(0);
+        }
+        p.total_stock();
+    }
+    Ok(())
 }
 
 impl From<&variants::Model> for VariantView {
