@@ -44,6 +44,26 @@ pub fn attachment(stem: &str, body: String) -> axum::response::Response {
         .into_response()
 }
 
+/// A CSV download sent as `chunks` come: the first byte leaves before the last row is read,
+/// and a client that goes away stops the reading (the stream is dropped). An error after the
+/// first chunk cuts the transfer short, so the client sees an incomplete download rather than
+/// a file that looks whole.
+pub fn streamed<S>(stem: &str, chunks: S) -> axum::response::Response
+where
+    S: futures_util::Stream<Item = crate::errors::AppResult<String>> + Send + 'static,
+{
+    use futures_util::StreamExt;
+    let body = axum::body::Body::from_stream(chunks.map(|chunk| {
+        chunk.map(axum::body::Bytes::from).map_err(|e| {
+            tracing::error!(error = %e, "export stopped");
+            std::io::Error::other(e.to_string())
+        })
+    }));
+    let mut res = attachment(stem, String::new());
+    *res.body_mut() = body;
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

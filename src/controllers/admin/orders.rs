@@ -335,10 +335,7 @@ fn refund_form_errors(
     out
 }
 
-/// Most orders one export holds; narrow the filter for more.
-const EXPORT_LIMIT: u64 = 20_000;
-
-/// The orders of the current filter as CSV, one row per order.
+/// Every order of the current filter as CSV, one row per order, streamed.
 async fn export(page: Page, Query(filter): Query<Filter>) -> PageResult {
     let user = page.require_role(READERS)?;
     let of = OrderFilter {
@@ -346,59 +343,8 @@ async fn export(page: Page, Query(filter): Query<Filter>) -> PageResult {
         customer: None,
         q: Some(filter.q.clone()),
     };
-    let actor = Actor::user(user);
-    let mut out = crate::views::csv::row(&[
-        "number",
-        "placed_at",
-        "status",
-        "email",
-        "items",
-        "subtotal",
-        "discount",
-        "shipping",
-        "tax",
-        "total",
-        "currency",
-        "coupon",
-        "country",
-        "paid_at",
-        "shipped_at",
-        "tracking_number",
-    ]);
-    let cents = |c: i64| crate::views::money::plain(c);
-    let mut page_no = 1;
-    loop {
-        let (rows, count) = orders::list(&page.ctx.db, &actor, &of, page_no, 100).await?;
-        for o in &rows {
-            out.push_str(&crate::views::csv::row(&[
-                o.number.to_string(),
-                o.created_at.clone(),
-                o.status.as_str().to_string(),
-                o.email.clone(),
-                o.items
-                    .iter()
-                    .map(|i| i64::from(i.quantity))
-                    .sum::<i64>()
-                    .to_string(),
-                cents(o.subtotal_cents),
-                cents(o.discount_cents),
-                cents(o.shipping_cents),
-                cents(o.tax_cents),
-                cents(o.total_cents),
-                o.currency.clone(),
-                o.coupon.clone().unwrap_or_default(),
-                o.shipping_address.country.clone(),
-                o.paid_at.clone().unwrap_or_default(),
-                o.shipped_at.clone().unwrap_or_default(),
-                o.tracking_number.clone().unwrap_or_default(),
-            ]));
-        }
-        if rows.is_empty() || page_no * 100 >= count.min(EXPORT_LIMIT) {
-            break;
-        }
-        page_no += 1;
-    }
-    Ok(crate::views::csv::attachment("orders", out))
+    let chunks = orders::export::csv_chunks(page.ctx.db.clone(), Actor::user(user), of);
+    Ok(crate::views::csv::streamed("orders", chunks))
 }
 
 #[must_use]

@@ -24,8 +24,10 @@ use crate::{
 
 async fn export_csv(page: Page) -> Result<Response, PageError> {
     page.require_role(CATALOGUE)?;
-    let body = export::products_csv(&page.ctx.db).await?;
-    Ok(crate::views::csv::attachment("products", body))
+    Ok(crate::views::csv::streamed(
+        "products",
+        export::products_csv(page.ctx.db.clone()),
+    ))
 }
 
 async fn render_form(

@@ -19,11 +19,32 @@ use crate::{
 /// Products are read this many at a time (three queries per batch, whatever its size).
 const BATCH: u64 = 500;
 
-/// The whole catalogue as CSV text, products in creation order.
-///
-/// # Errors
-/// Database errors.
-pub async fn products_csv(db: &DatabaseConnection) -> AppResult<String> {
+/// The whole catalogue as CSV, products in creation order: the header, then one chunk per
+/// batch of products, each read (keyset by id) only when the one before has been sent.
+pub fn products_csv(
+    db: DatabaseConnection,
+) -> impl futures_util::Stream<Item = AppResult<String>> + Send + 'static {
+    futures_util::stream::unfold(Some(0), move |after| {
+        let db = db.clone();
+        async move {
+            let after = after?;
+            match batch_csv(&db, after).await {
+                Ok((text, next)) => Some((Ok(text), next)),
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    })
+}
+
+/// The rows of the products after id `after` (the header first, for 0), and where the next
+/// batch starts (`None` after the last).
+async fn batch_csv(db: &DatabaseConnection, after: i32) -> AppResult<(String, Option<i32>)> {
+    let mut out = if after == 0 {
+        csv::row(&COLUMNS)
+    } else {
+        String::new()
+    };
+    // Categories and brands are few (each batch reads them again rather than hold them).
     let category_slugs: HashMap<i32, String> = categories::Entity::find()
         .all(db)
         .await?
@@ -36,17 +57,17 @@ pub async fn products_csv(db: &DatabaseConnection) -> AppResult<String> {
         .into_iter()
         .map(|b| (b.id, b.slug))
         .collect();
-    let mut out = csv::row(&COLUMNS);
-    let mut after = 0;
-    loop {
+    {
         let batch = products::Entity::find()
             .filter(products::Column::Id.gt(after))
             .order_by_asc(products::Column::Id)
             .limit(BATCH)
             .all(db)
             .await?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
+        let next = batch
+            .last()
+            .map(|p| p.id)
+            .filter(|_| batch.len() as u64 == BATCH);
         let ids: Vec<i32> = batch.iter().map(|p| p.id).collect();
         let mut variants_of: HashMap<i32, Vec<variants::Model>> = HashMap::new();
         for v in variants::Entity::find()
@@ -121,6 +142,6 @@ pub async fn products_csv(db: &DatabaseConnection) -> AppResult<String> {
                 out.push_str(&csv::row(&row));
             }
         }
+        Ok((out, next))
     }
-    Ok(out)
 }

@@ -15,11 +15,14 @@ use chrono::{DateTime, Utc};
 use loco_rs::app::AppContext;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    Set,
 };
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
+
+pub mod export;
 
 use super::{
     _entities::{invoices, order_events, order_lines, orders, products, users, variants},
@@ -347,20 +350,16 @@ pub struct OrderFilter {
     pub q: Option<String>,
 }
 
-/// One page of orders, newest first: the viewer's own, or everyone's for staff.
+/// The orders `viewer` may see that match `filter`, unordered.
 ///
 /// # Errors
 /// Database errors.
-pub async fn list(
-    db: &DatabaseConnection,
+pub async fn matching(
+    db: &impl ConnectionTrait,
     viewer: &Actor,
     filter: &OrderFilter,
-    page: u64,
-    page_size: u64,
-) -> AppResult<(Vec<OrderView>, u64)> {
-    let mut q = orders::Entity::find()
-        .order_by_desc(orders::Column::CreatedAt)
-        .order_by_desc(orders::Column::Id);
+) -> AppResult<Select<orders::Entity>> {
+    let mut q = orders::Entity::find();
     if !viewer.reads_all_orders() {
         q = q.filter(orders::Column::UserId.eq(viewer.user_id.unwrap_or(-1)));
     } else if let Some(c) = filter
@@ -406,6 +405,24 @@ pub async fn list(
         }
         q = q.filter(any);
     }
+    Ok(q)
+}
+
+/// One page of orders, newest first: the viewer's own, or everyone's for staff.
+///
+/// # Errors
+/// Database errors.
+pub async fn list(
+    db: &DatabaseConnection,
+    viewer: &Actor,
+    filter: &OrderFilter,
+    page: u64,
+    page_size: u64,
+) -> AppResult<(Vec<OrderView>, u64)> {
+    let q = matching(db, viewer, filter)
+        .await?
+        .order_by_desc(orders::Column::CreatedAt)
+        .order_by_desc(orders::Column::Id);
     let paginator = q.paginate(db, page_size);
     let count = paginator.num_items().await?;
     let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
