@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Shopper-flow and contention benchmarks against a running Emporium (bench/run starts it).
 
-    flows.py BASE_URL PM_EMAIL PASSWORD
+    flows.py BASE_URL PM_EMAIL PASSWORD                 # 1, 2 and 3
+    flows.py BASE_URL PM_EMAIL PASSWORD shoppers N SECS  # 2 only, N shoppers for SECS seconds
 
-1. Shopper flow: N concurrent shoppers repeat login -> add 2 items -> checkout through the
-   JSON API for a fixed time; prints completed flows per second and the p50/p99 of one flow.
-2. Contention: 200 buyers, each with one unit in the cart, check out at the same moment for
+1. Shopper flow, logging in each time: N concurrent shoppers repeat login -> add 2 items ->
+   checkout through the JSON API for a fixed time; prints completed flows per second and the
+   p50/p99 of one flow.
+2. Shopper flow, session reused: each shopper logs in once, then repeats add 2 items ->
+   checkout with the same token, as a real shopper's visit does.
+3. Contention: 200 buyers, each with one unit in the cart, check out at the same moment for
    a product with 50 units; exactly 50 orders must succeed and the product must end with 0
    available. Any other outcome fails the run (exit 1).
 
@@ -65,19 +69,22 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(len(values) * p))] if values else 0.0
 
 
-def shopper_flow(pm):
-    items = [product(pm, f"FLOW-{i}-{int(time.time())}", 10_000_000) for i in range(2)]
-    emails = [f"flow{i}-{int(time.time())}@bench.example" for i in range(SHOPPERS)]
+def shopper_flow(pm, shoppers=SHOPPERS, duration=DURATION, reuse=False):
+    stamp = f"{int(time.time())}-{'r' if reuse else 'l'}"
+    items = [product(pm, f"FLOW-{i}-{stamp}", 10_000_000) for i in range(2)]
+    emails = [f"flow{i}-{stamp}@bench.example" for i in range(shoppers)]
     for e in emails:
         register(e)
     durations, errors = [], []
     lock = threading.Lock()
-    stop = time.monotonic() + DURATION
+    stop = time.monotonic() + duration
 
     def shopper(email):
+        token = login(email) if reuse else None
         while time.monotonic() < stop:
             t0 = time.monotonic()
-            token = login(email)
+            if not reuse:
+                token = login(email)
             ok = all(call("POST", "/api/v1/cart/items", {"product_id": p, "quantity": 1}, token)[0] == 201 for p in items)
             status, _ = call("POST", "/api/v1/checkout", {"shipping_address": ADDRESS}, token)
             with lock:
@@ -96,7 +103,8 @@ def shopper_flow(pm):
     if errors:
         print(f"error: {len(errors)} flows failed: {errors[:5]}", file=sys.stderr)
         sys.exit(1)
-    print(f"| {LABEL} | shopper flow (login, add 2, checkout) | {SHOPPERS} | {len(durations) / elapsed:.1f} flows/s "
+    what = "session reused: add 2, checkout" if reuse else "login, add 2, checkout"
+    print(f"| {LABEL} | shopper flow ({what}) | {shoppers} | {len(durations) / elapsed:.1f} flows/s "
           f"| {percentile(durations, 0.5) * 1000:.0f} ms | {percentile(durations, 0.99) * 1000:.0f} ms |")
 
 
@@ -138,5 +146,9 @@ def contention(pm):
 
 if __name__ == "__main__":
     pm = login(PM_EMAIL)
-    shopper_flow(pm)
-    contention(pm)
+    if sys.argv[4:5] == ["shoppers"]:
+        shopper_flow(pm, int(sys.argv[5]), float(sys.argv[6]), reuse=True)
+    else:
+        shopper_flow(pm)
+        shopper_flow(pm, reuse=True)
+        contention(pm)

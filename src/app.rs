@@ -15,7 +15,7 @@ use loco_rs::{
     Result,
 };
 use migration::Migrator;
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, EntityTrait};
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 
 use crate::{
@@ -223,9 +223,13 @@ impl Hooks for App {
             tower_sessions::cookie::time::Duration::days(settings.sessions.ttl_days),
         ));
         // Outermost first: headers, the session cookie's guard, session, unknown-session note,
-        // visitor token, error pages, then the CSRF check around the routes (its refusals are
-        // pages too).
+        // visitor token, error pages, the CSRF check (its refusals are pages too), then each
+        // request's deadline around the routes.
         Ok(router
+            .layer(middleware::from_fn_with_state(
+                ctx.clone(),
+                web::deadline::limit,
+            ))
             .layer(middleware::from_fn_with_state(
                 ctx.clone(),
                 web::csrf::verify,
@@ -319,6 +323,8 @@ impl Hooks for App {
         t.register(tasks::maintenance::PurgeExpired);
         t.register(tasks::work_jobs::WorkJobs);
         t.register(tasks::seed_bench::SeedBench);
+        t.register(tasks::seed_orders::SeedOrders);
+        t.register(tasks::orders::RecountOrders);
         t.register(tasks::bench_images::BenchImages);
         t.register(tasks::orders::ExpireOrders);
         t.register(tasks::orders::CheckStock);
@@ -342,6 +348,12 @@ impl Hooks for App {
         OrderEvents::delete_many().exec(&ctx.db).await?;
         OrderLines::delete_many().exec(&ctx.db).await?;
         Orders::delete_many().exec(&ctx.db).await?;
+        // The order summaries count what was just deleted.
+        for summary in ["order_status_counts", "daily_sales"] {
+            ctx.db
+                .execute_unprepared(&format!("DELETE FROM {summary}"))
+                .await?;
+        }
         PurchaseOrderLines::delete_many().exec(&ctx.db).await?;
         PurchaseOrders::delete_many().exec(&ctx.db).await?;
         CartItems::delete_many().exec(&ctx.db).await?;

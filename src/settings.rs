@@ -73,10 +73,18 @@ pub struct Settings {
     /// How long a stopping web process lets the requests in flight finish (SIGTERM).
     #[serde(default = "default_shutdown_grace_secs")]
     pub shutdown_grace_secs: u64,
+    /// How long a request may take to its answer's headers before it is dropped with a 503
+    /// (`web::deadline`); 0 turns the deadline off.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
 }
 
 const fn default_shutdown_grace_secs() -> u64 {
     20
+}
+
+const fn default_request_timeout_secs() -> u64 {
+    30
 }
 
 /// Outgoing webhook deliveries.

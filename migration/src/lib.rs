@@ -25,6 +25,7 @@ mod m20261205_000018_back_office;
 mod m20261205_000019_email_change;
 mod m20261205_000020_audit_log;
 mod m20261205_000021_closed_accounts;
+mod m20261206_000022_order_summaries;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000019_email_change::Migration),
             Box::new(m20261205_000020_audit_log::Migration),
             Box::new(m20261205_000021_closed_accounts::Migration),
+            Box::new(m20261206_000022_order_summaries::Migration),
         ]
     }
 }

@@ -58,6 +58,16 @@ pub struct InvalidTransition {
 }
 
 impl OrderStatus {
+    /// Whether an order in this status counts as a sale (paid and not wholly given back; a
+    /// partly refunded order counts for what it kept).
+    #[must_use]
+    pub const fn is_sale(self) -> bool {
+        matches!(
+            self,
+            Self::Paid | Self::Shipped | Self::Completed | Self::PartiallyRefunded
+        )
+    }
+
     pub const ALL: [Self; 8] = [
         Self::Pending,
         Self::Paid,

@@ -322,6 +322,7 @@ pub async fn place(ctx: &AppContext, buyer: Buyer<'_>, mut cmd: PlaceOrder) -> A
         // Dropping the transaction rolls back the order, its number and every reservation.
         return Err(AppError::InsufficientStock(short));
     }
+    super::orders::stats::status_moved(&txn, order.id, None, OrderStatus::Pending).await?;
     let mut frozen = Vec::with_capacity(lines.len());
     for l in &lines {
         frozen.push(

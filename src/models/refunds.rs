@@ -35,7 +35,7 @@ use super::{
     actor::Actor,
     counters,
     db::write_txn,
-    orders::{act_in, find_for, view, Action, AfterCommit, OrderView},
+    orders::{act_in, find_for, stats, view, Action, AfterCommit, OrderView},
     payments,
     stock::{self, Change},
 };
@@ -667,6 +667,7 @@ async fn complete(
         .filter(orders::Column::Id.eq(order.id))
         .exec(&txn)
         .await?;
+    stats::refunded(&txn, &order, refund.amount_cents).await?;
     let paid: i64 = paid_cents(&txn, &order).await?;
     let settled = order.refunded_cents + refund.amount_cents >= paid;
     let mut note = format!(
@@ -840,6 +841,7 @@ pub async fn record_external(
         .filter(orders::Column::Id.eq(order.id))
         .exec(txn)
         .await?;
+    stats::refunded(txn, &order, amount).await?;
     let settled = order.refunded_cents + amount >= paid_cents(txn, &order).await?;
     let note = format!(
         "{} back at the payment provider, credit note {}",

@@ -4,4 +4,5 @@ pub mod create_user;
 pub mod maintenance;
 pub mod orders;
 pub mod seed_bench;
+pub mod seed_orders;
 pub mod work_jobs;

@@ -51,3 +51,33 @@ impl Task for CheckStock {
         Ok(())
     }
 }
+
+/// Counts the order summaries (orders by status, sales by day) again from the orders: the
+/// repair after orders were changed outside the shop (by hand in SQL, a restored backup).
+pub struct RecountOrders;
+
+#[async_trait]
+impl Task for RecountOrders {
+    fn task(&self) -> TaskInfo {
+        TaskInfo {
+            name: "recount_orders".to_string(),
+            detail: "Count the order summaries (by status, sales by day) again from the orders"
+                .to_string(),
+        }
+    }
+
+    async fn run(&self, ctx: &AppContext, _vars: &Vars) -> Result<()> {
+        let drifted = orders::stats::recount(&ctx.db)
+            .await
+            .map_err(|e| Error::string(&e.to_string()))?;
+        println!(
+            "{}",
+            if drifted {
+                "the order summaries had drifted from the orders; counted again"
+            } else {
+                "the order summaries matched the orders"
+            }
+        );
+        Ok(())
+    }
+}

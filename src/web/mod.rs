@@ -3,6 +3,7 @@ pub mod api_middleware;
 pub mod client_ip;
 pub mod cors;
 pub mod csrf;
+pub mod deadline;
 pub mod extract;
 pub mod html;
 pub mod idempotency;

@@ -18,6 +18,8 @@ mod api_webhooks;
 mod authorization;
 mod demo;
 mod guest_checkout;
+mod long_requests;
+mod order_history;
 mod pages;
 mod pages_account;
 mod pages_admin_back_office;

@@ -61,7 +61,7 @@ async fn index(page: Page) -> Result<Response, PageError> {
         8,
     )
     .await?;
-    let top = reports::top_products(db, now, 5).await?;
+    let top = reports::best_sellers(&page.ctx, now, 5).await?;
     page.render(
         "admin/dashboard.html",
         "Dashboard",
@@ -72,6 +72,7 @@ async fn index(page: Page) -> Result<Response, PageError> {
             "by_state": by_state,
             "low_stock": low, "low_count": low_count,
             "top": top,
+            "top_minutes": reports::BEST_SELLERS_SECS / 60,
             "live": live,
         }),
     )

@@ -1,5 +1,6 @@
 //! Demo data for a newcomer's first start: an admin whose password is printed once, the demo
 //! catalogue, and a month of order history.
+pub mod bench_history;
 pub mod catalogue;
 pub mod history;
 

@@ -23,6 +23,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub mod export;
+pub mod stats;
 
 use super::{
     _entities::{invoices, order_events, order_lines, orders, products, users, variants},
@@ -399,7 +400,18 @@ pub async fn matching(
         q = q.filter(orders::Column::Status.eq(s.as_str()));
     }
     if let Some(term) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let mut any = Condition::any().add(orders::Column::Email.contains(term.to_lowercase()));
+        let fragment = format!("%{}%", term.to_lowercase());
+        // An e-mail fragment: PostgreSQL answers the LIKE from its trigram index; SQLite
+        // from the FTS5 trigram table `order_search` (migration 22).
+        let by_email = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            orders::Column::Email.like(fragment)
+        } else {
+            Expr::cust_with_values(
+                r#""orders"."id" IN (SELECT rowid FROM order_search WHERE email LIKE ?)"#,
+                [fragment],
+            )
+        };
+        let mut any = Condition::any().add(by_email);
         if let Ok(n) = term.trim_start_matches('#').parse::<i64>() {
             any = any.add(orders::Column::Number.eq(n));
         }
@@ -423,9 +435,24 @@ pub async fn list(
         .await?
         .order_by_desc(orders::Column::CreatedAt)
         .order_by_desc(orders::Column::Id);
-    let paginator = q.paginate(db, page_size);
-    let count = paginator.num_items().await?;
-    let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+    let everyone = viewer.reads_all_orders()
+        && [filter.customer.as_deref(), filter.q.as_deref()]
+            .iter()
+            .all(|f| f.is_none_or(|f| f.trim().is_empty()));
+    // All orders, or all of one status: the summary knows the total without reading them.
+    let count = if everyone {
+        stats::count(db, filter.status).await?
+    } else {
+        q.clone().count(db).await?
+    };
+    let rows = if count == 0 {
+        Vec::new()
+    } else {
+        q.offset(page.saturating_sub(1) * page_size)
+            .limit(page_size)
+            .all(db)
+            .await?
+    };
     Ok((views(db, rows).await?, count))
 }
 
@@ -758,6 +785,22 @@ pub async fn act_in(
             availability_changed |= levels.availability_flipped;
         }
     }
+    stats::status_moved(txn, order.id, Some(from), to).await?;
+    stats::sale_changed(
+        txn,
+        order.id,
+        stats::SaleState::of(&order),
+        stats::SaleState {
+            status: to,
+            paid_at: if action == Action::Pay {
+                Some(now.fixed_offset())
+            } else {
+                order.paid_at
+            },
+            ..stats::SaleState::of(&order)
+        },
+    )
+    .await?;
     if event == OrderEvent::Pay {
         invoice_model::issue(txn, &order).await?;
     }
@@ -944,13 +987,5 @@ pub async fn expire_due(ctx: &AppContext, now: DateTime<Utc>) -> AppResult<usize
 /// # Errors
 /// Database errors.
 pub async fn count_by_status(db: &DatabaseConnection) -> AppResult<BTreeMap<String, i64>> {
-    let rows: Vec<(String, i64)> = orders::Entity::find()
-        .select_only()
-        .column(orders::Column::Status)
-        .column_as(orders::Column::Id.count(), "n")
-        .group_by(orders::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
+    stats::counts_by_status(db).await
 }
