@@ -21,6 +21,17 @@ async fn the_demo_month_holds_orders_in_every_state_with_books_that_balance() {
         let placed = ensure_demo_history(&ctx).await.unwrap();
         assert!(placed >= 30, "{placed} orders");
         assert_eq!(ensure_demo_history(&ctx).await.unwrap(), 0, "once");
+        // The dashboard's summaries count each order on the day it was (back-dated to) paid.
+        assert!(!emporium::models::orders::stats::recount(&ctx.db)
+            .await
+            .unwrap());
+        let sales = emporium::models::reports::sales(&ctx.db, chrono::Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            sales.daily.iter().filter(|(_, p)| p.orders > 0).count() > 5,
+            "spread over the month"
+        );
 
         let all = orders::Entity::find().all(&ctx.db).await.unwrap();
         assert_eq!(all.len(), placed);

@@ -218,6 +218,11 @@ async fn a_long_history_is_listed_searched_and_exported_from_its_indexes_and_sum
         // The export: every order, newest first, over several keyset pages.
         let browser = browser(&ctx);
         sign_in(&browser, "admin@example.com").await;
+        // What is typed into the search box is checked, not sent to the database as it is.
+        for bad in ["%00", &"x".repeat(300)] {
+            let res = browser.get(&format!("/admin/orders?q={bad}")).await;
+            assert_eq!(res.status_code(), 422, "q={bad}");
+        }
         let csv = browser.get("/admin/orders/export.csv").await;
         assert_eq!(csv.status_code(), 200);
         let text = csv.text();

@@ -360,6 +360,14 @@ pub async fn matching(
     viewer: &Actor,
     filter: &OrderFilter,
 ) -> AppResult<Select<orders::Entity>> {
+    // Typed by people: an e-mail is at most 254 characters, and PostgreSQL text takes no NUL.
+    let mut e = FieldErrors::new();
+    for (field, value) in [("customer", &filter.customer), ("q", &filter.q)] {
+        if let Some(v) = value {
+            e.optional_text(field, v, 254);
+        }
+    }
+    e.into_result()?;
     let mut q = orders::Entity::find();
     if !viewer.reads_all_orders() {
         q = q.filter(orders::Column::UserId.eq(viewer.user_id.unwrap_or(-1)));
@@ -785,7 +793,7 @@ pub async fn act_in(
             availability_changed |= levels.availability_flipped;
         }
     }
-    stats::status_moved(txn, order.id, Some(from), to).await?;
+    // Sales before counts, as every transaction takes the summaries (see `stats`).
     stats::sale_changed(
         txn,
         order.id,
@@ -801,6 +809,7 @@ pub async fn act_in(
         },
     )
     .await?;
+    stats::status_moved(txn, order.id, Some(from), to).await?;
     if event == OrderEvent::Pay {
         invoice_model::issue(txn, &order).await?;
     }

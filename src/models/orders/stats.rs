@@ -5,8 +5,10 @@
 //! orders would give ([`recount`] proves it and repairs a database changed by hand).
 //!
 //! Rows are split into shards by order id, so two checkouts or payments at the same moment
-//! rarely wait on the same row; rows are always taken in one order (status or day, then
-//! shard), so two steps never wait on each other's rows crosswise.
+//! rarely wait on the same row. Rows are always taken in one order, so two steps never wait
+//! on each other's rows crosswise (a PostgreSQL deadlock): after the variants (stock), first
+//! `daily_sales` ([`sale_changed`], [`refunded`]), then `order_status_counts`
+//! ([`status_moved`]); within a table by day or status, then shard.
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -281,6 +283,12 @@ async fn all_sales(db: &impl ConnectionTrait) -> AppResult<BTreeMap<NaiveDate, (
 /// Database errors.
 pub async fn recount(db: &DatabaseConnection) -> AppResult<bool> {
     let txn = crate::models::db::write_txn(db).await?;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // Order steps wait until the recount commits, and apply their change after it: the
+        // orders they have not committed yet are not in the recount's snapshot either.
+        txn.execute_unprepared("LOCK TABLE daily_sales, order_status_counts IN EXCLUSIVE MODE")
+            .await?;
+    }
     let before = (counts_by_status(&txn).await?, all_sales(&txn).await?);
     let day = match txn.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => "to_char(paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
