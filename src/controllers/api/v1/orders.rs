@@ -265,8 +265,10 @@ pub struct OrderQuery {
     /// Only orders in this status.
     pub status: Option<String>,
     /// Staff and admin: a customer's id or e-mail.
+    #[param(max_length = 254, pattern = "^[^\\u0000]*$")]
     pub customer: Option<String>,
     /// Staff and admin: an order number or part of an e-mail.
+    #[param(max_length = 254, pattern = "^[^\\u0000]*$")]
     pub q: Option<String>,
 }
 
