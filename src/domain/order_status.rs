@@ -68,6 +68,16 @@ impl OrderStatus {
         )
     }
 
+    /// The names of the statuses that count as sales, for queries.
+    #[must_use]
+    pub fn sale_names() -> Vec<&'static str> {
+        Self::ALL
+            .iter()
+            .filter(|s| s.is_sale())
+            .map(|s| s.as_str())
+            .collect()
+    }
+
     pub const ALL: [Self; 8] = [
         Self::Pending,
         Self::Paid,
@@ -188,6 +198,14 @@ mod tests {
     use super::{OrderEvent as E, OrderStatus as S, *};
 
     const EVENTS: [E; 7] = E::ALL;
+
+    #[test]
+    fn sales_are_paid_orders_not_wholly_given_back() {
+        assert_eq!(
+            S::sale_names(),
+            ["paid", "shipped", "completed", "partially_refunded"]
+        );
+    }
 
     #[test]
     fn exactly_the_documented_transitions_exist() {

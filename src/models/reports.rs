@@ -13,14 +13,6 @@ use serde::Serialize;
 use super::_entities::{order_lines, orders};
 use crate::{domain::order_status::OrderStatus, errors::AppResult};
 
-/// Orders that count as sales (a partly refunded one counts for what it kept).
-const SOLD: [OrderStatus; 4] = [
-    OrderStatus::Paid,
-    OrderStatus::Shipped,
-    OrderStatus::Completed,
-    OrderStatus::PartiallyRefunded,
-];
-
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Period {
     pub orders: i64,
@@ -150,7 +142,7 @@ pub async fn top_products(
                 Query::select()
                     .column(orders::Column::Id)
                     .from(orders::Entity)
-                    .and_where(orders::Column::Status.is_in(SOLD.map(OrderStatus::as_str)))
+                    .and_where(orders::Column::Status.is_in(OrderStatus::sale_names()))
                     .and_where(orders::Column::PaidAt.gte(since.fixed_offset()))
                     .to_owned(),
             ),
@@ -183,7 +175,7 @@ pub async fn lifetime_value(db: &DatabaseConnection, user_id: i32) -> AppResult<
         .select_only()
         .column(orders::Column::TotalCents)
         .filter(orders::Column::UserId.eq(user_id))
-        .filter(orders::Column::Status.is_in(SOLD.map(OrderStatus::as_str)))
+        .filter(orders::Column::Status.is_in(OrderStatus::sale_names()))
         .into_tuple()
         .all(db)
         .await?;

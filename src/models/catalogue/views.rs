@@ -105,7 +105,12 @@ impl ProductView {
 }
 
 fn available(v: &variants::Model) -> i32 {
-    (v.stock - v.reserved).max(0)
+    available_of(v.stock, v.reserved)
+}
+
+/// What can be bought: on hand less what open orders reserved.
+fn available_of(stock: i32, reserved: i32) -> i32 {
+    (stock - reserved).max(0)
 }
 
 impl ProductView {
@@ -150,7 +155,7 @@ pub async fn with_live_stock(
         for v in &mut p.variants {
             let (stock, reserved) = levels.get(&v.id).copied().unwrap_or((0, 0));
             v.stock = stock;
-            v.available = (stock - reserved).max(0);
+            v.available = available_of(stock, reserved);
         }
         p.total_stock();
     }

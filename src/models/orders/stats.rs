@@ -294,10 +294,9 @@ pub async fn recount(db: &DatabaseConnection) -> AppResult<bool> {
         sea_orm::DatabaseBackend::Postgres => "to_char(paid_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         _ => "strftime('%Y-%m-%d', paid_at)",
     };
-    let sold: Vec<String> = OrderStatus::ALL
-        .iter()
-        .filter(|s| s.is_sale())
-        .map(|s| format!("'{}'", s.as_str()))
+    let sold: Vec<String> = OrderStatus::sale_names()
+        .into_iter()
+        .map(|s| format!("'{s}'"))
         .collect();
     for sql in [
         "DELETE FROM order_status_counts".to_string(),
