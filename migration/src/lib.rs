@@ -26,6 +26,7 @@ mod m20261205_000019_email_change;
 mod m20261205_000020_audit_log;
 mod m20261205_000021_closed_accounts;
 mod m20261206_000022_order_summaries;
+mod m20261206_000023_order_keyset;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000020_audit_log::Migration),
             Box::new(m20261205_000021_closed_accounts::Migration),
             Box::new(m20261206_000022_order_summaries::Migration),
+            Box::new(m20261206_000023_order_keyset::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod countries;
 pub mod email;
 pub mod imaging;
 pub mod order_status;
+pub mod paging;
 pub mod payment;
 pub mod pricing;
 pub mod product_csv;

@@ -10,6 +10,7 @@ use emporium::{
         payments, reports,
     },
 };
+use loco_rs::TestServer;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 use serial_test::parallel;
@@ -154,7 +155,7 @@ async fn a_long_history_is_listed_searched_and_exported_from_its_indexes_and_sum
         // The admin's lists: totals from the summary, equal to counting.
         let admin = Actor::system("test admin");
         let all = OrderFilter::default();
-        let (rows, count) = order_model::list(&ctx.db, &admin, &all, 1, 20)
+        let (rows, count) = order_model::list(&ctx.db, &admin, &all, 1, 20, None)
             .await
             .unwrap();
         assert_eq!((rows.len(), count), (20, 1_234));
@@ -167,11 +168,11 @@ async fn a_long_history_is_listed_searched_and_exported_from_its_indexes_and_sum
             status: Some(OrderStatus::Completed),
             ..OrderFilter::default()
         };
-        let (_, count) = order_model::list(&ctx.db, &admin, &only, 2, 20)
+        let (_, count) = order_model::list(&ctx.db, &admin, &only, 2, 20, None)
             .await
             .unwrap();
         assert_eq!(i64::try_from(count).unwrap(), completed);
-        let (last, _) = order_model::list(&ctx.db, &admin, &all, 62, 20)
+        let (last, _) = order_model::list(&ctx.db, &admin, &all, 62, 20, None)
             .await
             .unwrap();
         assert_eq!(last.len(), 14, "the last page");
@@ -182,7 +183,7 @@ async fn a_long_history_is_listed_searched_and_exported_from_its_indexes_and_sum
             q: Some(term.clone()),
             ..OrderFilter::default()
         };
-        let (found, count) = order_model::list(&ctx.db, &admin, &q, 1, 100)
+        let (found, count) = order_model::list(&ctx.db, &admin, &q, 1, 100, None)
             .await
             .unwrap();
         let scanned = sql_count(
@@ -243,6 +244,157 @@ async fn a_long_history_is_listed_searched_and_exported_from_its_indexes_and_sum
         let order: Value = checkout(&server, &shopper).await.json();
         assert_eq!(order["number"].as_i64(), Some(numbers[0] + 1));
         assert_summaries_match(&ctx, "a checkout after the history").await;
+    })
+    .await;
+}
+
+/// The numbers of a page of the API's order list, and its `next`/`previous` paths.
+async fn page_of(server: &TestServer, auth: &Auth, path: &str) -> (Vec<i64>, Value) {
+    let res = get(server, auth, path).await;
+    assert_eq!(res.status_code(), 200, "{path}: {}", res.text());
+    let body: Value = res.json();
+    let numbers = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["number"].as_i64().unwrap())
+        .collect();
+    (numbers, body)
+}
+
+/// The path and query of an envelope link (they are absolute URLs).
+fn link(body: &Value, which: &str) -> Option<String> {
+    body[which]
+        .as_str()
+        .map(|u| u[u.find("/api/").expect("an API link")..].to_string())
+}
+
+#[tokio::test]
+#[parallel]
+async fn order_lists_page_by_position_through_their_links_and_by_number_from_the_nearer_end() {
+    with_app(|server, ctx| async move {
+        let shop = shop(&server, &ctx).await;
+        bench_history::load(&ctx, 530, 12, 30, PASSWORD)
+            .await
+            .unwrap();
+        // Orders placed in the same instant, across page boundaries: the id breaks the tie.
+        ctx.db
+            .execute_unprepared(
+                "UPDATE orders SET created_at = (SELECT created_at FROM orders WHERE number = 1200) \
+                 WHERE number BETWEEN 1150 AND 1250",
+            )
+            .await
+            .unwrap();
+        let expected: Vec<i64> = {
+            let rows = ctx
+                .db
+                .query_all_raw(Statement::from_string(
+                    ctx.db.get_database_backend(),
+                    "SELECT number FROM orders ORDER BY created_at DESC, id DESC",
+                ))
+                .await
+                .unwrap();
+            rows.iter().map(|r| r.try_get("", "number").unwrap()).collect()
+        };
+        assert_eq!(expected.len(), 530);
+
+        // Forward through `next`: every order once, in the list's order; the links carry the
+        // page's last order.
+        let mut walked: Vec<i64> = Vec::new();
+        let mut pages = Vec::new();
+        let mut path = Some("/api/v1/orders?page_size=50".to_string());
+        while let Some(p) = path {
+            let (numbers, body) = page_of(&server, &shop.admin, &p).await;
+            assert_eq!(body["count"], 530);
+            walked.extend(numbers.iter().copied());
+            pages.push(numbers);
+            path = link(&body, "next");
+            if let Some(next) = &path {
+                let last = body["results"].as_array().unwrap().last().unwrap()["id"].clone();
+                assert!(next.contains(&format!("after={}", last.as_str().unwrap())), "{next}");
+            }
+        }
+        assert_eq!(walked, expected, "every order once, newest first");
+        assert_eq!(pages.len(), 11);
+
+        // A numbered page is the same page, from the front half or the back.
+        for n in [1usize, 2, 5, 6, 10, 11] {
+            let (numbers, _) =
+                page_of(&server, &shop.admin, &format!("/api/v1/orders?page_size=50&page={n}")).await;
+            assert_eq!(numbers, pages[n - 1], "page {n} by number");
+        }
+        // And by status (the status index): the last page by number equals the end of a scan.
+        let (last_paid, body) =
+            page_of(&server, &shop.admin, "/api/v1/orders?status=completed&page_size=7&page=1").await;
+        let completed = body["count"].as_u64().unwrap();
+        let last_page = completed.div_ceil(7);
+        let (tail, _) = page_of(
+            &server,
+            &shop.admin,
+            &format!("/api/v1/orders?status=completed&page_size=7&page={last_page}"),
+        )
+        .await;
+        assert!(!last_paid.is_empty() && !tail.is_empty());
+        let scan = sql_count(&ctx, "SELECT MIN(number) AS n FROM orders WHERE status = 'completed' \
+             AND created_at = (SELECT MIN(created_at) FROM orders WHERE status = 'completed')").await;
+        assert_eq!(tail.last().copied(), Some(scan), "the oldest completed order ends the last page");
+
+        // Backward through `previous` from the last page: the same pages in reverse.
+        let (numbers, body) =
+            page_of(&server, &shop.admin, "/api/v1/orders?page_size=50&page=11").await;
+        assert_eq!(numbers, pages[10]);
+        let mut back = vec![numbers];
+        let mut path = link(&body, "previous");
+        while let Some(p) = path {
+            let (numbers, body) = page_of(&server, &shop.admin, &p).await;
+            back.push(numbers);
+            path = link(&body, "previous");
+        }
+        back.reverse();
+        assert_eq!(back, pages, "previous links walk the same pages back");
+
+        // Orders placed while someone pages do not shift what `next` reads.
+        let (first, body) = page_of(&server, &shop.admin, "/api/v1/orders?page_size=50").await;
+        let shopper = customer(&server, &ctx, "late@example.com").await;
+        add(&server, &shopper, shop.id("MUG-2"), 1).await;
+        assert_eq!(checkout(&server, &shopper).await.status_code(), 201);
+        let (second, _) = page_of(&server, &shop.admin, &link(&body, "next").unwrap()).await;
+        assert_eq!(second, pages[1], "no order twice, none skipped");
+        assert_eq!(first, pages[0]);
+
+        // A customer's list: someone else's order as the position is not a way in; the page
+        // is read by number, of their own orders only.
+        let mine = login(&server, &bench_history::customer_email(3), PASSWORD).await;
+        let token = mine["access"].as_str().unwrap().to_string();
+        let me: Auth = bearer(&token);
+        let others = sql_count(&ctx, &format!(
+            "SELECT MIN(o.number) AS n FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email <> '{}'",
+            bench_history::customer_email(3)
+        )).await;
+        let foreign = pages.iter().flatten().position(|n| *n == others).unwrap();
+        let foreign_id = {
+            let p = foreign / 50 + 1;
+            let (_, body) =
+                page_of(&server, &shop.admin, &format!("/api/v1/orders?page_size=50&page={p}")).await;
+            body["results"][foreign % 50]["id"].as_str().unwrap().to_string()
+        };
+        let (by_number, _) = page_of(&server, &me, "/api/v1/orders?page_size=5&page=2").await;
+        let (with_foreign, _) =
+            page_of(&server, &me, &format!("/api/v1/orders?page_size=5&page=2&after={foreign_id}")).await;
+        assert_eq!(with_foreign, by_number);
+
+        // Positions are ids the list gave: anything else is a field error, not a 500.
+        for bad in ["after=1", "before=x%27%20OR%201%3D1", &format!("after={foreign_id}&before={foreign_id}")] {
+            let res = get(&server, &shop.admin, &format!("/api/v1/orders?{bad}")).await;
+            assert_eq!(res.status_code(), 422, "{bad}: {}", res.text());
+            assert_eq!(res.json::<Value>()["error"]["code"], "validation_failed");
+        }
+
+        // The admin's HTML list carries the position in its links too.
+        let browser = browser(&ctx);
+        sign_in(&browser, "admin@example.com").await;
+        let html = browser.get("/admin/orders").await.text();
+        assert!(html.contains("page=2&amp;page_size=20&amp;after="), "{html}");
     })
     .await;
 }

@@ -58,6 +58,7 @@ async fn index(
         &of,
         paging.page,
         paging.page_size,
+        paging.cursor,
     )
     .await?;
     let counts = orders::count_by_status(&page.ctx.db).await?;
@@ -65,7 +66,7 @@ async fn index(
         .iter()
         .map(|s| json!({"value": s.as_str(), "label": views::orders::status_label(*s), "count": counts.get(s.as_str()).copied().unwrap_or(0)}))
         .collect();
-    let pagination = paging.page_nav(count, &uri)?;
+    let pagination = paging.page_nav_keyed(count, rows.len(), orders::ends(&rows), &uri)?;
     let export_url = format!(
         "/admin/orders/export.csv?{}",
         form_urlencoded::Serializer::new(String::new())

@@ -289,6 +289,7 @@ async fn render_show(
         &filter,
         1,
         50,
+        None,
     )
     .await?;
     let currency = crate::settings::Settings::get(&page.ctx).currency.clone();

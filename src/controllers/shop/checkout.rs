@@ -391,9 +391,10 @@ async fn list(
         &OrderFilter::default(),
         paging.page,
         paging.page_size,
+        paging.cursor,
     )
     .await?;
-    let pagination = paging.page_nav(count, &uri)?;
+    let pagination = paging.page_nav_keyed(count, rows.len(), orders::ends(&rows), &uri)?;
     page.render(
         "shop/orders/index.html",
         "Your orders",

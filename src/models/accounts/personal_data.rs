@@ -27,7 +27,7 @@ use super::{
     Keep,
 };
 use crate::{
-    domain::order_status::OrderStatus,
+    domain::{order_status::OrderStatus, paging::Cursor},
     errors::{AppError, AppResult},
     models::{
         _entities::{
@@ -70,12 +70,17 @@ pub async fn export(ctx: &AppContext, user: &Model) -> AppResult<PersonalData> {
     let mut all_orders = Vec::new();
     let mut page = 1;
     loop {
+        // Each batch starts after the last order read (keyset), not at an offset.
+        let after = all_orders
+            .last()
+            .map(|o: &order_model::OrderView| Cursor::After(o.id));
         let (batch, count) = order_model::list(
             db,
             &actor,
             &order_model::OrderFilter::default(),
             page,
             ORDER_BATCH,
+            after,
         )
         .await?;
         let done = batch.is_empty() || page * ORDER_BATCH >= count;

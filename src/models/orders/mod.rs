@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use loco_rs::app::AppContext;
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    Set,
+    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -36,6 +37,7 @@ use super::{
 use crate::{
     domain::{
         order_status::{InvalidTransition, OrderEvent, OrderStatus},
+        paging::{self, Cursor},
         pricing::PriceMode,
         stock::StockReason,
         validation::FieldErrors,
@@ -428,7 +430,8 @@ pub async fn matching(
     Ok(q)
 }
 
-/// One page of orders, newest first: the viewer's own, or everyone's for staff.
+/// One page of orders, newest first: the viewer's own, or everyone's for staff. Page `page`
+/// of `page_size`, or, with a `cursor` from a `next`/`previous` link, the rows beside that one.
 ///
 /// # Errors
 /// Database errors.
@@ -438,11 +441,9 @@ pub async fn list(
     filter: &OrderFilter,
     page: u64,
     page_size: u64,
+    cursor: Option<Cursor>,
 ) -> AppResult<(Vec<OrderView>, u64)> {
-    let q = matching(db, viewer, filter)
-        .await?
-        .order_by_desc(orders::Column::CreatedAt)
-        .order_by_desc(orders::Column::Id);
+    let q = matching(db, viewer, filter).await?;
     let everyone = viewer.reads_all_orders()
         && [filter.customer.as_deref(), filter.q.as_deref()]
             .iter()
@@ -453,15 +454,119 @@ pub async fn list(
     } else {
         q.clone().count(db).await?
     };
-    let rows = if count == 0 {
-        Vec::new()
-    } else {
-        q.offset(page.saturating_sub(1) * page_size)
-            .limit(page_size)
-            .all(db)
-            .await?
+    if count == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let beside = match cursor {
+        Some(c) => beside(db, &q, c, page_size).await?,
+        None => None,
+    };
+    let rows = match beside {
+        Some(rows) => rows,
+        None => numbered(db, q, paging::window(count, page, page_size)).await?,
     };
     Ok((views(db, rows).await?, count))
+}
+
+/// The ids of a page's first and last orders, which its `previous`/`next` links start from.
+#[must_use]
+pub fn ends(page: &[OrderView]) -> Option<(Uuid, Uuid)> {
+    page.first().zip(page.last()).map(|(f, l)| (f.id, l.id))
+}
+
+/// Newest first (`forward`) or oldest first; the id orders orders placed in the same instant.
+fn newest_first(q: Select<orders::Entity>, forward: bool) -> Select<orders::Entity> {
+    let order = if forward {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
+    q.order_by(orders::Column::CreatedAt, order.clone())
+        .order_by(orders::Column::Id, order)
+}
+
+/// The `size` rows of `q` after or before the row `cursor` names (one range of the list
+/// indexes of migration 23); `None` when that row is not in `q` (gone, filtered out, or not
+/// the viewer's: a position is no way to learn about someone else's order).
+async fn beside(
+    db: &DatabaseConnection,
+    q: &Select<orders::Entity>,
+    cursor: Cursor,
+    size: u64,
+) -> AppResult<Option<Vec<orders::Model>>> {
+    let (pid, forward) = match cursor {
+        Cursor::After(pid) => (pid, true),
+        Cursor::Before(pid) => (pid, false),
+    };
+    let at = q
+        .clone()
+        .select_only()
+        .column(orders::Column::Id)
+        .filter(orders::Column::Pid.eq(pid));
+    // The time is compared as stored: SQLite keeps it as text, and a value read back and
+    // written again in another format would compare wrongly.
+    let anchor: Option<(i32, sea_orm::Value)> =
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            at.column(orders::Column::CreatedAt)
+                .into_tuple::<(i32, sea_orm::prelude::DateTimeWithTimeZone)>()
+                .one(db)
+                .await?
+                .map(|(id, t)| (id, t.into()))
+        } else {
+            at.column(orders::Column::CreatedAt)
+                .into_tuple::<(i32, String)>()
+                .one(db)
+                .await?
+                .map(|(id, t)| (id, t.into()))
+        };
+    let Some((id, created_at)) = anchor else {
+        return Ok(None);
+    };
+    let position = Expr::tuple([
+        Expr::col((orders::Entity, orders::Column::CreatedAt)),
+        Expr::col((orders::Entity, orders::Column::Id)),
+    ]);
+    let anchor = Expr::tuple([Expr::val(created_at), Expr::val(id)]);
+    let beyond = if forward {
+        position.lt(anchor)
+    } else {
+        position.gt(anchor)
+    };
+    let mut rows = newest_first(q.clone().filter(beyond), forward)
+        .limit(size)
+        .all(db)
+        .await?;
+    if !forward {
+        rows.reverse();
+    }
+    Ok(Some(rows))
+}
+
+/// The rows of a numbered page, read from the nearer end of the list.
+async fn numbered(
+    db: &DatabaseConnection,
+    q: Select<orders::Entity>,
+    w: paging::Window,
+) -> AppResult<Vec<orders::Model>> {
+    if w.take == 0 {
+        return Ok(Vec::new());
+    }
+    let mut rows = if w.skip == 0 {
+        newest_first(q, w.forward).limit(w.take).all(db).await?
+    } else {
+        // Skip over the index alone, then read only the page's rows from the table.
+        let ids = newest_first(q.select_only().column(orders::Column::Id), w.forward)
+            .offset(w.skip)
+            .limit(w.take)
+            .into_query();
+        let page = orders::Entity::find()
+            .filter(Expr::col((orders::Entity, orders::Column::Id)).in_subquery(ids));
+        newest_first(page, w.forward).all(db).await?
+    };
+    if !w.forward {
+        rows.reverse();
+    }
+    Ok(rows)
 }
 
 /// A step someone asks for.

@@ -28,7 +28,7 @@ use crate::{
     web::{
         extract::{ApiJson, ClientId, CurrentUser, MaybeUser, OptionalJson},
         idempotency::shows_secret,
-        pagination::{Listing, PageQuery},
+        pagination::{KeysetQuery, Listing, PageQuery},
     },
 };
 
@@ -286,7 +286,7 @@ impl OrderQuery {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrderQuery, PageQuery),
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrderQuery, PageQuery, KeysetQuery),
     responses((status = 200, body = OrderPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(
     State(ctx): State<AppContext>,
@@ -301,9 +301,10 @@ async fn list(
         &filter,
         page.page,
         page.page_size,
+        page.cursor,
     )
     .await?;
-    Ok(page.answer(rows, count))
+    Ok(page.answer_keyed(rows, count, orders::ends))
 }
 
 fn order_id(id: &str) -> Result<Uuid, AppError> {
