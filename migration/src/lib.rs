@@ -27,6 +27,7 @@ mod m20261205_000020_audit_log;
 mod m20261205_000021_closed_accounts;
 mod m20261206_000022_order_summaries;
 mod m20261206_000023_order_keyset;
+mod m20261206_000024_order_emails;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000021_closed_accounts::Migration),
             Box::new(m20261206_000022_order_summaries::Migration),
             Box::new(m20261206_000023_order_keyset::Migration),
+            Box::new(m20261206_000024_order_emails::Migration),
         ]
     }
 }

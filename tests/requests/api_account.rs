@@ -307,7 +307,7 @@ async fn a_new_password_voids_a_pending_email_change() {
 async fn the_export_holds_everything_and_closing_erases_it_but_keeps_the_books() {
     use crate::support::orders::{add, checkout, get, post, product, shop};
     use emporium::models::_entities::{orders, users, wishlist_items};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
     with_app(|server, ctx| async move {
         let shop = shop(&server, &ctx).await;
         let ann = bearer(&access_token(&server, &ctx, "ann@example.com", Role::Customer).await);
@@ -372,6 +372,16 @@ async fn the_export_holds_everything_and_closing_erases_it_but_keeps_the_books()
         assert!(row.is_none());
         let kept: Vec<orders::Model> = orders::Entity::find().filter(orders::Column::Email.contains("closed.invalid")).all(&ctx.db).await.unwrap();
         assert_eq!(kept.len(), 2);
+        // The admin's search index of order addresses (migration 24) let go of hers too.
+        let left = ctx.db.query_all_raw(sea_orm::Statement::from_string(
+            ctx.db.get_database_backend(),
+            "SELECT email FROM order_emails",
+        )).await.unwrap();
+        let left: Vec<String> = left.iter().map(|r| r.try_get("", "email").unwrap()).collect();
+        assert!(!left.iter().any(|e| e.contains("ann@")), "{left:?}");
+        assert!(left.contains(&kept[0].email), "the scrubbed orders' address is searchable: {left:?}");
+        let found: Value = get(&server, &shop.admin, "/api/v1/orders?q=ann%40example").await.json();
+        assert_eq!(found["count"], 0);
         let closed = users::Entity::find_by_id(kept[0].user_id.unwrap()).one(&ctx.db).await.unwrap().unwrap();
         assert!(!closed.active && closed.first_name.is_empty() && closed.email.ends_with("@closed.invalid"));
         assert!(wishlist_items::Entity::find().filter(wishlist_items::Column::UserId.eq(closed.id)).all(&ctx.db).await.unwrap().is_empty());
